@@ -1,0 +1,45 @@
+# VideoAnalysis — the two commands are `make run` and `make test` (see README.md).
+# Component-specific targets live in mk/*.mk; each extends `test-prereqs::`.
+
+PYTHON ?= python3
+VENV   := .venv
+VPY    := $(VENV)/bin/python
+PIP    := $(VPY) -m pip
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+
+.PHONY: run test test-prereqs venv deps-run deps-test pg-start
+.DEFAULT_GOAL := help
+
+help:
+	@echo "make run    start the API on $(HOST):$(PORT) (embedded SQLite + local runner)"
+	@echo "make test   install test dependencies, start PostgreSQL and the test API server, run pytest"
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip "setuptools<81" wheel
+
+# Stamps: reinstall when pyproject.toml changes.
+$(VENV)/.deps-run: pyproject.toml | $(VENV)/bin/python
+	$(PIP) install -q -e .
+	touch $@
+
+$(VENV)/.deps-test: pyproject.toml $(VENV)/.deps-run
+	$(PIP) install -q -e ".[test,operator]"
+	touch $@
+
+deps-run: $(VENV)/.deps-run
+deps-test: $(VENV)/.deps-test
+
+run: deps-run
+	HOST=$(HOST) PORT=$(PORT) $(VPY) -m api
+
+pg-start:
+	@scripts/ensure-postgres.sh
+
+test-prereqs:: deps-test pg-start
+
+test: test-prereqs
+	$(VPY) -m pytest $(PYTEST_ARGS)
+
+-include mk/*.mk

@@ -1,0 +1,1 @@
+"""The VideoAnalysis REST API (FastAPI)."""

@@ -1,0 +1,1 @@
+"""Dispatchers run a stored task: `local` (subprocess, embedded default) or `kubernetes`."""

@@ -1,0 +1,36 @@
+"""Tortoise set-up shared by every component."""
+from __future__ import annotations
+
+from typing import Any
+
+from tortoise import Tortoise
+
+from videoanalysis.settings import CoreSettings
+
+MODELS_MODULE = "videoanalysis.models"
+
+
+def tortoise_config(database_url: str) -> dict[str, Any]:
+    """The Tortoise config dict (also used by Aerich, see `videoanalysis.migrations_config`)."""
+    return {
+        "connections": {"default": database_url},
+        "apps": {
+            "models": {"models": [MODELS_MODULE, "aerich.models"], "default_connection": "default"}
+        },
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+async def init_db(settings: CoreSettings, *, generate_schemas: bool | None = None) -> None:
+    """Connect Tortoise. Schemas are generated only for SQLite (embedded) unless asked:
+    PostgreSQL gets its schema from the Aerich migrations."""
+    if settings.is_sqlite:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    await Tortoise.init(config=tortoise_config(settings.resolved_database_url))
+    if generate_schemas if generate_schemas is not None else settings.is_sqlite:
+        await Tortoise.generate_schemas(safe=True)
+
+
+async def close_db() -> None:
+    await Tortoise.close_connections()

@@ -1,0 +1,65 @@
+"""Tortoise models: users, tasks and per-frame detections."""
+from __future__ import annotations
+
+import uuid
+
+from tortoise import fields
+from tortoise.models import Model
+
+from videoanalysis.status import TaskStatus
+
+
+class User(Model):
+    id = fields.IntField(primary_key=True)
+    email = fields.CharField(max_length=320, unique=True)
+    first_name = fields.CharField(max_length=150, default="")
+    last_name = fields.CharField(max_length=150, default="")
+    password_hash = fields.CharField(max_length=255)
+    # Bumped on password change: tokens carry it, so older tokens stop working.
+    token_version = fields.IntField(default=0)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "users"
+
+
+class Task(Model):
+    id = fields.UUIDField(primary_key=True, default=uuid.uuid4)
+    owner: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="tasks", on_delete=fields.CASCADE
+    )
+    status = fields.CharEnumField(TaskStatus, max_length=16, default=TaskStatus.PENDING)
+    model = fields.CharField(max_length=100)
+    params: dict = fields.JSONField(default=dict)
+    video_uri = fields.CharField(max_length=1024)
+    video_name = fields.CharField(max_length=255, default="")
+    frames_total = fields.IntField(null=True)
+    frames_done = fields.IntField(default=0)
+    error = fields.TextField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    started_at = fields.DatetimeField(null=True)
+    finished_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "tasks"
+        indexes = (("owner_id", "created_at"),)
+
+
+class FrameDetections(Model):
+    """One row per analysed frame: a long video reads back in frame order, page by page.
+
+    Unique on (task, frame_index), so a retried run overwrites its rows instead of appending.
+    `objects` is a list of {"label", "score", "box": [x1, y1, x2, y2]} in original-frame pixels.
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    task: fields.ForeignKeyRelation[Task] = fields.ForeignKeyField(
+        "models.Task", related_name="frames", on_delete=fields.CASCADE
+    )
+    frame_index = fields.IntField()
+    timestamp = fields.FloatField()
+    objects: list = fields.JSONField(default=list)
+
+    class Meta:
+        table = "frame_detections"
+        unique_together = (("task", "frame_index"),)

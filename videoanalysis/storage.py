@@ -1,0 +1,121 @@
+"""Video storage on a filesystem shared by the API and the jobs (a local folder or a PVC).
+
+A task's video is addressed by a URI that does not depend on where the folder is mounted:
+`videos://<key>` resolves against `VA_VIDEOS_DIR` of whoever reads it; `file:///abs/path`
+is accepted for videos that already live on a shared disk.
+"""
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+
+SCHEME = "videos://"
+
+
+class UploadTooLarge(Exception):
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"upload exceeds the limit of {limit} bytes")
+        self.limit = limit
+
+
+class NotAVideo(Exception):
+    """The bytes are not a video container that can be decoded."""
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    frames: int
+    fps: float
+    width: int
+    height: int
+
+
+def video_uri(key: str) -> str:
+    return f"{SCHEME}{key}"
+
+
+def resolve_uri(uri: str, videos_dir: Path) -> Path:
+    """Map a video URI to a path on this machine; refuses keys that escape the folder."""
+    if uri.startswith(SCHEME):
+        key = uri[len(SCHEME):]
+        path = (videos_dir / key).resolve()
+        if videos_dir.resolve() not in path.parents:
+            raise ValueError(f"video key escapes the storage folder: {key!r}")
+        return path
+    if uri.startswith("file://"):
+        return Path(uri[len("file://"):])
+    raise ValueError(f"unsupported video URI {uri!r} (expected {SCHEME}<key> or file:///path)")
+
+
+def new_key(suffix: str) -> str:
+    safe = suffix.lower() if suffix and len(suffix) <= 8 and suffix[1:].isalnum() else ".bin"
+    return f"{uuid.uuid4().hex}{safe}"
+
+
+async def save_stream(chunks: AsyncIterator[bytes], dest: Path, max_bytes: int) -> int:
+    """Write chunks to `dest` as they arrive; stop with UploadTooLarge as soon as the cap is
+    passed (the partial file is removed). Returns the number of bytes written."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(dest.name + ".part")
+    written = 0
+    try:
+        with open(tmp, "wb") as out:
+            async for chunk in chunks:
+                written += len(chunk)
+                if written > max_bytes:
+                    raise UploadTooLarge(max_bytes)
+                out.write(chunk)
+        os.replace(tmp, dest)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return written
+
+
+# Magic numbers of the video containers FFmpeg reads; an image (PNG, JPEG) is not among them
+# although FFmpeg would open it as a one-frame stream.
+def sniff_container(head: bytes) -> str | None:
+    if len(head) >= 12 and head[4:8] in (b"ftyp", b"moov", b"mdat", b"free", b"wide"):
+        return "mp4/mov"
+    if head[:4] == b"RIFF" and head[8:12] == b"AVI ":
+        return "avi"
+    if head[:4] == b"\x1a\x45\xdf\xa3":
+        return "matroska/webm"
+    if head[:3] == b"FLV":
+        return "flv"
+    if head[:4] == b"OggS":
+        return "ogg"
+    if head[:4] in (b"\x00\x00\x01\xba", b"\x00\x00\x01\xb3"):
+        return "mpeg"
+    if len(head) >= 189 and head[0] == 0x47 and head[188] == 0x47:
+        return "mpeg-ts"
+    if head[:4] == b"\x30\x26\xb2\x75":
+        return "asf/wmv"
+    return None
+
+
+def probe_video(path: Path) -> VideoInfo:
+    """Check that `path` is a video container with at least one decodable frame."""
+    with open(path, "rb") as f:
+        head = f.read(512)
+    container = sniff_container(head)
+    if container is None:
+        raise NotAVideo("the file is not a video (unknown container; expected MP4, MOV, AVI, MKV, WebM, ...)")
+    cap = cv2.VideoCapture(str(path))
+    try:
+        if not cap.isOpened():
+            raise NotAVideo(f"the {container} file cannot be opened as a video")
+        ok, frame = cap.read()
+        if not ok or frame is None:
+            raise NotAVideo(f"the {container} file holds no decodable video frame")
+        frames = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+        fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
+        height, width = frame.shape[:2]
+        return VideoInfo(frames=max(frames, 1), fps=fps, width=width, height=height)
+    finally:
+        cap.release()

@@ -1,0 +1,46 @@
+"""Moving a task through its state machine; used by the API, the job and the operator alike."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+from typing import Any
+
+from tortoise.transactions import in_transaction
+
+from videoanalysis.models import Task
+from videoanalysis.status import TaskStatus, can_move
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+async def transition(
+    task_id: uuid.UUID | str,
+    status: TaskStatus,
+    *,
+    error: str | None = None,
+    **fields: Any,
+) -> Task | None:
+    """Move the task to `status` if the state machine allows it, under a row lock.
+
+    Returns the updated task, or None when the move is not allowed (an ended task stays
+    ended: a late RUNNING after CANCELLED is ignored) or the task does not exist.
+    Extra keyword arguments are written in the same update (e.g. frames_total=...).
+    """
+    async with in_transaction() as conn:
+        task = await Task.filter(id=task_id).using_db(conn).select_for_update().first()
+        if task is None or not can_move(TaskStatus(task.status), status):
+            return None
+        now = utcnow()
+        task.status = status
+        if status is TaskStatus.RUNNING and task.started_at is None:
+            task.started_at = now
+        if status.is_final:
+            task.finished_at = now
+        if error is not None:
+            task.error = error
+        for name, value in fields.items():
+            setattr(task, name, value)
+        await task.save(using_db=conn)
+        return task
