@@ -22,12 +22,19 @@ def tortoise_config(database_url: str) -> dict[str, Any]:
     }
 
 
-async def init_db(settings: CoreSettings, *, generate_schemas: bool | None = None) -> None:
+async def init_db(
+    settings: CoreSettings, *, generate_schemas: bool | None = None, global_fallback: bool = False
+) -> None:
     """Connect Tortoise. Schemas are generated only for SQLite (embedded) unless asked:
-    PostgreSQL gets its schema from the Aerich migrations."""
+    PostgreSQL gets its schema from the Aerich migrations.
+
+    Tortoise 1.x keeps its connections in a context variable; `global_fallback` also makes them
+    visible to tasks started outside this context (a server's lifespan vs. its requests)."""
     if settings.is_sqlite:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-    await Tortoise.init(config=tortoise_config(settings.resolved_database_url))
+    await Tortoise.init(
+        config=tortoise_config(settings.resolved_database_url), _enable_global_fallback=global_fallback
+    )
     if generate_schemas if generate_schemas is not None else settings.is_sqlite:
         await Tortoise.generate_schemas(safe=True)
 
