@@ -1,0 +1,103 @@
+"""Rich output: progress bars on stderr, tables on stdout (so stdout stays pipe-friendly)."""
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any
+
+from rich.console import Console
+from rich.progress import (BarColumn, DownloadColumn, MofNCompleteColumn, Progress, TextColumn,
+                           TimeElapsedColumn, TimeRemainingColumn, TransferSpeedColumn)
+from rich.table import Table
+
+out = Console()
+err = Console(stderr=True)
+
+STATUS_STYLE = {"PENDING": "yellow", "RUNNING": "cyan", "SUCCEEDED": "green",
+                "FAILED": "red", "CANCELLED": "magenta"}
+
+
+def upload_progress() -> Progress:
+    """A bar by bytes for the upload."""
+    return Progress(TextColumn("[bold]upload"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+                    TimeRemainingColumn(), console=err, transient=False)
+
+
+def frames_progress() -> Progress:
+    """A bar by frames while the task runs; the total is set once the job knows it."""
+    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TextColumn("frames"), TimeElapsedColumn(), console=err, transient=False)
+
+
+def status_text(status: str) -> str:
+    return f"[{STATUS_STYLE.get(status, 'white')}]{status}[/]"
+
+
+def progress_text(task: dict[str, Any]) -> str:
+    total = task.get("frames_total")
+    return f"{task.get('frames_done', 0)}/{total}" if total else f"{task.get('frames_done', 0)}/?"
+
+
+class LabelCounts:
+    """Detections and frames per label, counted while the frames stream past."""
+
+    def __init__(self) -> None:
+        self.detections: Counter[str] = Counter()
+        self.frames: Counter[str] = Counter()
+        self.best: dict[str, float] = {}
+        self.frames_seen = 0
+
+    def add(self, frames: Iterable[dict[str, Any]]) -> LabelCounts:
+        for frame in frames:
+            self.frames_seen += 1
+            labels = set()
+            for obj in frame.get("objects", []):
+                label = obj["label"]
+                labels.add(label)
+                self.detections[label] += 1
+                self.best[label] = max(self.best.get(label, 0.0), float(obj["score"]))
+            self.frames.update(labels)
+        return self
+
+    def table(self, title: str) -> Table:
+        table = Table(title=title)
+        table.add_column("label")
+        table.add_column("detections", justify="right")
+        table.add_column("frames", justify="right")
+        table.add_column("best score", justify="right")
+        for label, count in self.detections.most_common():
+            table.add_row(label, str(count), str(self.frames[label]), f"{self.best[label]:.2f}")
+        return table
+
+
+def task_table(task: dict[str, Any]) -> Table:
+    """One task's fields, as a two-column table."""
+    table = Table(show_header=False, box=None)
+    table.add_column(style="bold")
+    table.add_column()
+    params = task.get("params") or {}
+    rows = [
+        ("task", str(task["task_id"])), ("status", status_text(task["status"])),
+        ("video", task.get("video_name") or ""), ("model", task.get("model") or ""),
+        ("frames", progress_text(task)),
+        ("params", ", ".join(f"{k}={v}" for k, v in params.items() if v is not None)),
+        ("created", task.get("created_at") or ""), ("started", task.get("started_at") or ""),
+        ("finished", task.get("finished_at") or ""),
+    ]
+    if task.get("error"):
+        rows.append(("error", f"[red]{task['error']}[/]"))
+    for key, value in rows:
+        table.add_row(key, value)
+    return table
+
+
+def tasks_table(tasks: Iterable[dict[str, Any]]) -> Table:
+    table = Table()
+    for name, justify in (("task", "left"), ("status", "left"), ("frames", "right"),
+                          ("model", "left"), ("video", "left"), ("created", "left")):
+        table.add_column(name, justify=justify, no_wrap=name == "task")
+    for task in tasks:
+        table.add_row(str(task["task_id"]), status_text(task["status"]), progress_text(task),
+                      task.get("model", ""), task.get("video_name", ""),
+                      str(task.get("created_at", ""))[:19].replace("T", " "))
+    return table
