@@ -79,7 +79,7 @@ class ApiClient:
             response = self._transport(method, path, headers=headers, **kwargs)
             if response.status_code != 401 or not auth or attempt == 2:
                 break
-        return self._check(response, not_found)
+        return self._check(response, not_found, auth)
 
     def _transport(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
@@ -91,11 +91,11 @@ class ApiClient:
         except httpx.TransportError as exc:
             raise CliError(f"connection to {self.url} failed: {exc}", EXIT_UNREACHABLE) from None
 
-    def _check(self, response: httpx.Response, not_found: str | None) -> httpx.Response:
+    def _check(self, response: httpx.Response, not_found: str | None, auth: bool) -> httpx.Response:
         code = response.status_code
         if code < 400:
             return response
-        if code == 401:
+        if code == 401 and auth:
             raise CliError(f"not logged in to {self.url} (or the session expired): "
                            "run `videoanalysis login`", EXIT_AUTH)
         if code == 404 and not_found:
