@@ -1,0 +1,46 @@
+"""`python -m inference_job --task-id ID`: the entry point of the Kubernetes Job and of the
+local dispatcher. Exit 0 on success (or when the task was cancelled), non-zero on failure,
+with the reason written to the task row."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+import uuid
+
+from inference_job.config import JobSettings
+from inference_job.job import EXIT_NO_TASK, run_task
+from videoanalysis.db import close_db, init_db
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m inference_job",
+                                     description="Analyse the video of one task.")
+    parser.add_argument("--task-id", required=True, help="UUID of the task to analyse")
+    return parser.parse_args(argv)
+
+
+async def _main(task_id: uuid.UUID) -> int:
+    settings = JobSettings()
+    await init_db(settings)
+    try:
+        return await run_task(task_id, settings)
+    finally:
+        await close_db()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        task_id = uuid.UUID(args.task_id)
+    except ValueError:
+        print(f"--task-id must be a UUID, got {args.task_id!r}", file=sys.stderr)
+        return EXIT_NO_TASK
+    return asyncio.run(_main(task_id))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

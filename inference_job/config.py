@@ -1,0 +1,42 @@
+"""Settings of the inference job (`VA_` environment variables), on top of the core ones."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+
+from videoanalysis.settings import CoreSettings
+
+#: The model zoo's COCO Faster R-CNN R50-FPN 3x weights (the default Detectron2 model).
+DEFAULT_WEIGHTS_URL = (
+    "https://dl.fbaipublicfiles.com/detectron2/COCO-Detection/"
+    "faster_rcnn_R_50_FPN_3x/137849458/model_final_280758.pkl"
+)
+
+
+class JobSettings(CoreSettings):
+    """What one analysis run needs besides the task row: where weights are, how to batch."""
+
+    model_weights: str = Field(
+        DEFAULT_WEIGHTS_URL,
+        description="Detectron2 weights: a file path, or an http(s) URL downloaded once into "
+        "VA_MODEL_CACHE_DIR. A missing file fails the task (never a random model).",
+    )
+    model_cache_dir: Path | None = Field(
+        None, description="Where downloaded weights are kept. Empty: <data_dir>/models."
+    )
+    device: Literal["auto", "cpu", "cuda"] = Field(
+        "auto", description="auto: cuda when a GPU is visible, else cpu."
+    )
+    batch_size: int = Field(0, ge=0, description="Frames per model call; 0: the model's preferred.")
+    input_size: int = Field(800, ge=32, le=4096, description="Detectron2's shortest image edge.")
+    queue_frames: int = Field(64, ge=1, description="Decoded frames the reader may hold ahead.")
+    write_batch_frames: int = Field(64, ge=1, description="Frames written per DB transaction.")
+    progress_interval_s: float = Field(
+        1.0, ge=0, description="At most one progress update (frames_done) per this many seconds."
+    )
+
+    @property
+    def resolved_model_cache_dir(self) -> Path:
+        return (self.model_cache_dir or self.data_dir / "models").resolve()

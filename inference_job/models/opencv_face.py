@@ -1,0 +1,69 @@
+"""`opencv-face`: OpenCV's Haar frontal-face cascade, whose weights ship inside opencv-python.
+
+It needs no download and no GPU, so it is the embedded default and gives the tests real
+detections offline.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from inference_job.models.base import AbstractImageAnalysisMLModel, Detection
+
+CASCADE_FILE = "haarcascade_frontalface_default.xml"
+
+
+def cascade_score(level_weight: float) -> float:
+    """Map the cascade's confidence to 0..1.
+
+    `detectMultiScale3` gives, per face, the summed weight of the last stage (a margin: more is
+    surer; a clear face scores about 6–10). It is squashed monotonically with 1 - exp(-w / 4),
+    so a clear face scores about 0.8–0.9 and a barely accepted window close to 0.
+    """
+    return 1.0 - math.exp(-max(float(level_weight), 0.0) / 4.0)
+
+
+class OpenCVFaceModel(AbstractImageAnalysisMLModel):
+    """Frontal faces (label "face") with a Haar cascade, one frame at a time on the CPU."""
+
+    name = "opencv-face"
+
+    def __init__(self, *, scale_factor: float = 1.1, min_neighbors: int = 5,
+                 min_size: int = 30, batch_size: int = 8) -> None:
+        path = Path(cv2.data.haarcascades) / CASCADE_FILE
+        self._cascade = cv2.CascadeClassifier(str(path))
+        if self._cascade.empty():
+            raise RuntimeError(f"cannot load the face cascade from {path}")
+        self.scale_factor = scale_factor
+        self.min_neighbors = min_neighbors
+        self.min_size = min_size
+        self._batch_size = batch_size
+
+    @property
+    def labels(self) -> Sequence[str]:
+        return ("face",)
+
+    @property
+    def preferred_batch_size(self) -> int:
+        # The cascade has no batched form; batches only amortise the pipeline's hand-offs.
+        return self._batch_size
+
+    def predict(self, frames: Sequence[np.ndarray]) -> list[list[Detection]]:
+        """Faces in each BGR uint8 frame (H×W×3); boxes in the frame's pixels."""
+        return [self._predict_one(frame) for frame in frames]
+
+    def _predict_one(self, frame: np.ndarray) -> list[Detection]:
+        gray = cv2.equalizeHist(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY))
+        rects, _levels, weights = self._cascade.detectMultiScale3(
+            gray, scaleFactor=self.scale_factor, minNeighbors=self.min_neighbors,
+            minSize=(self.min_size, self.min_size), outputRejectLevels=True)
+        out = []
+        for (x, y, w, h), weight in zip(rects, np.ravel(weights)):
+            out.append(Detection("face", cascade_score(weight),
+                                 (float(x), float(y), float(x + w), float(y + h))))
+        out.sort(key=lambda d: d.score, reverse=True)
+        return out

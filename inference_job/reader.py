@@ -1,0 +1,160 @@
+"""Frames of a video, decoded by OpenCV in a reader thread so decoding overlaps inference.
+
+The thread hands frames through a bounded queue (the video is never held in memory) and always
+ends with a sentinel, carrying its error if it failed, so the consumer can never hang.
+"""
+from __future__ import annotations
+
+import math
+import queue
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+
+class VideoReadError(Exception):
+    """The video cannot be analysed; the message is written to the task as its reason."""
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """A decoded frame: `image` is BGR uint8 of shape (H, W, 3)."""
+
+    index: int
+    timestamp_s: float
+    image: np.ndarray
+
+
+@dataclass(frozen=True, slots=True)
+class VideoMeta:
+    frames: int  # as announced by the container
+    fps: float
+    width: int
+    height: int
+
+    def frames_to_analyse(self, stride: int) -> int:
+        return math.ceil(self.frames / stride)
+
+
+def _open(path: Path) -> cv2.VideoCapture:
+    if not path.is_file():
+        raise VideoReadError(f"video file not found: {path.name}")
+    cap = cv2.VideoCapture(str(path))
+    if not cap.isOpened():
+        cap.release()
+        raise VideoReadError(
+            "the video cannot be opened: the file is corrupt, truncated or not a video"
+        )
+    return cap
+
+
+def probe(path: Path) -> VideoMeta:
+    """Read the container's announced frame count, rate and size; refuses zero-frame files."""
+    cap = _open(path)
+    try:
+        frames = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+        if frames <= 0:
+            raise VideoReadError("the video has no frames")
+        return VideoMeta(frames=frames, fps=float(cap.get(cv2.CAP_PROP_FPS) or 0.0),
+                         width=int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)),
+                         height=int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)))
+    finally:
+        cap.release()
+
+
+_END = object()
+
+
+class FrameReader:
+    """Iterate over every `stride`-th frame of a video as `Frame`s, decoded in a thread.
+
+    Skipped frames are only grabbed (demuxed), never converted. If fewer frames can be read
+    than the container announced, iteration fails with "video is truncated at frame N".
+    Use as a context manager so the thread is stopped when the consumer leaves early.
+    """
+
+    def __init__(self, path: Path, *, stride: int = 1, queue_frames: int = 64) -> None:
+        if stride < 1:
+            raise ValueError("frame_stride must be at least 1")
+        self.path = path
+        self.stride = stride
+        self.meta = probe(path)
+        self._queue: queue.Queue = queue.Queue(maxsize=max(1, queue_frames))
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="frame-reader", daemon=True)
+        self._started = False
+
+    def __enter__(self) -> FrameReader:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def _put(self, item: object) -> bool:
+        """Block until there is room, unless the consumer has gone away."""
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _run(self) -> None:
+        error: BaseException | None = None
+        try:
+            self._decode()
+        except BaseException as exc:  # handed to the consumer, re-raised there
+            error = exc
+        self._put((_END, error))
+
+    def _decode(self) -> None:
+        cap = _open(self.path)
+        fps = self.meta.fps
+        try:
+            index = 0
+            while not self._stop.is_set():
+                keep = index % self.stride == 0
+                ok = cap.grab()
+                if not ok:
+                    break
+                if keep:
+                    ok, image = cap.retrieve()
+                    if not ok or image is None:
+                        break
+                    ts = index / fps if fps > 0 else cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
+                    if not self._put(Frame(index, round(ts, 6), image)):
+                        return
+                index += 1
+        finally:
+            cap.release()
+        if self._stop.is_set():
+            return
+        if index == 0:
+            raise VideoReadError("the video has no decodable frames")
+        if index < self.meta.frames:
+            raise VideoReadError(f"video is truncated at frame {index} "
+                                 f"(the file announces {self.meta.frames} frames)")
+
+    def __iter__(self) -> Iterator[Frame]:
+        if self._started:
+            raise RuntimeError("a FrameReader can be iterated once")
+        self._started = True
+        self._thread.start()
+        while True:
+            item = self._queue.get()
+            if isinstance(item, tuple) and item and item[0] is _END:
+                if item[1] is not None:
+                    raise item[1]
+                return
+            yield item
+
+    def close(self) -> None:
+        """Stop the thread (it may be blocked on a full queue) and wait for it."""
+        self._stop.set()
+        if self._started:
+            self._thread.join(timeout=5)
