@@ -1,0 +1,114 @@
+"""The API's one settings object (env prefix `VA_`), extending the shared core settings.
+
+Outside the embedded default the service refuses to start with an empty or placeholder
+secret; the embedded default generates a random secret once and keeps it in
+`<data_dir>/secret_key` (mode 0600), so tokens survive a restart.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import Field, ValidationError, model_validator
+from pydantic_settings import SettingsConfigDict
+
+from videoanalysis.settings import CoreSettings
+
+PLACEHOLDER_SECRETS = frozenset(
+    {"", "changethis", "change-me", "changeme", "secret", "secret-key", "placeholder", "xxx"}
+)
+MIN_SECRET_LENGTH = 32
+
+
+class Environment(StrEnum):
+    EMBEDDED = "embedded"
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+class DispatcherKind(StrEnum):
+    LOCAL = "local"
+    KUBERNETES = "kubernetes"
+
+
+class SettingsError(Exception):
+    """A setting is missing or invalid; the message names the VA_ variable."""
+
+
+class ApiSettings(CoreSettings):
+    """Everything the API reads from the environment (see the README's Settings table)."""
+
+    model_config = SettingsConfigDict(env_prefix="VA_", extra="ignore")
+
+    environment: Environment = Field(
+        Environment.EMBEDDED,
+        description="embedded (laptop default: SQLite, generated secret), development or production.",
+    )
+    secret_key: str = Field(
+        "",
+        description="HS256 key for the JWTs (at least 32 characters). Required outside embedded; "
+        "embedded generates one into <data_dir>/secret_key.",
+        repr=False,
+    )
+    access_token_minutes: int = Field(30, gt=0, description="Lifetime of an access token.")
+    refresh_token_days: int = Field(7, gt=0, description="Lifetime of a refresh token.")
+    max_upload_bytes: int = Field(
+        512 * 1024 * 1024, gt=0, description="Largest accepted video; larger uploads get 413."
+    )
+    upload_chunk_bytes: int = Field(
+        1024 * 1024, gt=0, description="Uploads are written to storage in chunks of this size."
+    )
+    dispatcher: DispatcherKind = Field(
+        DispatcherKind.LOCAL, description="local (subprocess on this machine) or kubernetes."
+    )
+    default_model: str = Field("opencv-face", description="Model used when an upload names none.")
+    local_concurrency: int = Field(
+        1, gt=0, description="Local dispatcher: analyses run at once (the rest wait in a queue)."
+    )
+    kube_namespace: str = Field(
+        "default", min_length=1, description="Namespace of the VideoAnalysis resources."
+    )
+
+    @model_validator(mode="after")
+    def _check_secret(self) -> ApiSettings:
+        """Embedded: load or create the stored secret. Elsewhere: refuse a weak one."""
+        if self.environment is Environment.EMBEDDED and not self.secret_key:
+            self.secret_key = embedded_secret(self.data_dir)
+        elif self.secret_key.strip().lower() in PLACEHOLDER_SECRETS:
+            raise ValueError(
+                f"VA_SECRET_KEY is empty or a placeholder; set a random value of at least "
+                f"{MIN_SECRET_LENGTH} characters (environment {self.environment.value})"
+            )
+        elif len(self.secret_key) < MIN_SECRET_LENGTH and self.environment is not Environment.EMBEDDED:
+            raise ValueError(f"VA_SECRET_KEY must be at least {MIN_SECRET_LENGTH} characters long")
+        return self
+
+
+def embedded_secret(data_dir: Path) -> str:
+    """Read `<data_dir>/secret_key`, creating it (0600, random) the first time."""
+    path = data_dir / "secret_key"
+    if path.exists():
+        value = path.read_text().strip()
+        if value:
+            return value
+    data_dir.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(value)
+    os.chmod(path, 0o600)
+    return value
+
+
+def load_settings(**overrides: object) -> ApiSettings:
+    """Build the settings, turning a validation error into one message naming the variables."""
+    try:
+        return ApiSettings(**overrides)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            name = "VA_" + "_".join(str(p) for p in err["loc"]).upper() if err["loc"] else ""
+            problems.append(f"{name}: {err['msg']}" if name else err["msg"].removeprefix("Value error, "))
+        raise SettingsError("invalid settings: " + "; ".join(problems)) from None

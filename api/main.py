@@ -1,0 +1,60 @@
+"""The FastAPI application: routers, and a lifespan that connects the database and the dispatcher."""
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from tortoise import Tortoise
+
+from api.config import ApiSettings, DispatcherKind, load_settings
+from api.dispatchers import Dispatcher, create_dispatcher
+from api.routes import auth, health, me, tasks
+from videoanalysis.db import close_db, init_db
+from videoanalysis.models import Task
+from videoanalysis.status import TaskStatus
+from videoanalysis.tasks import transition
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: ApiSettings | None = None, *, dispatcher: Dispatcher | None = None) -> FastAPI:
+    """Build the app. The lifespan connects Tortoise unless it is already connected in this
+    context (tests share the session database) and creates the dispatcher unless one is given."""
+    settings = settings or load_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owns_db = not Tortoise.is_inited()
+        if owns_db:
+            await init_db(settings, global_fallback=True)
+        app.state.dispatcher = dispatcher or create_dispatcher(settings)
+        if owns_db and settings.is_sqlite and settings.dispatcher is DispatcherKind.LOCAL:
+            await fail_orphans()
+        try:
+            yield
+        finally:
+            await app.state.dispatcher.close()
+            if owns_db:
+                await close_db()
+
+    app = FastAPI(
+        title="VideoAnalysis",
+        summary="Find objects in videos: upload a video, read its detections back.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    for router in (auth.router, auth.auth_router, me.router, tasks.router, health.router):
+        app.include_router(router)
+    return app
+
+
+async def fail_orphans() -> None:
+    """Embedded mode: runs of a previous process of this server cannot finish any more."""
+    open_ids = await Task.filter(status__in=[TaskStatus.PENDING, TaskStatus.RUNNING]).values_list("id", flat=True)
+    for task_id in open_ids:
+        await transition(task_id, TaskStatus.FAILED, error="the service restarted before the analysis finished")
+    if open_ids:
+        log.warning("marked %d unfinished task(s) of a previous run as FAILED", len(open_ids))

@@ -1,0 +1,1 @@
+"""Routers, one per resource: auth, me, tasks, health."""

@@ -1,0 +1,92 @@
+"""Accounts: sign-up, sign-in (OAuth2 form, original form or JSON), token refresh, password change."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi import APIRouter, HTTPException, Request, status
+from tortoise.exceptions import IntegrityError
+
+from api.config import ApiSettings
+from api.deps import CurrentUser, SettingsDep, unauthorized
+from api.forms import body_doc, parse_as, read_fields
+from api.schemas import (
+    AuthOut, PasswordChangeIn, PasswordChangeOut, RefreshIn, SigninIn, SignupIn, TokenPair, UserOut,
+)
+from api.security import (
+    InvalidToken, TokenType, create_token, hash_password, user_from_token, verify_password,
+)
+from videoanalysis.models import User
+
+router = APIRouter(tags=["auth"])
+auth_router = APIRouter(prefix="/authentication", tags=["auth"])
+
+_PASSWORD = {"type": "string", "format": "password"}
+SIGNIN_DOC = body_doc(
+    "Signin", {"email": {"type": "string"}, "username": {"type": "string", "description": "same as email"},
+               "password": _PASSWORD}, ["password"],
+)
+CHANGE_DOC = body_doc(
+    "PasswordChange", {"old_password": _PASSWORD, "new_password": {**_PASSWORD, "minLength": 8}},
+    ["old_password", "new_password"],
+)
+
+
+def token_pair(user: User, settings: ApiSettings) -> dict[str, str]:
+    key = settings.secret_key
+    return {
+        "access_token": create_token(
+            user, TokenType.ACCESS, timedelta(minutes=settings.access_token_minutes), key),
+        "refresh_token": create_token(
+            user, TokenType.REFRESH, timedelta(days=settings.refresh_token_days), key),
+        "token_type": "bearer",
+    }
+
+
+@router.post("/signup", status_code=status.HTTP_201_CREATED, response_model=AuthOut)
+async def signup(body: SignupIn, settings: SettingsDep) -> AuthOut:
+    """Create an account (email is the identity) and sign it in."""
+    if await User.exists(email=body.email):
+        raise HTTPException(status.HTTP_409_CONFLICT, detail="a user with this email already exists")
+    try:
+        user = await User.create(
+            email=body.email, first_name=body.first_name, last_name=body.last_name,
+            password_hash=hash_password(body.password),
+        )
+    except IntegrityError:  # a concurrent sign-up with the same email won the race
+        raise HTTPException(status.HTTP_409_CONFLICT, detail="a user with this email already exists") from None
+    return AuthOut(user=UserOut.of(user), **token_pair(user, settings))
+
+
+@router.post("/signin", response_model=AuthOut, openapi_extra=SIGNIN_DOC)
+async def signin(request: Request, settings: SettingsDep) -> AuthOut:
+    """Sign in with `email` (or OAuth2's `username`) and `password`, as a form or JSON."""
+    fields = await read_fields(request)
+    if "email" not in fields and "username" in fields:
+        fields["email"] = fields["username"]
+    body = parse_as(SigninIn, fields)
+    user = await User.get_or_none(email=body.email.strip().lower())
+    if user is None or not verify_password(body.password, user.password_hash):
+        raise unauthorized("wrong email or password")
+    return AuthOut(user=UserOut.of(user), **token_pair(user, settings))
+
+
+@auth_router.post("/token-refresh", response_model=TokenPair)
+async def token_refresh(body: RefreshIn, settings: SettingsDep) -> TokenPair:
+    """Trade a refresh token for a new access token and a new refresh token."""
+    try:
+        user = await user_from_token(body.refresh_token, TokenType.REFRESH, settings.secret_key)
+    except InvalidToken as exc:
+        raise unauthorized(str(exc)) from None
+    return TokenPair(**token_pair(user, settings))
+
+
+@auth_router.post("/password/change/", response_model=PasswordChangeOut, openapi_extra=CHANGE_DOC)
+async def password_change(request: Request, user: CurrentUser, settings: SettingsDep) -> PasswordChangeOut:
+    """Change the password; every token issued before the change stops working."""
+    body = parse_as(PasswordChangeIn, await read_fields(request))
+    if not verify_password(body.old_password, user.password_hash):
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, detail="the old password is wrong")
+    user.password_hash = hash_password(body.new_password)
+    user.token_version += 1
+    await user.save(update_fields=["password_hash", "token_version"])
+    return PasswordChangeOut(**token_pair(user, settings))

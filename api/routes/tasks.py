@@ -1,0 +1,178 @@
+"""Tasks: upload a video for analysis, read the result page by page, list, cancel."""
+from __future__ import annotations
+
+import base64
+import uuid
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi.concurrency import run_in_threadpool
+from tortoise.expressions import Q
+
+from api.deps import CurrentUser, DispatcherDep, OwnedTask, SettingsDep
+from api.dispatchers.base import DispatchError
+from api.forms import parse_as
+from api.schemas import DetectedObject, FrameOut, TaskOut, TaskPage, TaskParams, TaskResult
+from api.upload import Upload, UploadError, receive_upload
+from inference_job.models import known_models
+from videoanalysis.models import FrameDetections, Task
+from videoanalysis.status import TaskStatus
+from videoanalysis.storage import NotAVideo, UploadTooLarge, new_key, probe_video, video_uri
+from videoanalysis.tasks import transition
+
+router = APIRouter(prefix="/tasks", tags=["tasks"])
+
+UPLOAD_DOC = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "required": ["videofile"], "properties": {
+        "videofile": {"type": "string", "format": "binary", "description": "the video (also accepted as `file`)"},
+        "model": {"type": "string", "description": "model name; default VA_DEFAULT_MODEL"},
+        "score_threshold": {"type": "number", "minimum": 0, "maximum": 1, "default": 0.5},
+        "frame_stride": {"type": "integer", "minimum": 1, "default": 1},
+        "labels": {"type": "string", "description": "comma-separated labels to keep (all if empty)"},
+    }}}}}}
+
+
+def _task_params(fields: dict[str, str]) -> dict:
+    """Task.params from the form fields; 422 with the reason when a value is bad."""
+    raw: dict = {k: fields[k] for k in ("score_threshold", "frame_stride") if fields.get(k, "").strip()}
+    labels = [x.strip() for x in fields.get("labels", "").split(",") if x.strip()]
+    raw["labels"] = labels or None
+    return parse_as(TaskParams, raw).model_dump()
+
+
+def _model_name(fields: dict[str, str], default: str) -> str:
+    name = fields.get("model", "").strip() or default
+    if name not in known_models():
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            detail=f"unknown model {name!r}; known models: {', '.join(known_models())}",
+        )
+    return name
+
+
+async def _store_upload(request: Request, videos_dir: Path, max_bytes: int, chunk_bytes: int) -> Upload:
+    """Stream the body to a temporary file; 413/400/415/422 errors leave nothing behind."""
+    tmp = videos_dir / f".upload-{uuid.uuid4().hex}"
+    try:
+        upload = await receive_upload(request, tmp, max_bytes=max_bytes, chunk_bytes=chunk_bytes)
+    except UploadTooLarge as exc:
+        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, detail=str(exc)) from None
+    except UploadError as exc:
+        raise HTTPException(exc.status, detail=exc.message) from None
+    if upload.path is None:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                            detail="no video: send the file in the multipart field `videofile`")
+    return upload
+
+
+@router.post("/video-objects-detection/", status_code=status.HTTP_202_ACCEPTED,
+             response_model=TaskOut, openapi_extra=UPLOAD_DOC)
+async def create_detection_task(
+    request: Request, user: CurrentUser, settings: SettingsDep, dispatcher: DispatcherDep
+) -> TaskOut:
+    """Upload a video (streamed, size-capped, checked to be a video) and start its analysis."""
+    videos_dir = settings.resolved_videos_dir
+    upload = await _store_upload(request, videos_dir, settings.max_upload_bytes, settings.upload_chunk_bytes)
+    stored: Path = upload.path  # type: ignore[assignment]  # never None after _store_upload
+    try:
+        model = _model_name(upload.fields, settings.default_model)
+        params = _task_params(upload.fields)
+        try:
+            info = await run_in_threadpool(probe_video, stored)
+        except NotAVideo as exc:
+            raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, detail=str(exc)) from None
+        key = new_key(Path(upload.filename).suffix)
+        final = videos_dir / key
+        stored.rename(final)
+        stored = final
+        task = await Task.create(
+            owner=user, model=model, params=params, video_uri=video_uri(key),
+            video_name=Path(upload.filename).name[:255], frames_total=info.frames,
+        )
+    except BaseException:
+        stored.unlink(missing_ok=True)
+        raise
+    try:
+        await dispatcher.submit(task)
+    except DispatchError as exc:
+        await transition(task.id, TaskStatus.FAILED, error=f"could not start the analysis: {exc}")
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE,
+                            detail=f"task {task.id} failed to start: {exc}") from None
+    return TaskOut.of(task)
+
+
+@router.get("/video-analysis-result/{task_id}/", response_model=TaskResult)
+async def read_result(
+    task: OwnedTask,
+    limit: Annotated[int, Query(ge=1, le=1000, description="frames per page")] = 100,
+    cursor: Annotated[int | None, Query(ge=0, description="return frames after this frame index")] = None,
+) -> TaskResult:
+    """Status, progress and one page of detections (frames in order)."""
+    query = FrameDetections.filter(task_id=task.id).order_by("frame_index")
+    if cursor is not None:
+        query = query.filter(frame_index__gt=cursor)
+    rows = await query.limit(limit + 1)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    frames = [
+        FrameOut(frame=r.frame_index, timestamp=r.timestamp,
+                 objects=[DetectedObject.model_validate(o) for o in r.objects])
+        for r in rows
+    ]
+    compact = [_best_scores(f) for f in frames]
+    return TaskResult(**TaskOut.of(task).model_dump(), detections=frames, result=compact,
+                      next_cursor=rows[-1].frame_index if more else None)
+
+
+def _best_scores(frame: FrameOut) -> dict[str, float]:
+    best: dict[str, float] = {}
+    for obj in frame.objects:
+        best[obj.label] = max(obj.score, best.get(obj.label, 0.0))
+    return best
+
+
+def _encode_cursor(task: Task) -> str:
+    return base64.urlsafe_b64encode(f"{task.created_at.isoformat()}|{task.id}".encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        stamp, _, key = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
+        return datetime.fromisoformat(stamp), uuid.UUID(key)
+    except ValueError:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail="malformed cursor") from None
+
+
+@router.get("/", response_model=TaskPage)
+async def list_tasks(
+    user: CurrentUser,
+    limit: Annotated[int, Query(ge=1, le=200)] = 20,
+    cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
+) -> TaskPage:
+    """The caller's tasks, newest first."""
+    query = Task.filter(owner_id=user.id).order_by("-created_at", "-id")
+    if cursor:
+        stamp, key = _decode_cursor(cursor)
+        query = query.filter(Q(created_at__lt=stamp) | Q(created_at=stamp, id__lt=key))
+    tasks = await query.limit(limit + 1)
+    more = len(tasks) > limit
+    tasks = tasks[:limit]
+    return TaskPage(tasks=[TaskOut.of(t) for t in tasks],
+                    next_cursor=_encode_cursor(tasks[-1]) if more else None)
+
+
+@router.delete("/{task_id}/", response_model=TaskOut)
+async def cancel_task(task: OwnedTask, dispatcher: DispatcherDep) -> TaskOut:
+    """Stop the run and mark the task CANCELLED; 409 when it has already ended otherwise."""
+    if TaskStatus(task.status) is TaskStatus.CANCELLED:
+        return TaskOut.of(task)
+    if TaskStatus(task.status).is_final:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=f"task already ended: {task.status}")
+    await dispatcher.cancel(task)
+    moved = await transition(task.id, TaskStatus.CANCELLED, error="cancelled by the owner")
+    if moved is None:
+        await task.refresh_from_db()
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=f"task already ended: {task.status}")
+    return TaskOut.of(moved)

@@ -1,0 +1,143 @@
+"""Request and response bodies (pydantic). Field names follow the original API's contract."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+
+from videoanalysis.models import Task, User
+from videoanalysis.status import TaskStatus
+
+PASSWORD_MIN = 8
+
+
+def _normalise_email(value: str) -> str:
+    return value.strip().lower()
+
+
+class UserOut(BaseModel):
+    id: int
+    email: str
+    first_name: str
+    last_name: str
+
+    @classmethod
+    def of(cls, user: User) -> UserOut:
+        return cls(id=user.id, email=user.email, first_name=user.first_name, last_name=user.last_name)
+
+
+class SignupIn(BaseModel):
+    email: EmailStr
+    password: str = Field(min_length=PASSWORD_MIN, max_length=1024)
+    first_name: str = Field("", max_length=150)
+    last_name: str = Field("", max_length=150)
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str) -> str:
+        return _normalise_email(value)
+
+
+class SigninIn(BaseModel):
+    email: str = Field(min_length=1, max_length=320)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class TokenPair(BaseModel):
+    access_token: str
+    refresh_token: str
+    token_type: str = "bearer"
+
+
+class AuthOut(TokenPair):
+    user: UserOut
+
+
+class RefreshIn(BaseModel):
+    refresh_token: str
+
+
+class PasswordChangeIn(BaseModel):
+    old_password: str = Field(min_length=1, max_length=1024)
+    new_password: str = Field(min_length=PASSWORD_MIN, max_length=1024)
+
+
+class PasswordChangeOut(TokenPair):
+    detail: str = "password changed; tokens issued before now no longer work"
+
+
+class UserPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: EmailStr | None = None
+    first_name: str | None = Field(None, max_length=150)
+    last_name: str | None = Field(None, max_length=150)
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        return _normalise_email(value) if value is not None else None
+
+
+class TaskParams(BaseModel):
+    """The analysis parameters stored in Task.params (pinned keys)."""
+
+    score_threshold: float = Field(0.5, ge=0.0, le=1.0)
+    frame_stride: int = Field(1, ge=1, le=100_000)
+    labels: list[str] | None = None
+
+
+class TaskOut(BaseModel):
+    task_id: uuid.UUID
+    status: TaskStatus
+    ready: bool = Field(description="The task has ended (SUCCEEDED, FAILED or CANCELLED).")
+    success: bool = Field(description="The task ended with SUCCEEDED.")
+    error: str | None
+    model: str
+    params: dict[str, Any]
+    video_name: str
+    frames_done: int
+    frames_total: int | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+    @classmethod
+    def of(cls, task: Task) -> TaskOut:
+        status = TaskStatus(task.status)
+        return cls(
+            task_id=task.id, status=status, ready=status.is_final,
+            success=status is TaskStatus.SUCCEEDED, error=task.error, model=task.model,
+            params=task.params, video_name=task.video_name, frames_done=task.frames_done,
+            frames_total=task.frames_total, created_at=task.created_at,
+            started_at=task.started_at, finished_at=task.finished_at,
+        )
+
+
+class TaskPage(BaseModel):
+    tasks: list[TaskOut]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null at the end.")
+
+
+class DetectedObject(BaseModel):
+    label: str
+    score: float
+    box: list[float] = Field(description="[x1, y1, x2, y2] in frame pixels.")
+
+
+class FrameOut(BaseModel):
+    frame: int
+    timestamp: float = Field(description="Seconds from the start of the video.")
+    objects: list[DetectedObject]
+
+
+class TaskResult(TaskOut):
+    detections: list[FrameOut]
+    result: list[dict[str, float]] = Field(
+        description="The original compact form: per frame of this page, {label: best score}."
+    )
+    next_cursor: int | None = Field(
+        description="Pass as `cursor` for the next page of frames; null when no more are stored."
+    )

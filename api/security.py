@@ -1,0 +1,87 @@
+"""Password hashing (argon2 through passlib) and JWTs (python-jose, HS256).
+
+A token carries `sub` (the user id), `type` (access or refresh), `exp`, `iat`, `jti` and `ver`,
+the user's token version: a password change bumps the version, so every earlier token fails.
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from enum import StrEnum
+
+from jose import JWTError, jwt
+from passlib.context import CryptContext
+
+from videoanalysis.models import User
+
+ALGORITHM = "HS256"
+
+pwd_context = CryptContext(schemes=["argon2"], deprecated="auto")
+
+
+class TokenType(StrEnum):
+    ACCESS = "access"
+    REFRESH = "refresh"
+
+
+class InvalidToken(Exception):
+    """The token is malformed, forged, expired, of the wrong type or outdated."""
+
+
+@dataclass(frozen=True)
+class TokenClaims:
+    user_id: int
+    type: TokenType
+    version: int
+
+
+def hash_password(password: str) -> str:
+    return pwd_context.hash(password)
+
+
+def verify_password(password: str, password_hash: str) -> bool:
+    try:
+        return pwd_context.verify(password, password_hash)
+    except (ValueError, TypeError):
+        return False
+
+
+def create_token(user: User, token_type: TokenType, lifetime: timedelta, secret_key: str) -> str:
+    """Sign a token for `user`; a negative lifetime gives an already expired one (tests)."""
+    now = datetime.now(timezone.utc)
+    claims = {
+        "sub": str(user.id),
+        "type": token_type.value,
+        "ver": user.token_version,
+        "iat": int(now.timestamp()),
+        "exp": int((now + lifetime).timestamp()),
+        "jti": uuid.uuid4().hex,
+    }
+    return jwt.encode(claims, secret_key, algorithm=ALGORITHM)
+
+
+def decode_token(token: str, expected: TokenType, secret_key: str) -> TokenClaims:
+    """Verify signature (HS256 only: `alg: none` is refused), expiry and type."""
+    try:
+        claims = jwt.decode(
+            token, secret_key, algorithms=[ALGORITHM],
+            options={"require_exp": True, "require_iat": True, "require_sub": True},
+        )
+    except JWTError as exc:
+        raise InvalidToken(f"invalid token: {exc}") from None
+    if claims.get("type") != expected.value:
+        raise InvalidToken(f"expected an {expected.value} token")
+    try:
+        return TokenClaims(int(claims["sub"]), TokenType(claims["type"]), int(claims["ver"]))
+    except (KeyError, ValueError, TypeError):
+        raise InvalidToken("invalid token claims") from None
+
+
+async def user_from_token(token: str, expected: TokenType, secret_key: str) -> User:
+    """The user a valid, current token belongs to."""
+    claims = decode_token(token, expected, secret_key)
+    user = await User.get_or_none(id=claims.user_id)
+    if user is None or user.token_version != claims.version:
+        raise InvalidToken("token is no longer valid")
+    return user
