@@ -1,0 +1,50 @@
+"""`python -m videoanalysis.migrate`: apply the checked-in Aerich migrations to VA_DATABASE_URL.
+
+Used by docker compose and the Helm hook before the API starts; PostgreSQL gets its schema
+only from here (the API generates schemas for the embedded SQLite file alone).
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+from aerich import Command
+
+from videoanalysis.db import tortoise_config
+from videoanalysis.settings import CoreSettings
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+APP = "models"
+
+log = logging.getLogger(__name__)
+
+
+async def migrate(database_url: str, location: Path = MIGRATIONS_DIR) -> list[str]:
+    """Apply every migration not yet recorded in the database; returns the files applied."""
+    if not (location / APP).is_dir():
+        raise FileNotFoundError(f"no migrations at {location / APP}")
+    command = Command(tortoise_config=tortoise_config(database_url), app=APP, location=str(location))
+    try:
+        await command.init()
+        return await command.upgrade(run_in_transaction=True)
+    finally:
+        await command.aclose()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Apply the Aerich migrations to VA_DATABASE_URL.")
+    parser.add_argument("--location", type=Path, default=MIGRATIONS_DIR,
+                        help=f"folder holding models/<n>_*.py (default {MIGRATIONS_DIR})")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    settings = CoreSettings()
+    applied = asyncio.run(migrate(settings.resolved_database_url, args.location))
+    log.info("applied %d migration(s)%s", len(applied), f": {', '.join(applied)}" if applied else "")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
