@@ -42,3 +42,87 @@ async def db(pg_url: str) -> AsyncIterator[str]:
     await Tortoise.generate_schemas(safe=True)
     yield pg_url
     await Tortoise.close_connections()
+
+
+# --- API fixtures (reusable by any test that talks to the REST API) -------------------------
+
+import itertools  # noqa: E402
+from collections.abc import Awaitable, Callable  # noqa: E402
+from contextlib import asynccontextmanager  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+import httpx  # noqa: E402
+
+TEST_SECRET = "test-secret-key-for-the-session-0123456789abcdef"
+_emails = itertools.count()
+
+
+class ApiClient(httpx.AsyncClient):
+    """An AsyncClient bound to an app over ASGI; `app` and `settings` are the server's."""
+
+    app: Any
+    settings: Any
+
+
+@pytest.fixture
+def api_settings(db: str, tmp_path: Path) -> Callable[..., Any]:
+    """Factory of `ApiSettings` on the session PostgreSQL database and a tmp videos folder;
+    keyword arguments override any field (e.g. dispatcher="kubernetes", max_upload_bytes=...)."""
+    from api.config import ApiSettings
+
+    def make(**overrides: Any) -> ApiSettings:
+        values: dict[str, Any] = dict(
+            environment="development", secret_key=TEST_SECRET, database_url=db,
+            data_dir=tmp_path / "data", videos_dir=tmp_path / "videos", dispatcher="local",
+        )
+        values.update(overrides)
+        return ApiSettings(**values)
+
+    return make
+
+
+@pytest.fixture
+def open_api_client(api_settings: Callable[..., Any]) -> Callable[..., Any]:
+    """`async with open_api_client(dispatcher=None, **settings) as client:` runs the app's
+    lifespan (the dispatcher named by the settings unless an instance is given) around a client."""
+    from api.main import create_app
+
+    @asynccontextmanager
+    async def open_client(dispatcher: Any = None, **overrides: Any) -> AsyncIterator[ApiClient]:
+        settings = api_settings(**overrides)
+        app = create_app(settings, dispatcher=dispatcher)
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with ApiClient(transport=transport, base_url="http://api.test", timeout=60) as client:
+                client.app, client.settings = app, settings
+                yield client
+
+    return open_client
+
+
+@pytest.fixture
+async def api_client(request: pytest.FixtureRequest, open_api_client: Callable[..., Any]) -> AsyncIterator[ApiClient]:
+    """A client of the app with the local dispatcher; parametrize indirectly with a dict of
+    settings overrides to change it, e.g. `{"dispatcher": "kubernetes"}`."""
+    overrides = getattr(request, "param", None) or {}
+    async with open_api_client(**overrides) as client:
+        yield client
+
+
+@pytest.fixture
+def signup_user() -> Callable[..., Awaitable[tuple[dict, dict[str, str]]]]:
+    """`data, headers = await signup_user(client)` signs up a fresh user: `data` is the sign-up
+    response ({user, access_token, refresh_token, token_type}), `headers` carry its access token."""
+
+    async def signup(client: httpx.AsyncClient, password: str = "correct horse battery",
+                     **fields: str) -> tuple[dict, dict[str, str]]:
+        body = {"email": f"user{next(_emails)}-{uuid.uuid4().hex[:6]}@example.com", "password": password,
+                "first_name": "Ada", "last_name": "Lovelace", **fields}
+        resp = await client.post("/signup", json=body)
+        if resp.status_code != 201:
+            raise RuntimeError(f"signup failed: {resp.status_code} {resp.text}")
+        data = resp.json()
+        return data, {"Authorization": f"Bearer {data['access_token']}"}
+
+    return signup
