@@ -1,0 +1,183 @@
+"""Pure manifest builders: a task becomes a VideoAnalysis resource, a resource becomes a Job.
+
+No I/O here: the handlers read, call these, and talk to the API server. The Job runs the
+inference image's own CLI (`python -m inference_job --task-id <uuid>`), which reads the task
+row (model, parameters, video) from the database named by a Secret, never a literal URL.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import kopf
+
+from videoanalysis.k8s import names
+from videoanalysis.k8s.config import OperatorSettings
+from videoanalysis.models import Task
+
+#: Same defaults as the CRD's schema (a unit test keeps the two equal), applied here too so a
+#: body built by hand (tests, older API servers) gives the same Job.
+SPEC_DEFAULTS: dict[str, Any] = {
+    "model": "detectron2",
+    "scoreThreshold": 0.5,
+    "frameStride": 1,
+    "gpus": 1,
+    "activeDeadlineSeconds": 3600,
+    "backoffLimit": 2,
+}
+GPU_RESOURCE = "nvidia.com/gpu"
+
+
+class SpecError(ValueError):
+    """The resource's spec can never run (the operator marks it Failed, no retries)."""
+
+
+def build_videoanalysis(task: Task, settings: Any) -> dict[str, Any]:
+    """The VideoAnalysis resource for a stored task (`settings.kube_namespace` is used)."""
+    params = task.params or {}
+    spec: dict[str, Any] = {
+        "taskId": str(task.id),
+        "videoUri": task.video_uri,
+        "model": task.model,
+    }
+    if params.get("score_threshold") is not None:
+        spec["scoreThreshold"] = float(params["score_threshold"])
+    if params.get("frame_stride") is not None:
+        spec["frameStride"] = int(params["frame_stride"])
+    if params.get("labels") is not None:
+        spec["labels"] = [str(label) for label in params["labels"]]
+    if params.get("batch_size") is not None:
+        spec["batchSize"] = int(params["batch_size"])
+    return {
+        "apiVersion": names.API_VERSION,
+        "kind": names.KIND,
+        "metadata": {
+            "name": names.resource_name(str(task.id)),
+            "namespace": settings.kube_namespace,
+            "labels": {
+                names.LABEL_TASK: str(task.id),
+                names.LABEL_NAME: "videoanalysis",
+            },
+        },
+        "spec": spec,
+    }
+
+
+def effective_spec(spec: Mapping[str, Any]) -> dict[str, Any]:
+    return {**SPEC_DEFAULTS, **{k: v for k, v in spec.items() if v is not None}}
+
+
+def validate_spec(spec: Mapping[str, Any], settings: OperatorSettings) -> None:
+    """Refuse what no retry can fix; the CRD schema already checked types and ranges."""
+    from inference_job.models import known_models  # torch-free by contract
+
+    if not spec.get("taskId"):
+        raise SpecError("spec.taskId is missing")
+    if spec["model"] not in known_models():
+        raise SpecError(f"unknown model {spec['model']!r}; known models: {', '.join(known_models())}")
+    if int(spec["gpus"]) > settings.max_gpus_per_job:
+        raise SpecError(
+            f"spec.gpus={spec['gpus']} exceeds the operator's limit of {settings.max_gpus_per_job}"
+        )
+
+
+def job_labels(va_name: str, task_id: str, settings: OperatorSettings) -> dict[str, str]:
+    labels = {
+        names.LABEL_NAME: "videoanalysis",
+        names.LABEL_COMPONENT: "inference",
+        names.LABEL_MANAGED_BY: names.MANAGED_BY,
+        names.LABEL_RESOURCE: va_name,
+        names.LABEL_TASK: task_id,
+    }
+    if settings.kueue_queue:
+        labels[names.LABEL_KUEUE_QUEUE] = settings.kueue_queue
+    return labels
+
+
+def _container(spec: Mapping[str, Any], settings: OperatorSettings) -> dict[str, Any]:
+    resources = {k: dict(v) for k, v in (spec.get("resources") or {}).items() if v}
+    if int(spec["gpus"]) > 0:
+        resources.setdefault("limits", {})[GPU_RESOURCE] = int(spec["gpus"])
+    env: list[dict[str, Any]] = [
+        {
+            "name": "VA_DATABASE_URL",
+            "valueFrom": {
+                "secretKeyRef": {"name": settings.database_secret_name, "key": settings.database_secret_key}
+            },
+        },
+        {"name": "VA_VIDEOS_DIR", "value": settings.videos_mount_path},
+        {"name": "VA_DATA_DIR", "value": "/tmp/videoanalysis"},
+    ]
+    if spec.get("batchSize"):
+        env.append({"name": "VA_BATCH_SIZE", "value": str(spec["batchSize"])})
+    reserved = {item["name"] for item in env}
+    env += [{"name": k, "value": v} for k, v in sorted(settings.job_env.items()) if k not in reserved]
+    return {
+        "name": names.CONTAINER,
+        "image": settings.job_image,
+        "imagePullPolicy": settings.image_pull_policy,
+        "command": [*settings.job_command, "--task-id", str(spec["taskId"])],
+        "env": env,
+        "resources": resources,
+        "volumeMounts": [
+            {"name": "videos", "mountPath": settings.videos_mount_path, "readOnly": True},
+            {"name": "tmp", "mountPath": "/tmp"},
+        ],
+        "securityContext": {
+            "runAsNonRoot": True,
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "capabilities": {"drop": ["ALL"]},
+        },
+    }
+
+
+def _pod_spec(spec: Mapping[str, Any], settings: OperatorSettings) -> dict[str, Any]:
+    tolerations = [dict(t) for t in spec.get("tolerations") or []]
+    if int(spec["gpus"]) > 0 and not any(t.get("key") == GPU_RESOURCE for t in tolerations):
+        tolerations.append({"key": GPU_RESOURCE, "operator": "Exists", "effect": "NoSchedule"})
+    pod: dict[str, Any] = {
+        "restartPolicy": "Never",  # retries are the Job's (backoffLimit, podFailurePolicy)
+        "automountServiceAccountToken": False,
+        "containers": [_container(spec, settings)],
+        "volumes": [
+            {"name": "videos", "persistentVolumeClaim": {"claimName": settings.videos_pvc, "readOnly": True}},
+            {"name": "tmp", "emptyDir": {}},
+        ],
+    }
+    if spec.get("nodeSelector"):
+        pod["nodeSelector"] = dict(spec["nodeSelector"])
+    if tolerations:
+        pod["tolerations"] = tolerations
+    if settings.runtime_class_name:
+        pod["runtimeClassName"] = settings.runtime_class_name
+    if settings.service_account_name:
+        pod["serviceAccountName"] = settings.service_account_name
+    return pod
+
+
+def build_job(va_body: Mapping[str, Any], settings: OperatorSettings) -> dict[str, Any]:
+    """The batch/v1 Job of a VideoAnalysis resource (deterministic: same body, same Job)."""
+    meta = va_body["metadata"]
+    spec = effective_spec(va_body.get("spec") or {})
+    validate_spec(spec, settings)
+    labels = job_labels(meta["name"], str(spec["taskId"]), settings)
+    job: dict[str, Any] = {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"name": names.job_name(meta["name"]), "labels": labels},
+        "spec": {
+            "completions": 1,
+            "parallelism": 1,
+            "backoffLimit": int(spec["backoffLimit"]),
+            "activeDeadlineSeconds": int(spec["activeDeadlineSeconds"]),
+            "ttlSecondsAfterFinished": settings.ttl_seconds_after_finished,
+            # A node drained or preempted under the Pod is not the analysis failing.
+            "podFailurePolicy": {
+                "rules": [{"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget", "status": "True"}]}]
+            },
+            "template": {"metadata": {"labels": dict(labels)}, "spec": _pod_spec(spec, settings)},
+        },
+    }
+    kopf.adopt(job, owner=va_body)  # owner reference + namespace: GC deletes it with the resource
+    return job

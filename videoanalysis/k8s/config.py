@@ -1,0 +1,88 @@
+"""The operator's one settings object (env prefix `VA_`): what the Kopf handlers and the Job
+builder need besides the core settings. Kopf's own settings (watched namespaces, peering,
+posting level) come from here too, see `videoanalysis.k8s.launcher` and `apply_kopf_settings`."""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from pydantic import Field, field_validator
+from pydantic_settings import SettingsConfigDict
+
+from videoanalysis.settings import CoreSettings
+
+
+class OperatorSettings(CoreSettings):
+    """Everything the operator reads from the environment (see the README's Kubernetes table)."""
+
+    model_config = SettingsConfigDict(env_prefix="VA_", extra="ignore")
+
+    kube_namespace: str = Field("default", min_length=1, description="Namespace of the resources.")
+    watch_namespaces: list[str] = Field(
+        default_factory=list,
+        description="Namespaces (globs allowed) the operator watches; empty: VA_KUBE_NAMESPACE; "
+        '["*"]: all namespaces.',
+    )
+    peering_name: str = Field("", description="Kopf peering object; empty: standalone (one replica).")
+    posting_level: str = Field("INFO", description="Lowest log level posted as a Kubernetes Event.")
+    job_image: str = Field(
+        "videoanalysis/inference:latest", min_length=1, description="The inference image."
+    )
+    image_pull_policy: str = Field("IfNotPresent", pattern="^(Always|IfNotPresent|Never)$")
+    job_command: list[str] = Field(
+        default_factory=lambda: ["python", "-m", "inference_job"],
+        description="The container command; `--task-id <uuid>` is appended.",
+    )
+    database_secret_name: str = Field(
+        "videoanalysis-db", min_length=1, description="Secret holding the Job's VA_DATABASE_URL."
+    )
+    database_secret_key: str = Field("url", min_length=1, description="Key of the URL in that Secret.")
+    videos_pvc: str = Field(
+        "videoanalysis-videos", min_length=1, description="PVC with the uploaded videos."
+    )
+    videos_mount_path: str = Field("/data/videos", description="Where the Job mounts it (VA_VIDEOS_DIR).")
+    job_env: dict[str, str] = Field(
+        default_factory=dict, description="Extra plain env of the Job (JSON), e.g. VA_MODEL_WEIGHTS."
+    )
+    service_account_name: str = Field("", description="The Job's service account; empty: default.")
+    runtime_class_name: str = Field("", description="runtimeClassName of the Job (e.g. nvidia).")
+    kueue_queue: str = Field("", description="Kueue LocalQueue; sets kueue.x-k8s.io/queue-name.")
+    max_gpus_per_job: int = Field(8, ge=0, description="A spec asking for more GPUs is refused.")
+    ttl_seconds_after_finished: int = Field(86400, ge=0, description="Finished Jobs are deleted after.")
+    progress_interval_s: float = Field(5.0, gt=0, description="Progress mirror period while Running.")
+    liveness_endpoint: str = Field("", description="Kopf liveness URL, e.g. http://0.0.0.0:8080/healthz.")
+    retry_delay_s: float = Field(10.0, gt=0, description="Back-off after an API server hiccup.")
+
+    @field_validator("posting_level")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        if not isinstance(logging.getLevelName(value.upper()), int):
+            raise ValueError(f"unknown log level {value!r}")
+        return value.upper()
+
+    @property
+    def namespaces(self) -> list[str]:
+        return self.watch_namespaces or [self.kube_namespace]
+
+    @property
+    def clusterwide(self) -> bool:
+        return "*" in self.namespaces
+
+
+def apply_kopf_settings(kopf_settings: Any, settings: OperatorSettings) -> None:
+    """Copy peering, posting and storage choices onto Kopf's settings (startup handler).
+
+    Kopf's progress and diff-base go to annotations under videoanalysis.io, so the typed
+    status schema of the CRD prunes nothing Kopf needs.
+    """
+    import kopf
+
+    kopf_settings.posting.level = logging.getLevelName(settings.posting_level)
+    kopf_settings.peering.standalone = not settings.peering_name
+    if settings.peering_name:
+        kopf_settings.peering.name = settings.peering_name
+        kopf_settings.peering.clusterwide = settings.clusterwide
+    kopf_settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix="videoanalysis.io")
+    kopf_settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(prefix="videoanalysis.io")
+    kopf_settings.persistence.finalizer = "videoanalysis.io/operator"
+    kopf_settings.execution.max_workers = 4

@@ -1,0 +1,62 @@
+"""Kubernetes API access: in-cluster config first, kubeconfig second, and error classing.
+
+The official client is synchronous; callers run its calls in a worker thread
+(`asyncio.to_thread`) so the operator's and the API's event loops never block.
+"""
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import urllib3
+from kubernetes import client, config
+from kubernetes.client.exceptions import ApiException
+from kubernetes.config.config_exception import ConfigException
+
+
+@functools.lru_cache(maxsize=1)
+def api_client() -> client.ApiClient:
+    """One client per process: the service account inside a Pod, else $KUBECONFIG/~/.kube."""
+    configuration = client.Configuration()
+    try:
+        config.load_incluster_config(client_configuration=configuration)
+    except ConfigException:
+        config.load_kube_config(client_configuration=configuration)
+    return client.ApiClient(configuration)
+
+
+def reset_client() -> None:
+    """Forget the cached client (tests switch clusters; a rotated token is picked up)."""
+    api_client.cache_clear()
+
+
+def batch() -> client.BatchV1Api:
+    return client.BatchV1Api(api_client())
+
+
+def core() -> client.CoreV1Api:
+    return client.CoreV1Api(api_client())
+
+
+def custom() -> client.CustomObjectsApi:
+    return client.CustomObjectsApi(api_client())
+
+
+def is_transient(exc: BaseException) -> bool:
+    """An API hiccup worth retrying: 429, 5xx, conflicts on update, or no connection."""
+    if isinstance(exc, ApiException):
+        return exc.status in (0, 409, 429) or exc.status >= 500
+    return isinstance(exc, urllib3.exceptions.HTTPError | ConnectionError | TimeoutError)
+
+
+def server_message(exc: ApiException) -> str:
+    """The API server's own message of a refusal (the Status object's `message`)."""
+    import json
+
+    try:
+        body: Any = json.loads(exc.body or "")
+        if isinstance(body, dict) and body.get("message"):
+            return str(body["message"])
+    except ValueError:
+        pass
+    return f"{exc.status} {exc.reason}"

@@ -1,0 +1,171 @@
+"""What the Kopf handlers do, as plain async functions: create the Job if absent, move the
+resource's phase (status subresource, optimistic concurrency), mirror it to the task row
+and post an Event per move. API hiccups become `kopf.TemporaryError`, specs that can never
+run `kopf.PermanentError`.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import kopf
+from kubernetes.client.exceptions import ApiException
+
+from videoanalysis import tasks
+from videoanalysis.k8s import kube, names
+from videoanalysis.k8s.builders import SpecError, build_job
+from videoanalysis.k8s.config import OperatorSettings
+from videoanalysis.k8s.state import Outcome, Phase, next_status, pod_failure_detail, progress_text
+from videoanalysis.models import Task
+from videoanalysis.status import TaskStatus
+
+log = logging.getLogger(__name__)
+
+
+def _classify(exc: ApiException, what: str, settings: OperatorSettings) -> kopf.TemporaryError | kopf.PermanentError:
+    message = f"{what}: {kube.server_message(exc)}"
+    if kube.is_transient(exc) or exc.status in (401, 403):  # RBAC can be fixed without a new spec
+        return kopf.TemporaryError(message, delay=settings.retry_delay_s)
+    return kopf.PermanentError(message)
+
+
+async def ensure_job(body: Mapping[str, Any], settings: OperatorSettings) -> dict[str, Any]:
+    """Create the resource's Job unless it exists (409 is success); returns the Job."""
+    try:
+        job = build_job(body, settings)
+    except SpecError as exc:
+        await advance(body, Outcome(Phase.FAILED, "InvalidSpec", str(exc)), settings)
+        raise kopf.PermanentError(str(exc)) from exc
+    namespace, name = job["metadata"]["namespace"], job["metadata"]["name"]
+    try:
+        return (await asyncio.to_thread(kube.batch().create_namespaced_job, namespace, job)).to_dict()
+    except ApiException as exc:
+        if exc.status != 409:
+            err = _classify(exc, f"creating Job {name}", settings)
+            if isinstance(err, kopf.PermanentError):
+                await advance(body, Outcome(Phase.FAILED, "JobRejected", str(err)), settings)
+            raise err from exc
+    except Exception as exc:  # no connection, timeouts
+        if kube.is_transient(exc):
+            raise kopf.TemporaryError(f"creating Job {name}: {exc}", delay=settings.retry_delay_s) from exc
+        raise
+    existing = await asyncio.to_thread(kube.batch().read_namespaced_job, name, namespace)
+    owners = [ref.uid for ref in existing.metadata.owner_references or []]
+    if body["metadata"]["uid"] not in owners:
+        # A Job left by an earlier resource of the same name: the GC removes it shortly.
+        raise kopf.TemporaryError(f"Job {name} belongs to another owner; waiting", delay=settings.retry_delay_s)
+    return existing.to_dict()
+
+
+async def read_resource(namespace: str, name: str) -> dict[str, Any] | None:
+    try:
+        return await asyncio.to_thread(
+            kube.custom().get_namespaced_custom_object, names.GROUP, names.VERSION, namespace, names.PLURAL, name
+        )
+    except ApiException as exc:
+        if exc.status == 404:
+            return None
+        raise
+
+
+async def advance(
+    body: Mapping[str, Any], outcome: Outcome, settings: OperatorSettings, *, attempts: int = 5
+) -> bool:
+    """Move the resource to `outcome` if the state machine allows it. Returns True on a move.
+
+    Read-modify-write with the resourceVersion, so two watchers racing cannot lose a move.
+    """
+    namespace, name = body["metadata"]["namespace"], body["metadata"]["name"]
+    for _ in range(attempts):
+        current = await read_resource(namespace, name)
+        if current is None:
+            return False
+        patch = next_status(
+            current.get("status"), outcome, generation=current["metadata"].get("generation"),
+            job_name=names.job_name(name),
+        )
+        if patch is None:
+            return False
+        try:
+            await asyncio.to_thread(
+                kube.custom().patch_namespaced_custom_object_status, names.GROUP, names.VERSION,
+                namespace, names.PLURAL, name,
+                {"metadata": {"resourceVersion": current["metadata"]["resourceVersion"]}, "status": patch},
+            )
+        except ApiException as exc:
+            if exc.status == 409:
+                continue
+            if exc.status == 404:
+                return False
+            raise _classify(exc, f"updating {name} status", settings) from exc
+        await _after_move(current, outcome)
+        return True
+    raise kopf.TemporaryError(f"{name}: status kept changing under us", delay=1)
+
+
+async def _after_move(resource: Mapping[str, Any], outcome: Outcome) -> None:
+    """Mirror a move to the task row and post it as an Event on the resource."""
+    task_id = resource["spec"]["taskId"]
+    status = outcome.phase.task_status
+    if status is not TaskStatus.PENDING:
+        error = None
+        if status is TaskStatus.FAILED:
+            row = await Task.filter(id=task_id).first()
+            # The job's own reason (written to the row) is more precise than the Job's.
+            error = outcome.message if row is None or not row.error else f"{outcome.message}; {row.error}"
+        await tasks.transition(task_id, status, error=error)
+    post = kopf.warn if outcome.phase is Phase.FAILED else kopf.info
+    post(dict(resource), reason=outcome.reason, message=outcome.message)
+    log.info("%s/%s -> %s (%s)", resource["metadata"]["namespace"], resource["metadata"]["name"],
+             outcome.phase.value, outcome.reason)
+
+
+def owner_of(obj: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The VideoAnalysis metadata stub a Job or Pod belongs to (by label)."""
+    meta = obj.get("metadata") or {}
+    name = (meta.get("labels") or {}).get(names.LABEL_RESOURCE)
+    return {"metadata": {"namespace": meta.get("namespace"), "name": name}} if name else None
+
+
+async def failure_details(job: Mapping[str, Any]) -> str | None:
+    """Why the Job's last Pod failed (exit code, reason), from its Pods; None if unknown."""
+    meta = job["metadata"]
+    pods = await asyncio.to_thread(
+        kube.core().list_namespaced_pod, meta["namespace"], label_selector=f"job-name={meta['name']}"
+    )
+    details = [d for p in pods.items if (d := pod_failure_detail(kube.api_client().sanitize_for_serialization(p)))]
+    return details[-1] if details else None
+
+
+async def stop_job(namespace: str, job: str) -> None:
+    """Delete a Job that can never succeed (its Pods go with it)."""
+    try:
+        await asyncio.to_thread(
+            kube.batch().delete_namespaced_job, job, namespace, propagation_policy="Background"
+        )
+    except ApiException as exc:
+        if exc.status != 404:
+            raise
+
+
+async def mirror_progress(spec: Mapping[str, Any], status: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The progress fields from the task row, or None when nothing changed (no write then)."""
+    row = await Task.filter(id=spec["taskId"]).first().values("frames_done", "frames_total")
+    if not row:
+        return None
+    patch = {
+        "progress": progress_text(row["frames_done"] or 0, row["frames_total"]),
+        "framesDone": row["frames_done"] or 0,
+        "framesTotal": row["frames_total"],
+    }
+    return None if all(status.get(k) == v for k, v in patch.items()) else patch
+
+
+async def cancel_task(spec: Mapping[str, Any]) -> bool:
+    """The resource is being deleted: the task ends CANCELLED unless it already ended."""
+    moved = await tasks.transition(
+        spec["taskId"], TaskStatus.CANCELLED, error="cancelled: the VideoAnalysis resource was deleted"
+    )
+    return moved is not None

@@ -1,0 +1,166 @@
+"""The resource's phase as a pure state machine: Job and Pod observations in, status patch out.
+
+Pending -> Running -> Succeeded | Failed. A phase never moves back and an ended resource
+never changes again, so late or replayed watch events are harmless. Every move carries a
+reason a person can read and shows up as a condition with its lastTransitionTime.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from enum import StrEnum
+from typing import Any
+
+from videoanalysis.status import TaskStatus
+
+
+class Phase(StrEnum):
+    PENDING = "Pending"
+    RUNNING = "Running"
+    SUCCEEDED = "Succeeded"
+    FAILED = "Failed"
+
+    @property
+    def rank(self) -> int:
+        return {"Pending": 0, "Running": 1}.get(self.value, 2)
+
+    @property
+    def task_status(self) -> TaskStatus:
+        return TaskStatus(self.value.upper())
+
+
+#: Condition type set to True when a phase is entered.
+CONDITION_OF = {
+    Phase.PENDING: "JobCreated",
+    Phase.RUNNING: "Running",
+    Phase.SUCCEEDED: "Complete",
+    Phase.FAILED: "Failed",
+}
+#: Waiting reasons after which the image will not appear by itself.
+IMAGE_PULL_FAILURES = frozenset({"ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull"})
+
+
+@dataclass(frozen=True)
+class Outcome:
+    phase: Phase
+    reason: str
+    message: str
+
+
+def now_iso(now: datetime | None = None) -> str:
+    return (now or datetime.now(timezone.utc)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _true_condition(obj: Mapping[str, Any], kind: str) -> Mapping[str, Any] | None:
+    for cond in (obj.get("status") or {}).get("conditions") or []:
+        if cond.get("type") == kind and cond.get("status") == "True":
+            return cond
+    return None
+
+
+def job_outcome(job: Mapping[str, Any]) -> Outcome | None:
+    """Succeeded/Failed from the Job's conditions (the job controller's verdict); None before."""
+    if _true_condition(job, "Complete"):
+        return Outcome(Phase.SUCCEEDED, "Completed", "the analysis Job completed")
+    failed = _true_condition(job, "Failed")
+    if failed is None:
+        return None
+    spec, status = job.get("spec") or {}, job.get("status") or {}
+    reason = failed.get("reason") or "JobFailed"
+    if reason == "DeadlineExceeded":
+        message = f"deadline exceeded: the Job ran longer than {spec.get('activeDeadlineSeconds')}s"
+    elif reason == "BackoffLimitExceeded":
+        message = (
+            f"back-off limit reached: the Pod failed {status.get('failed', 0)} time(s) "
+            f"(backoffLimit {spec.get('backoffLimit')})"
+        )
+    else:
+        message = failed.get("message") or f"the Job failed ({reason})"
+    return Outcome(Phase.FAILED, reason, message)
+
+
+def pod_outcome(pod: Mapping[str, Any]) -> Outcome | None:
+    """Running when a Pod runs; Failed on an image that cannot be pulled; else None."""
+    status = pod.get("status") or {}
+    if status.get("phase") == "Running":
+        name = (pod.get("metadata") or {}).get("name", "")
+        return Outcome(Phase.RUNNING, "PodRunning", f"pod {name} is running")
+    if status.get("phase") not in (None, "Pending"):
+        return None
+    for cs in status.get("containerStatuses") or []:
+        waiting = (cs.get("state") or {}).get("waiting") or {}
+        if waiting.get("reason") in IMAGE_PULL_FAILURES:
+            detail = waiting.get("message") or waiting["reason"]
+            return Outcome(
+                Phase.FAILED, "ImagePullFailure", f"image pull failure for {cs.get('image')}: {detail}"
+            )
+    return None
+
+
+def pod_failure_detail(pod: Mapping[str, Any]) -> str | None:
+    """`container inference exited with code 1 (Error): ...` for a failed Pod, else None."""
+    for cs in (pod.get("status") or {}).get("containerStatuses") or []:
+        term = (cs.get("state") or {}).get("terminated") or {}
+        if term and term.get("exitCode", 0) != 0:
+            text = f"container {cs.get('name')} exited with code {term.get('exitCode')}"
+            text += f" ({term['reason']})" if term.get("reason") else ""
+            return text + (f": {term['message'].strip()}" if term.get("message") else "")
+    return None
+
+
+def _conditions(
+    current: list[Mapping[str, Any]], outcome: Outcome, stamp: str, generation: int | None
+) -> list[dict[str, Any]]:
+    """Upsert the new phase's condition as True; an ending turns Running to False."""
+    wanted = CONDITION_OF[outcome.phase]
+    result = [dict(c) for c in current if c.get("type") != wanted]
+    for cond in result:
+        if outcome.phase.rank == 2 and cond.get("type") == "Running" and cond.get("status") == "True":
+            cond.update(status="False", reason=outcome.reason, lastTransitionTime=stamp)
+    new = {"type": wanted, "status": "True", "reason": outcome.reason, "message": outcome.message,
+           "lastTransitionTime": stamp}
+    if generation is not None:
+        new["observedGeneration"] = generation
+    return [*result, new]
+
+
+def next_status(
+    current: Mapping[str, Any] | None, outcome: Outcome, *, generation: int | None = None,
+    now: datetime | None = None, job_name: str | None = None,
+) -> dict[str, Any] | None:
+    """The status patch that moves the resource to `outcome`, or None if it must not move."""
+    current = current or {}
+    old = Phase(current["phase"]) if current.get("phase") in Phase.__members__.values() else None
+    if old is not None:
+        if old.rank == 2 or outcome.phase.rank < old.rank:
+            return None
+        if old is outcome.phase and current.get("reason") == outcome.reason:
+            return None
+    stamp = now_iso(now)
+    patch: dict[str, Any] = {
+        "phase": outcome.phase.value,
+        "reason": outcome.reason,
+        "message": outcome.message,
+        "conditions": _conditions(current.get("conditions") or [], outcome, stamp, generation),
+    }
+    if generation is not None:
+        patch["observedGeneration"] = generation
+    if job_name:
+        patch["jobName"] = job_name
+    if outcome.phase is Phase.PENDING and not current.get("progress"):
+        patch["progress"] = "0%"
+    if outcome.phase.rank >= 1 and not current.get("startTime"):
+        patch["startTime"] = stamp
+    if outcome.phase.rank == 2:
+        patch["completionTime"] = stamp
+    if outcome.phase is Phase.SUCCEEDED:
+        patch["progress"] = "100%"
+    return patch
+
+
+def progress_text(frames_done: int, frames_total: int | None) -> str:
+    """`"40%"` from the task row's counters (0% while the total is unknown)."""
+    if not frames_total:
+        return "0%"
+    return f"{min(100, int(100 * frames_done / frames_total))}%"
