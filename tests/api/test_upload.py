@@ -1,0 +1,124 @@
+"""Uploads: a real video becomes a PENDING task and is run; every rejection leaves nothing behind."""
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from tests.videos import noise_video, png_image, truncate
+from videoanalysis.models import Task
+from videoanalysis.storage import resolve_uri
+
+UPLOAD = "/tasks/video-objects-detection/"
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    return noise_video(tmp_path_factory.mktemp("clip") / "noise.mp4", frames=10).read_bytes()
+
+
+def stored_files(client) -> list[Path]:
+    videos = client.settings.resolved_videos_dir
+    return sorted(videos.iterdir()) if videos.exists() else []
+
+
+async def wait_final(client, headers: dict, task_id: str, timeout: float = 90) -> dict:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        resp = await client.get(f"/tasks/video-analysis-result/{task_id}/", headers=headers)
+        assert resp.status_code == 200, resp.text
+        body = resp.json()
+        if body["ready"] or loop.time() > deadline:
+            return body
+        await asyncio.sleep(0.3)
+
+
+async def test_upload_real_video_is_stored_and_analysed(api_client, signup_user, clip):
+    _, headers = await signup_user(api_client)
+    resp = await api_client.post(
+        UPLOAD, headers=headers, files={"videofile": ("noise.mp4", clip, "video/mp4")},
+        data={"score_threshold": "0.3", "frame_stride": "2", "labels": " face, "},
+    )
+    assert resp.status_code == 202, resp.text
+    body = resp.json()
+    assert body["status"] == "PENDING" and body["ready"] is False and body["model"] == "opencv-face"
+    assert body["params"] == {"score_threshold": 0.3, "frame_stride": 2, "labels": ["face"]}
+    task = await Task.get(id=body["task_id"])
+    assert task.frames_total == 10 and task.video_name == "noise.mp4"
+    path = resolve_uri(task.video_uri, api_client.settings.resolved_videos_dir)
+    assert path.read_bytes() == clip and path.suffix == ".mp4"
+    assert stored_files(api_client) == [path]  # no temporary files left
+    # The local dispatcher runs the real job (`python -m inference_job`) on it.
+    result = await wait_final(api_client, headers, body["task_id"])
+    assert result["status"] == "SUCCEEDED", result["error"]
+    assert result["success"] is True and result["error"] is None
+    assert [f["frame"] for f in result["detections"]] == [0, 2, 4, 6, 8]
+    assert result["result"] == [{} for _ in range(5)]  # noise: no faces
+
+
+async def test_upload_accepts_the_file_field_and_defaults(api_client, signup_user, clip):
+    _, headers = await signup_user(api_client)
+    resp = await api_client.post(UPLOAD, headers=headers, files={"file": ("clip.mp4", clip, "video/mp4")})
+    assert resp.status_code == 202, resp.text
+    assert resp.json()["params"] == {"score_threshold": 0.5, "frame_stride": 1, "labels": None}
+
+
+async def assert_rejected(client, auth: dict, status: int, fragment: str, **kwargs) -> None:
+    kwargs.setdefault("headers", auth)
+    resp = await client.post(UPLOAD, **kwargs)
+    assert resp.status_code == status, resp.text
+    assert fragment in str(resp.json()["detail"])
+    user = (await client.get("/me/", headers=auth)).json()
+    assert await Task.filter(owner_id=user["id"]).count() == 0
+    assert stored_files(client) == []
+
+
+async def test_rejected_uploads_leave_no_row_and_no_file(api_client, signup_user, clip, tmp_path):
+    _, headers = await signup_user(api_client)
+    png = png_image(tmp_path / "a.png").read_bytes()
+    cut = truncate(noise_video(tmp_path / "n.mp4"), tmp_path / "cut.mp4", 0.02).read_bytes()
+    video = {"videofile": ("clip.mp4", clip, "video/mp4")}
+    cases = [
+        (415, "not a video", {"files": {"videofile": ("a.png", png, "image/png")}}),
+        (415, "mp4", {"files": {"videofile": ("cut.mp4", cut, "video/mp4")}}),
+        (415, "not a video", {"files": {"videofile": ("x.mp4", b"hello" * 100, "video/mp4")}}),
+        (422, "known models: ", {"files": video, "data": {"model": "yolo9000"}}),
+        (422, "score_threshold", {"files": video, "data": {"score_threshold": "1.5"}}),
+        (422, "score_threshold", {"files": video, "data": {"score_threshold": "high"}}),
+        (422, "frame_stride", {"files": video, "data": {"frame_stride": "0"}}),
+        (422, "frame_stride", {"files": video, "data": {"frame_stride": "1.5"}}),
+        (422, "videofile", {"files": {"other": ("clip.mp4", clip, "video/mp4")}}),
+        (415, "multipart", {"json": {"videofile": "clip.mp4"}}),
+    ]
+    for status, fragment, kwargs in cases:
+        await assert_rejected(api_client, headers, status, fragment, **kwargs)
+    unauthenticated = await api_client.post(UPLOAD, files=video)
+    assert unauthenticated.status_code == 401 and stored_files(api_client) == []
+
+
+async def test_too_large_is_cut_off_while_reading(open_api_client, signup_user, clip):
+    async with open_api_client(max_upload_bytes=len(clip) - 1, upload_chunk_bytes=1024) as client:
+        _, headers = await signup_user(client)
+        await assert_rejected(client, headers, 413, "exceeds the limit",
+                              files={"videofile": ("clip.mp4", clip, "video/mp4")})
+        # Announced too large: refused from Content-Length before reading.
+        await assert_rejected(client, headers, 413, "exceeds the limit", content=b"x",
+                              headers={**headers, "content-type": "multipart/form-data; boundary=b",
+                                       "content-length": str(10**9)})
+        # No Content-Length (chunked): the server stops reading once the cap is passed.
+        sent = 0
+        limit = client.settings.max_upload_bytes
+
+        async def body():
+            nonlocal sent
+            yield b"--b\r\nContent-Disposition: form-data; name=\"videofile\"; filename=\"big.mp4\"\r\n\r\n"
+            for _ in range(1000):
+                sent += 4096
+                yield b"\0" * 4096
+            yield b"\r\n--b--\r\n"
+
+        await assert_rejected(client, headers, 413, "exceeds the limit", content=body(),
+                              headers={**headers, "content-type": "multipart/form-data; boundary=b"})
+        assert limit < sent < limit + 64 * 1024 + 2 * 4096  # stopped early, not after 4 MB
