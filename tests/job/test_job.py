@@ -1,0 +1,108 @@
+"""`python -m inference_job` end to end: a real subprocess on the session's PostgreSQL."""
+from __future__ import annotations
+
+import re
+import shutil
+
+import cv2
+import pytest
+
+from tests.job.conftest import JobHarness, frames_of
+from tests.videos import PanVideo, pan_video, truncate
+from videoanalysis.models import FrameDetections, Task
+from videoanalysis.status import TaskStatus
+
+
+async def test_job_writes_one_row_per_frame_and_succeeds(harness: JobHarness, pan: PanVideo) -> None:
+    shutil.copy(pan.path, harness.videos_dir / "pan.mp4")
+    task = await harness.task("pan.mp4")
+    result = await harness.run(task)
+    assert result.returncode == 0, result.stderr
+    await task.refresh_from_db()
+    assert task.status == TaskStatus.SUCCEEDED and task.error is None
+    assert task.frames_total == pan.frames and task.frames_done == pan.frames
+    assert task.started_at is not None and task.finished_at >= task.started_at
+    rows = await frames_of(task)
+    assert [r.frame_index for r in rows] == list(range(pan.frames))
+    assert rows[12].timestamp == pytest.approx(12 / pan.fps)
+    with_face = [r for r in rows if any(o["label"] == "face" for o in r.objects)]
+    assert len(with_face) >= 0.9 * pan.frames
+    box = with_face[0].objects[0]["box"]
+    assert len(box) == 4 and box[0] < box[2] and box[1] < box[3]
+
+
+async def test_rerun_after_a_crash_replaces_rows_identically(harness: JobHarness,
+                                                             pan: PanVideo) -> None:
+    shutil.copy(pan.path, harness.videos_dir / "pan.mp4")
+    task = await harness.task("pan.mp4", frame_stride=3)
+    assert (await harness.run(task, VA_WRITE_BATCH_FRAMES="2")).returncode == 0
+    first = [(r.frame_index, r.timestamp, r.objects) for r in await frames_of(task)]
+    # A crashed earlier attempt: the task is still RUNNING, a stray row and a stale one remain.
+    await Task.filter(id=task.id).update(status=TaskStatus.RUNNING, frames_done=3)
+    await FrameDetections.filter(task_id=task.id, frame_index=0).update(objects=[])
+    await FrameDetections.create(task_id=task.id, frame_index=1, timestamp=0.1, objects=[])
+    assert (await harness.run(task, VA_WRITE_BATCH_FRAMES="2")).returncode == 0
+    second = [(r.frame_index, r.timestamp, r.objects) for r in await frames_of(task)]
+    assert second == first and len(first) == 8
+    await task.refresh_from_db()
+    assert task.status == TaskStatus.SUCCEEDED and task.frames_total == task.frames_done == 8
+
+
+async def test_stride_threshold_and_labels_filter_what_is_stored(harness: JobHarness,
+                                                                 pan: PanVideo) -> None:
+    shutil.copy(pan.path, harness.videos_dir / "pan.mp4")
+    strict = await harness.task("pan.mp4", frame_stride=4, score_threshold=0.99)
+    assert (await harness.run(strict)).returncode == 0
+    rows = await frames_of(strict)
+    assert [r.frame_index for r in rows] == [0, 4, 8, 12, 16, 20]
+    assert all(r.objects == [] for r in rows)  # no face is that sure
+    loose = await harness.task("pan.mp4", frame_stride=12, score_threshold=0.2, labels=["face"])
+    assert (await harness.run(loose)).returncode == 0
+    rows = await frames_of(loose)
+    assert [r.frame_index for r in rows] == [0, 12]
+    assert all(o["score"] >= 0.2 and o["label"] == "face" for r in rows for o in r.objects)
+    assert all(r.objects for r in rows)
+
+
+@pytest.mark.parametrize("case,reason", [
+    ("truncated", r"video is truncated at frame 1\d "),
+    ("zero-frame", "the video has no frames"),
+    ("missing", "video file not found"),
+])
+async def test_broken_videos_fail_the_task_with_a_reason(harness: JobHarness, tmp_path,
+                                                         case: str, reason: str) -> None:
+    dest = harness.videos_dir / "v.avi"
+    if case == "truncated":
+        src = pan_video(tmp_path / "full.avi", frames=24, fourcc="MJPG").path
+        truncate(src, dest, 0.6)
+    elif case == "zero-frame":
+        cv2.VideoWriter(str(dest), cv2.VideoWriter_fourcc(*"MJPG"), 10, (64, 48)).release()
+    task = await harness.task("v.avi")
+    result = await harness.run(task)
+    assert result.returncode != 0
+    await task.refresh_from_db()
+    assert task.status == TaskStatus.FAILED and re.search(reason, task.error), task.error
+    assert task.finished_at is not None
+    if case == "truncated":  # it was started with the frame count the file announced
+        assert task.frames_total == 24
+
+
+async def test_bad_parameters_and_unknown_models_fail_with_a_reason(harness: JobHarness,
+                                                                    pan: PanVideo) -> None:
+    shutil.copy(pan.path, harness.videos_dir / "pan.mp4")
+    bad_label = await harness.task("pan.mp4", labels=["horse"])
+    unknown = await harness.task("pan.mp4", model="no-such-model")
+    for task, reason in ((bad_label, "labels not known to model opencv-face: horse"),
+                         (unknown, "unknown model 'no-such-model'; known models:")):
+        assert (await harness.run(task)).returncode == 1
+        await task.refresh_from_db()
+        assert task.status == TaskStatus.FAILED and reason in task.error
+
+
+async def test_cancelled_task_is_left_cancelled(harness: JobHarness, pan: PanVideo) -> None:
+    shutil.copy(pan.path, harness.videos_dir / "pan.mp4")
+    task = await harness.task("pan.mp4")
+    await Task.filter(id=task.id).update(status=TaskStatus.CANCELLED)
+    assert (await harness.run(task)).returncode == 0
+    await task.refresh_from_db()
+    assert task.status == TaskStatus.CANCELLED and await frames_of(task) == []

@@ -1,0 +1,108 @@
+"""Reading frames in a thread (stride, truncated and empty files) and the pure pipeline."""
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from inference_job.models.base import AbstractImageAnalysisMLModel, Detection
+from inference_job.reader import FrameReader, VideoReadError, probe
+from inference_job.runner import AnalysisParams, FrameResult, ParamsError, analyse
+from tests.videos import pan_video, truncate
+
+
+@pytest.fixture(scope="module")
+def avi(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An MJPG AVI: its header announces the frame count, so a cut file is detectable."""
+    return pan_video(tmp_path_factory.mktemp("avi") / "pan.avi", fourcc="MJPG").path
+
+
+def test_stride_yields_every_nth_frame_with_timestamps(avi: Path) -> None:
+    with FrameReader(avi, stride=5, queue_frames=2) as reader:
+        frames = list(reader)
+    assert [f.index for f in frames] == [0, 5, 10, 15, 20]
+    assert [f.timestamp_s for f in frames] == pytest.approx([i / 12.0 for i in (0, 5, 10, 15, 20)])
+    assert frames[0].image.shape == (240, 320, 3) and frames[0].image.dtype == np.uint8
+    assert reader.meta.frames_to_analyse(5) == 5
+
+
+def test_truncated_file_fails_with_the_frame_it_stops_at(avi: Path, tmp_path: Path) -> None:
+    cut = truncate(avi, tmp_path / "cut.avi", 0.5)
+    with FrameReader(cut) as reader, pytest.raises(VideoReadError) as err:
+        for _ in reader:
+            pass
+    assert "video is truncated at frame" in str(err.value)
+    assert "announces 24 frames" in str(err.value)
+
+
+def test_truncated_mp4_without_index_cannot_be_opened(tmp_path: Path) -> None:
+    video = pan_video(tmp_path / "pan.mp4", frames=6)
+    cut = truncate(video.path, tmp_path / "cut.mp4", 0.6)
+    with pytest.raises(VideoReadError, match="cannot be opened"):
+        probe(cut)
+
+
+@pytest.mark.parametrize("fourcc,ext,reason", [("MJPG", "avi", "has no frames"),
+                                                ("mp4v", "mp4", "cannot be opened")])
+def test_zero_frame_file_fails_clearly(tmp_path: Path, fourcc: str, ext: str, reason: str) -> None:
+    path = tmp_path / f"empty.{ext}"
+    cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), 10, (64, 48)).release()
+    assert path.stat().st_size > 0
+    with pytest.raises(VideoReadError, match=reason):
+        FrameReader(path)
+
+
+def test_leaving_early_stops_the_reader_thread(avi: Path) -> None:
+    with FrameReader(avi, queue_frames=1) as reader:
+        first = next(iter(reader))
+        assert first.index == 0
+    deadline = time.monotonic() + 5
+    while any(t.name == "frame-reader" for t in threading.enumerate()):
+        assert time.monotonic() < deadline, "reader thread still alive"
+        time.sleep(0.01)
+
+
+@pytest.mark.parametrize("params,message", [
+    ({"score_threshold": 1.5}, "score_threshold"), ({"frame_stride": 0}, "frame_stride"),
+    ({"frame_stride": "2"}, "frame_stride"), ({"labels": "face"}, "labels"),
+])
+def test_bad_params_are_refused_by_name(params: dict, message: str) -> None:
+    with pytest.raises(ParamsError, match=message):
+        AnalysisParams.from_task(params)
+
+
+class Fixed(AbstractImageAnalysisMLModel):
+    """Returns two detections per frame and counts the batch sizes it was called with."""
+
+    name = "fixed"
+    labels = ("cat", "dog")
+
+    def __init__(self) -> None:
+        self.calls: list[int] = []
+
+    def predict(self, frames):
+        self.calls.append(len(frames))
+        return [[Detection("cat", 0.9, (0, 0, 1, 1)), Detection("dog", 0.3, (1, 1, 2, 2))]
+                for _ in frames]
+
+
+async def test_pipeline_batches_and_filters(avi: Path) -> None:
+    model, got = Fixed(), []
+
+    async def sink(results: list[FrameResult]) -> None:
+        got.extend(results)
+
+    params = AnalysisParams.from_task({"score_threshold": 0.5, "frame_stride": 2})
+    with FrameReader(avi, stride=2) as reader:
+        done = await analyse(reader, model, params, sink, batch_size=5)
+    assert done == 12 and model.calls == [5, 5, 2]
+    assert [r.frame_index for r in got] == list(range(0, 24, 2))
+    assert all([o["label"] for o in r.objects] == ["cat"] for r in got)
+    only_dogs = AnalysisParams.from_task({"labels": ["dog"]})
+    assert [o["label"] for o in only_dogs.keep(model.predict([None])[0])] == ["dog"]
+    with pytest.raises(ParamsError, match="horse"):
+        AnalysisParams.from_task({"labels": ["horse"]}).check_labels(model)

@@ -1,0 +1,51 @@
+"""The batch writer on PostgreSQL: one transaction a batch, throttled progress, cancellation."""
+from __future__ import annotations
+
+import pytest
+
+from inference_job.runner import FrameResult
+from inference_job.writer import ResultWriter, TaskStopped
+from tests.job.conftest import JobHarness, frames_of
+from videoanalysis.models import Task
+from videoanalysis.status import TaskStatus
+
+
+def results(start: int, n: int) -> list[FrameResult]:
+    return [FrameResult(i, i / 10, [{"label": "face", "score": 0.5, "box": [0, 0, 1, 1]}])
+            for i in range(start, start + n)]
+
+
+async def running_task(harness: JobHarness) -> Task:
+    task = await harness.task("none.mp4")
+    await Task.filter(id=task.id).update(status=TaskStatus.RUNNING, frames_total=10)
+    return task
+
+
+async def test_progress_is_throttled_and_final_count_exact(harness: JobHarness) -> None:
+    task = await running_task(harness)
+    now = [0.0]
+    writer = ResultWriter(task.id, batch_frames=2, progress_interval_s=1.0, clock=lambda: now[0])
+    for start in range(0, 8, 2):  # four batches within the same second: no progress update
+        await writer.add(results(start, 2))
+    await writer._wait_inflight()
+    assert writer.written == 8 and writer.progress_updates == 0
+    assert (await Task.get(id=task.id)).frames_done == 0
+    now[0] = 1.5
+    await writer.add(results(8, 1))
+    assert await writer.finish() == 9
+    assert writer.progress_updates == 1
+    assert (await Task.get(id=task.id)).frames_done == 9
+    assert [r.frame_index for r in await frames_of(task)] == list(range(9))
+
+
+async def test_cancellation_is_noticed_at_the_next_progress_write(harness: JobHarness) -> None:
+    task = await running_task(harness)
+    writer = ResultWriter(task.id, batch_frames=2, progress_interval_s=0)
+    await writer.add(results(0, 2))
+    await writer._wait_inflight()
+    await Task.filter(id=task.id).update(status=TaskStatus.CANCELLED)
+    await writer.add(results(2, 2))
+    with pytest.raises(TaskStopped):
+        await writer._wait_inflight()
+    # the refused batch was rolled back with its transaction
+    assert [r.frame_index for r in await frames_of(task)] == [0, 1]
