@@ -118,7 +118,11 @@ def analyze(ctx: typer.Context,
         if not wait:
             err.print(f"follow it with: videoanalysis status {task_id}")
             return
-        final = follow(api, task_id, poll)
+        try:
+            final = follow(api, task_id, poll)
+        except KeyboardInterrupt:
+            err.print(f"stopped following; the task goes on: videoanalysis status {task_id}")
+            raise typer.Exit(130) from None
         summarise(api, final)
 
 
@@ -178,7 +182,7 @@ def results(ctx: typer.Context, task_id: TaskArg,
 @app.command()
 @one_line_errors
 def cancel(ctx: typer.Context, task_id: TaskArg) -> None:
-    """Cancel a task (its stored detections are kept until it is deleted by the server)."""
+    """Cancel a task: stop its run and mark it CANCELLED (frames stored so far are kept)."""
     task_id = remote.task_id_arg(task_id)
     with client(ctx) as api:
         remote.cancel(api, task_id)

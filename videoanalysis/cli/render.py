@@ -18,15 +18,15 @@ STATUS_STYLE = {"PENDING": "yellow", "RUNNING": "cyan", "SUCCEEDED": "green",
 
 
 def upload_progress() -> Progress:
-    """A bar by bytes for the upload."""
+    """A bar by bytes for the upload (drawn only when stderr is a terminal, so pipes stay clean)."""
     return Progress(TextColumn("[bold]upload"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-                    TimeRemainingColumn(), console=err, transient=False)
+                    TimeRemainingColumn(), console=err, disable=not err.is_terminal)
 
 
 def frames_progress() -> Progress:
     """A bar by frames while the task runs; the total is set once the job knows it."""
     return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TextColumn("frames"), TimeElapsedColumn(), console=err, transient=False)
+                    TextColumn("frames"), TimeElapsedColumn(), console=err, disable=not err.is_terminal)
 
 
 def status_text(status: str) -> str:
