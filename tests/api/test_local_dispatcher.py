@@ -1,0 +1,133 @@
+"""The local dispatcher's mechanics with real child processes.
+
+The job's own behaviour is tested in tests/job/; here small Python programs stand in for
+`python -m inference_job` where the thing under test is how the dispatcher treats a process
+(queueing, killing its process group, a crash, a missing executable). The real job runs in
+tests/api/test_upload.py.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from api.dispatchers import create_dispatcher
+from api.dispatchers.local import LocalDispatcher
+from videoanalysis.models import Task, User
+from videoanalysis.status import TaskStatus
+
+SLEEPER = [sys.executable, "-c", "import time; time.sleep(60)"]
+
+
+@pytest.fixture
+async def owner(db: str) -> User:
+    import uuid
+
+    return await User.create(email=f"disp-{uuid.uuid4().hex[:8]}@example.com", password_hash="x")
+
+
+async def new_task(owner: User) -> Task:
+    return await Task.create(owner=owner, model="opencv-face", video_uri="videos://x.mp4", params={})
+
+
+async def until(predicate, timeout: float = 20.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not await predicate():
+        if loop.time() > deadline:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.05)
+
+
+async def status_of(task: Task) -> Task:
+    return await Task.get(id=task.id)
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+async def test_create_dispatcher_picks_local(api_settings):
+    dispatcher = create_dispatcher(api_settings(dispatcher="local"))
+    assert isinstance(dispatcher, LocalDispatcher) and dispatcher.name == "local"
+
+
+async def test_queue_respects_concurrency_and_cancel_kills_the_group(api_settings, owner):
+    dispatcher = LocalDispatcher(api_settings(local_concurrency=1), command=SLEEPER)
+    first, second = await new_task(owner), await new_task(owner)
+    try:
+        await dispatcher.submit(first)
+        await dispatcher.submit(second)
+        await until(lambda: _async(dispatcher.running == {str(first.id)}))
+        await asyncio.sleep(0.3)
+        assert dispatcher.running == {str(first.id)}  # the second waits for a slot
+        proc = dispatcher._procs[str(first.id)]
+        await dispatcher.cancel(first)
+        assert proc.returncode is not None and not alive(proc.pid)
+        await until(lambda: _async(dispatcher.running == {str(second.id)}))
+        # A cancelled run is not reported as a failure (the API marks it CANCELLED).
+        assert (await status_of(first)).status == TaskStatus.PENDING
+    finally:
+        await dispatcher.close()
+    assert dispatcher.running == set()
+    closed = await status_of(second)
+    assert closed.status == TaskStatus.FAILED and "service stopped" in closed.error
+
+
+async def test_crash_marks_failed_with_stderr_tail(api_settings, owner):
+    code = "import sys; print('loading weights', file=sys.stderr); print('boom: no such model file', file=sys.stderr); sys.exit(3)"
+    dispatcher = LocalDispatcher(api_settings(), command=[sys.executable, "-c", code])
+    task = await new_task(owner)
+    await dispatcher.submit(task)
+    await until(lambda: _final(task))
+    failed = await status_of(task)
+    assert failed.status == TaskStatus.FAILED
+    assert "exited with code 3" in failed.error and "boom: no such model file" in failed.error
+    await dispatcher.close()
+
+
+async def test_missing_executable_and_silent_exit(api_settings, owner):
+    missing = LocalDispatcher(api_settings(), command=["/nonexistent/python"])
+    task = await new_task(owner)
+    await missing.submit(task)
+    await until(lambda: _final(task))
+    assert "could not start the analysis process" in (await status_of(task)).error
+    silent = LocalDispatcher(api_settings(), command=[sys.executable, "-c", "pass"])
+    task2 = await new_task(owner)
+    await silent.submit(task2)
+    await until(lambda: _final(task2))
+    assert "exited without recording a result" in (await status_of(task2)).error
+
+
+async def test_job_gets_database_and_storage_environment(api_settings, owner, tmp_path: Path):
+    out = tmp_path / "env.json"
+    code = (f"import json, os, sys; json.dump({{k: os.environ.get(k) for k in "
+            f"('VA_DATABASE_URL', 'VA_VIDEOS_DIR', 'VA_DATA_DIR')}} | {{'argv': sys.argv[1:], "
+            f"'pgid': os.getpgid(0) == os.getpid()}}, open({str(out)!r}, 'w'))")
+    settings = api_settings()
+    dispatcher = LocalDispatcher(settings, command=[sys.executable, "-c", code])
+    task = await new_task(owner)
+    await dispatcher.submit(task)
+    await until(lambda: _async(out.exists() and out.stat().st_size > 0))
+    await dispatcher.close()
+    seen = json.loads(out.read_text())
+    assert seen["VA_DATABASE_URL"] == settings.resolved_database_url
+    assert seen["VA_VIDEOS_DIR"] == str(settings.resolved_videos_dir)
+    assert seen["VA_DATA_DIR"] == str(settings.data_dir.resolve())
+    assert seen["argv"] == ["--task-id", str(task.id)] and seen["pgid"] is True
+
+
+async def _async(value: bool) -> bool:
+    return value
+
+
+async def _final(task: Task) -> bool:
+    return TaskStatus((await status_of(task)).status).is_final
