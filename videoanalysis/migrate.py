@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from aerich import Command
+from tortoise.context import TortoiseContext
 
 from videoanalysis.db import tortoise_config
 from videoanalysis.settings import CoreSettings
@@ -23,15 +24,18 @@ log = logging.getLogger(__name__)
 
 
 async def migrate(database_url: str, location: Path = MIGRATIONS_DIR) -> list[str]:
-    """Apply every migration not yet recorded in the database; returns the files applied."""
+    """Apply every migration not yet recorded in the database; returns the files applied.
+
+    Runs in a Tortoise context of its own, so a caller's connections are left alone."""
     if not (location / APP).is_dir():
         raise FileNotFoundError(f"no migrations at {location / APP}")
     command = Command(tortoise_config=tortoise_config(database_url), app=APP, location=str(location))
-    try:
-        await command.init()
-        return await command.upgrade(run_in_transaction=True)
-    finally:
-        await command.aclose()
+    with TortoiseContext():
+        try:
+            await command.init()
+            return await command.upgrade(run_in_transaction=True)
+        finally:
+            await command.aclose()
 
 
 def main(argv: list[str] | None = None) -> int:
