@@ -82,8 +82,8 @@ def cli_as(api_server: str, tmp_path: Path) -> Callable[[str], CliRun]:
     def user(name: str) -> CliRun:
         config = tmp_path / f"config-{name}"
 
-        def run(*args: str, url: str | None = None) -> Result:
-            env = {"VA_CONFIG_DIR": str(config), "VA_URL": url or api_server}
+        def run(*args: str, url: str | None = None, env: dict[str, str] | None = None) -> Result:
+            env = {"VA_CONFIG_DIR": str(config), "VA_URL": url or api_server, **(env or {})}
             return CliRunner().invoke(app, list(args), env=env)
 
         run.config_dir = config  # type: ignore[attr-defined]

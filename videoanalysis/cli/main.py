@@ -19,8 +19,8 @@ from videoanalysis.cli.client import ApiClient
 from videoanalysis.cli.config import DEFAULT_URL, CredentialStore
 from videoanalysis.cli.errors import EXIT_ERROR, CliError
 from videoanalysis.cli.export import FORMATS, export, open_output
-from videoanalysis.cli.render import (LabelCounts, err, frames_progress, out, task_table,
-                                      tasks_table, upload_progress)
+from videoanalysis.cli.render import (LabelCounts, err, frames_progress, out, print_wide,
+                                      task_table, tasks_table, upload_progress)
 
 app = typer.Typer(help=__doc__.split("\n")[0], no_args_is_help=True, add_completion=False,
                   pretty_exceptions_enable=False, context_settings={"help_option_names": ["-h", "--help"]})
@@ -200,4 +200,4 @@ def list_tasks(ctx: typer.Context,
             tasks.append(task)
             if len(tasks) >= limit:
                 break
-    out.print(tasks_table(tasks) if tasks else "no tasks yet")
+    print_wide(tasks_table(tasks) if tasks else "no tasks yet")

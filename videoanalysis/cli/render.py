@@ -5,6 +5,7 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
+from rich import box
 from rich.console import Console
 from rich.progress import (BarColumn, DownloadColumn, MofNCompleteColumn, Progress, TextColumn,
                            TimeElapsedColumn, TimeRemainingColumn, TransferSpeedColumn)
@@ -92,12 +93,19 @@ def task_table(task: dict[str, Any]) -> Table:
 
 
 def tasks_table(tasks: Iterable[dict[str, Any]]) -> Table:
-    table = Table()
-    for name, justify in (("task", "left"), ("status", "left"), ("frames", "right"),
-                          ("model", "left"), ("video", "left"), ("created", "left")):
-        table.add_column(name, justify=justify, no_wrap=name == "task")
+    """One row per task; only the video name may be shortened to fit the terminal."""
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    for name, justify, width in (("task", "left", 36), ("status", "left", 9), ("frames", "right", 7),
+                                 ("model", "left", 6), ("created", "left", 10), ("video", "left", 5)):
+        table.add_column(name, justify=justify, no_wrap=True, overflow="ellipsis", min_width=width)
     for task in tasks:
         table.add_row(str(task["task_id"]), status_text(task["status"]), progress_text(task),
-                      task.get("model", ""), task.get("video_name", ""),
-                      str(task.get("created_at", ""))[:19].replace("T", " "))
+                      task.get("model", ""), str(task.get("created_at", ""))[:16].replace("T", " "),
+                      task.get("video_name", ""))
     return table
+
+
+def print_wide(renderable: Any) -> None:
+    """Print on stdout; when it is not a terminal, wide enough that no row wraps."""
+    console = out if out.is_terminal else Console(width=max(out.width, 200))
+    console.print(renderable)
