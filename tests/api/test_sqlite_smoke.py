@@ -1,0 +1,77 @@
+"""Smoke pass of the embedded default, the way `make run` starts it: `python -m api` on SQLite
+with the local dispatcher, over real HTTP. Sign up, sign in, upload, poll until the real job ends."""
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.videos import pan_video
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+async def server(tmp_path: Path):
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VA_")}
+    env.update(VA_DATA_DIR=str(tmp_path / "data"), HOST="127.0.0.1", PORT=str(port))
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "api", cwd=REPO, env=env,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+        for _ in range(150):
+            try:
+                if (await client.get("/healthz")).status_code == 200:
+                    break
+            except httpx.TransportError:
+                await asyncio.sleep(0.1)
+        else:
+            proc.kill()
+            raise AssertionError((await proc.stderr.read()).decode())
+        yield client, tmp_path / "data"
+    proc.send_signal(signal.SIGINT)
+    assert await asyncio.wait_for(proc.wait(), 20) == 0
+
+
+async def test_embedded_round_trip(server, tmp_path):
+    client, data_dir = server
+    assert (data_dir / "secret_key").exists() and (data_dir / "videoanalysis.sqlite3").exists()
+    assert (await client.get("/readyz")).status_code == 200
+    assert (await client.get("/docs")).status_code == 200
+    signup = await client.post("/signup", json={"email": "smoke@example.com", "password": "smoke test pw",
+                                                "first_name": "S", "last_name": "M"})
+    assert signup.status_code == 201, signup.text
+    signin = await client.post("/signin", data={"username": "smoke@example.com", "password": "smoke test pw"})
+    assert signin.status_code == 200, signin.text
+    headers = {"Authorization": f"Bearer {signin.json()['access_token']}"}
+    video = pan_video(tmp_path / "pan.mp4", frames=12)
+    with open(video.path, "rb") as f:
+        resp = await client.post("/tasks/video-objects-detection/", headers=headers,
+                                 files={"videofile": ("pan.mp4", f, "video/mp4")}, data={"frame_stride": "3"})
+    assert resp.status_code == 202, resp.text
+    task_id = resp.json()["task_id"]
+    for _ in range(600):
+        result = (await client.get(f"/tasks/video-analysis-result/{task_id}/", headers=headers)).json()
+        if result["ready"]:
+            break
+        await asyncio.sleep(0.2)
+    assert result["status"] == "SUCCEEDED", result["error"]
+    assert [f["frame"] for f in result["detections"]] == [0, 3, 6, 9]
+    assert all("face" in compact for compact in result["result"]), result["result"]
+    listed = (await client.get("/tasks/", headers=headers)).json()["tasks"]
+    assert [t["task_id"] for t in listed] == [task_id]
+    assert (await client.delete(f"/tasks/{task_id}/", headers=headers)).status_code == 409
