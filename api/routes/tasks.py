@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import logging
 import uuid
 from datetime import datetime
 from pathlib import Path
@@ -23,6 +24,7 @@ from videoanalysis.storage import NotAVideo, UploadTooLarge, new_key, probe_vide
 from videoanalysis.tasks import transition
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])
+log = logging.getLogger(__name__)
 
 UPLOAD_DOC = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
     "type": "object", "required": ["videofile"], "properties": {
@@ -96,10 +98,13 @@ async def create_detection_task(
         raise
     try:
         await dispatcher.submit(task)
-    except DispatchError as exc:
-        await transition(task.id, TaskStatus.FAILED, error=f"could not start the analysis: {exc}")
+    except Exception as exc:  # DispatchError, or a bug: either way the task must not stay PENDING
+        if not isinstance(exc, DispatchError):
+            log.exception("dispatcher %s failed on task %s", dispatcher.name, task.id)
+        reason = str(exc) or type(exc).__name__
+        await transition(task.id, TaskStatus.FAILED, error=f"could not start the analysis: {reason}")
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE,
-                            detail=f"task {task.id} failed to start: {exc}") from None
+                            detail=f"task {task.id} failed to start: {reason}") from None
     return TaskOut.of(task)
 
 
@@ -170,7 +175,10 @@ async def cancel_task(task: OwnedTask, dispatcher: DispatcherDep) -> TaskOut:
         return TaskOut.of(task)
     if TaskStatus(task.status).is_final:
         raise HTTPException(status.HTTP_409_CONFLICT, detail=f"task already ended: {task.status}")
-    await dispatcher.cancel(task)
+    try:
+        await dispatcher.cancel(task)
+    except DispatchError as exc:  # the run may still be going: do not claim it stopped
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=f"could not cancel: {exc}") from None
     moved = await transition(task.id, TaskStatus.CANCELLED, error="cancelled by the owner")
     if moved is None:
         await task.refresh_from_db()

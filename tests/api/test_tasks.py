@@ -119,10 +119,17 @@ class RefusingDispatcher:
         raise DispatchError("the cluster API is unreachable")
 
     async def cancel(self, task: Task) -> None:
-        return None
+        raise DispatchError("the cluster API is unreachable")
 
     async def close(self) -> None:
         return None
+
+
+class BrokenDispatcher(RefusingDispatcher):
+    """A dispatcher with a bug: the task must still not stay PENDING."""
+
+    async def submit(self, task: Task) -> None:
+        raise KeyError("spec")
 
 
 async def test_dispatch_failure_marks_task_failed_and_answers_503(open_api_client, signup_user, tmp_path):
@@ -139,6 +146,17 @@ async def test_dispatch_failure_marks_task_failed_and_answers_503(open_api_clien
         assert task.status == TaskStatus.FAILED and "unreachable" in task.error
         body = (await client.get(RESULT.format(task.id), headers=headers)).json()
         assert body["status"] == "FAILED" and "unreachable" in body["error"]
+        pending = await make_task(data["user"]["id"])
+        refused = await client.delete(f"/tasks/{pending.id}/", headers=headers)
+        assert refused.status_code == 503 and "could not cancel" in refused.json()["detail"]
+        assert (await Task.get(id=pending.id)).status == TaskStatus.PENDING
+    async with open_api_client(dispatcher=BrokenDispatcher()) as client:
+        data, headers = await signup_user(client)
+        resp = await client.post("/tasks/video-objects-detection/", headers=headers,
+                                 files={"videofile": ("n.mp4", clip, "video/mp4")})
+        assert resp.status_code == 503
+        task = await Task.get(owner_id=data["user"]["id"])
+        assert task.status == TaskStatus.FAILED and "spec" in task.error
 
 
 async def test_probes(api_client):
