@@ -55,9 +55,12 @@ def alive(pid: int) -> bool:
     return True
 
 
-async def test_create_dispatcher_picks_local(api_settings):
+async def test_create_dispatcher_follows_the_setting(api_settings):
     dispatcher = create_dispatcher(api_settings(dispatcher="local"))
     assert isinstance(dispatcher, LocalDispatcher) and dispatcher.name == "local"
+    kube = create_dispatcher(api_settings(dispatcher="kubernetes", kube_namespace="videos"))
+    assert kube.name == "kubernetes" and kube.namespace == "videos"  # no cluster contacted yet
+    await kube.close()
 
 
 async def test_queue_respects_concurrency_and_cancel_kills_the_group(api_settings, owner):
