@@ -22,6 +22,7 @@ from videoanalysis.cli.main import app
 
 REPO = Path(__file__).resolve().parents[2]
 START_TIMEOUT_S = 30
+MAX_UPLOAD_BYTES = 2_000_000  # the test server's cap (VA_MAX_UPLOAD_BYTES); test videos are smaller
 
 
 def free_port() -> int:
@@ -53,7 +54,8 @@ def api_server(db: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[st
     env.update(HOST="127.0.0.1", PORT=str(port), PYTHONPATH=str(REPO), VA_ENVIRONMENT="development",
                VA_SECRET_KEY=TEST_SECRET, VA_DATABASE_URL=db, VA_DATA_DIR=str(tmp / "data"),
                VA_VIDEOS_DIR=str(tmp / "videos"), VA_DISPATCHER="local", VA_DEVICE="cpu",
-               VA_PROGRESS_INTERVAL_S="0", VA_LOCAL_CONCURRENCY="2")
+               VA_PROGRESS_INTERVAL_S="0", VA_LOCAL_CONCURRENCY="2",
+               VA_MAX_UPLOAD_BYTES=str(MAX_UPLOAD_BYTES))
     (tmp / "videos").mkdir()
     log = tmp / "api.log"
     with open(log, "w") as log_fh:

@@ -3,11 +3,15 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import stat
+import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
 
+from tests.cli.conftest import MAX_UPLOAD_BYTES
 from tests.videos import pan_video, png_image
 from videoanalysis.cli.client import token_expiry
 from videoanalysis.cli.config import CredentialStore
@@ -83,4 +87,19 @@ def test_refused_uploads_show_the_server_detail(cli_user, tmp_path: Path) -> Non
         "unknown model 'nope'; known models: ")
     usage = cli_user("analyze", str(video), "--score-threshold", "2")
     assert usage.exit_code == 2 and "score-threshold" in usage.stderr  # refused before any upload
+    too_big = tmp_path / "big.mp4"
+    too_big.write_bytes(os.urandom(MAX_UPLOAD_BYTES + 1))
+    assert one_error_line(cli_user("analyze", str(too_big)), EXIT_ERROR) == (
+        f"upload exceeds the limit of {MAX_UPLOAD_BYTES} bytes")
     assert cli_user("ls").stdout.strip() == "no tasks yet"  # nothing half-created
+
+
+def test_console_script_in_its_own_process(api_server: str, tmp_path: Path) -> None:
+    """The installed `videoanalysis` entry point: help, and a one-line error on stderr."""
+    script = Path(sys.executable).with_name("videoanalysis")
+    env = {**os.environ, "VA_CONFIG_DIR": str(tmp_path), "VA_URL": api_server}
+    done = subprocess.run([script, "--help"], env=env, capture_output=True, text=True)
+    assert done.returncode == 0 and "analyze" in done.stdout and "results" in done.stdout, done.stderr
+    done = subprocess.run([script, "status", str(uuid.uuid4())], env=env, capture_output=True, text=True)
+    assert (done.returncode, done.stdout) == (EXIT_AUTH, "")
+    assert done.stderr == f"error: not logged in to {api_server}: run `videoanalysis login` (or `videoanalysis signup`)\n"
