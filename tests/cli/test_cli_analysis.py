@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.videos import PanVideo, pan_video
+from tests.videos import PanVideo, noise_video, pan_video
 from videoanalysis.cli.errors import EXIT_ERROR
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
@@ -102,3 +102,17 @@ def test_cancel_a_running_task(cli_user, tmp_path: Path) -> None:
     assert "CANCELLED" in status and "cancelled by the owner" in status
     again = cli_user("cancel", task_id)  # idempotent
     assert again.exit_code == 0
+
+
+def test_parameters_reach_the_job_and_an_empty_result_says_so(cli_user, tmp_path: Path) -> None:
+    video = noise_video(tmp_path / "noise.mp4", frames=10)
+    run = cli_user("analyze", str(video), "--model", "opencv-face", "--frame-stride", "2",
+                   "--labels", "face", "--score-threshold", "0.7", "--wait", "--poll", "0.1")
+    assert run.exit_code == 0, run.output
+    task_id, _, summary = run.stdout.partition("\n")
+    assert "noise.mp4: 5 frames analysed" in summary and "no objects detected" in summary
+    status = cli_user("status", task_id).stdout
+    assert "5/5" in status and "frame_stride=2" in status and "labels=['face']" in status
+    assert "score_threshold=0.7" in status
+    csv_out = cli_user("results", task_id, "--format", "csv")
+    assert csv_out.stdout == "frame,timestamp,label,score,x1,y1,x2,y2\n"
