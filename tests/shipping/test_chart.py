@@ -1,0 +1,184 @@
+"""What the rendered chart grants and runs: RBAC, security contexts, probes, settings names."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from api.config import ApiSettings
+from inference_job.config import JobSettings
+from tests.shipping.helm import Manifest, container_env, find, one, pod_spec, render
+from videoanalysis.k8s.config import OperatorSettings
+from videoanalysis.settings import CoreSettings
+
+WORKLOADS = ("Deployment", "StatefulSet", "Job", "Pod")
+#: Operator variables the chart sets ahead of OperatorSettings (see README, "GPU knobs").
+PENDING_OPERATOR_VARS = {"VA_JOB_DEFAULTS"}
+
+
+def _fields(settings: type[CoreSettings]) -> set[str]:
+    return {f"VA_{name.upper()}" for name in settings.model_fields}
+
+
+def _rules(docs: list[Manifest]) -> dict[str, list[Manifest]]:
+    return {d["metadata"]["name"]: d["rules"] for d in docs if d["kind"] in ("Role", "ClusterRole")}
+
+
+def _allows(rules: list[Manifest], group: str, resource: str, verb: str) -> bool:
+    return any(group in r["apiGroups"] and resource in r["resources"] and verb in r["verbs"] for r in rules)
+
+
+def test_rbac_least_privilege(renders: dict[str, list[Manifest]]) -> None:
+    for name, docs in renders.items():
+        assert not find(docs, "ClusterRole") and not find(docs, "ClusterRoleBinding"), name
+        for role, rules in _rules(docs).items():
+            for rule in rules:
+                for field in ("apiGroups", "resources", "verbs"):
+                    assert "*" not in rule[field], (name, role, rule)
+                assert "secrets" not in rule["resources"], (name, role, rule)
+        for binding in find(docs, "RoleBinding"):
+            assert binding["roleRef"]["name"] not in ("cluster-admin", "admin", "edit")
+        api, operator = _rules(docs)["va-videoanalysis-api"], _rules(docs)["va-videoanalysis-operator"]
+        for verb in ("create", "get", "delete"):
+            assert _allows(api, "videoanalysis.io", "videoanalyses", verb)
+        assert not _allows(api, "batch", "jobs", "create") and not _allows(api, "", "pods", "get")
+        for verb in ("create", "get", "list", "watch", "delete"):
+            assert _allows(operator, "batch", "jobs", verb)
+        for verb in ("get", "list", "watch"):
+            assert _allows(operator, "", "pods", verb)
+        assert not _allows(operator, "", "pods", "create") and not _allows(operator, "", "pods", "delete")
+        assert _allows(operator, "videoanalysis.io", "videoanalyses/status", "patch")
+        assert _allows(operator, "", "events", "create")
+        assert not _allows(operator, "videoanalysis.io", "videoanalyses", "create")
+
+
+def test_bindings_name_the_components_service_accounts(renders: dict[str, list[Manifest]]) -> None:
+    docs = renders["default"]
+    accounts = {sa["metadata"]["name"]: sa for sa in find(docs, "ServiceAccount")}
+    assert accounts["va-videoanalysis-job"]["automountServiceAccountToken"] is False
+    for component in ("api", "operator"):
+        binding = one(docs, "RoleBinding", f"-{component}")
+        assert binding["subjects"] == [{"kind": "ServiceAccount", "name": f"va-videoanalysis-{component}",
+                                        "namespace": "videoanalysis"}]
+        deployment = one(docs, "Deployment", f"-{component}")
+        assert pod_spec(deployment)["serviceAccountName"] == f"va-videoanalysis-{component}"
+
+
+@pytest.mark.parametrize("values", ["default", "values-gpu", "values-dev"])
+def test_every_pod_is_non_root_read_only_and_bounded(renders: dict[str, list[Manifest]], values: str) -> None:
+    for doc in (d for d in renders[values] if d["kind"] in WORKLOADS):
+        spec, where = pod_spec(doc), f"{values}: {doc['kind']} {doc['metadata']['name']}"
+        assert spec["securityContext"]["runAsNonRoot"] is True, where
+        assert spec["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}, where
+        for container in spec["containers"]:
+            sc = container["securityContext"]
+            assert sc["readOnlyRootFilesystem"] is True and sc["allowPrivilegeEscalation"] is False, where
+            assert sc["capabilities"]["drop"] == ["ALL"], where
+            assert container["resources"]["limits"] and container["resources"]["requests"], where
+            assert not container["image"].endswith(":latest") and ":" in container["image"], where
+            assert any(m["mountPath"] == "/tmp" for m in container.get("volumeMounts", [])), where
+
+
+def test_operator_is_one_recreated_replica_with_kopf_liveness(renders: dict[str, list[Manifest]]) -> None:
+    operator = one(renders["default"], "Deployment", "-operator")
+    assert operator["spec"]["replicas"] == 1 and operator["spec"]["strategy"] == {"type": "Recreate"}
+    container = pod_spec(operator)["containers"][0]
+    command = container["command"]
+    assert command[:2] == ["kopf", "run"] and command[-1] == "operator/handlers.py"
+    assert "--standalone" in command and "--namespace=videoanalysis" in command
+    liveness = container["livenessProbe"]["httpGet"]
+    port = next(p["containerPort"] for p in container["ports"] if p["name"] == liveness["port"])
+    assert f"--liveness=http://0.0.0.0:{port}{liveness['path']}" in command
+
+
+def test_api_probes_service_and_shared_videos_volume(renders: dict[str, list[Manifest]]) -> None:
+    docs = renders["default"]
+    api = one(docs, "Deployment", "-api")
+    container = pod_spec(api)["containers"][0]
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    service = one(docs, "Service", "-api")
+    assert service["spec"]["selector"].items() <= api["spec"]["template"]["metadata"]["labels"].items()
+    pvc = one(docs, "PersistentVolumeClaim", "-videos")
+    assert pvc["spec"]["accessModes"] == ["ReadWriteMany"]
+    claims = {v["persistentVolumeClaim"]["claimName"] for v in pod_spec(api)["volumes"] if "persistentVolumeClaim" in v}
+    assert claims == {pvc["metadata"]["name"]}
+    env = container_env(container)
+    assert env["VA_VIDEOS_DIR"] == "/data/videos" and env["VA_DISPATCHER"] == "kubernetes"
+    operator_env = container_env(pod_spec(one(docs, "Deployment", "-operator"))["containers"][0])
+    assert operator_env["VA_VIDEOS_PVC"] == pvc["metadata"]["name"]
+    assert operator_env["VA_VIDEOS_MOUNT_PATH"] == env["VA_VIDEOS_DIR"]
+
+
+def test_existing_claim_and_secret_are_used_instead_of_new_ones() -> None:
+    docs = render("--set", "storage.existingClaim=shared-videos", "--set", "secret.existingSecret=va-creds",
+                  "--set", "postgresql.enabled=false")
+    assert not find(docs, "PersistentVolumeClaim") and not find(docs, "Secret") and not find(docs, "StatefulSet")
+    api = pod_spec(one(docs, "Deployment", "-api"))
+    assert {"name": "videos", "persistentVolumeClaim": {"claimName": "shared-videos"}} in api["volumes"]
+    env = container_env(api["containers"][0])
+    assert env["VA_SECRET_KEY"]["secretKeyRef"] == {"name": "va-creds", "key": "secret-key"}
+    assert env["VA_DATABASE_URL"]["secretKeyRef"] == {"name": "va-creds", "key": "database-url"}
+    operator_env = container_env(pod_spec(one(docs, "Deployment", "-operator"))["containers"][0])
+    assert operator_env["VA_DATABASE_SECRET_NAME"] == "va-creds"
+    assert operator_env["VA_VIDEOS_PVC"] == "shared-videos"
+
+
+def test_gpu_values_schedule_jobs_on_gpus_with_an_external_database(renders: dict[str, list[Manifest]]) -> None:
+    docs = renders["values-gpu"]
+    assert not find(docs, "StatefulSet") and not find(docs, "Secret")
+    env = container_env(pod_spec(one(docs, "Deployment", "-operator"))["containers"][0])
+    assert env["VA_RUNTIME_CLASS_NAME"] == "nvidia" and env["VA_KUEUE_QUEUE"] == "gpu-queue"
+    assert env["VA_JOB_IMAGE"] == "registry.example.com/videoanalysis/videoanalysis-job:0.1.0"
+    defaults = json.loads(env["VA_JOB_DEFAULTS"])
+    assert defaults["gpus"] == 1 and defaults["nodeSelector"] == {"nvidia.com/gpu.present": "true"}
+    assert defaults["tolerations"][0]["key"] == "nvidia.com/gpu"
+    assert json.loads(env["VA_JOB_ENV"]) == {"VA_MODEL_WEIGHTS": "/opt/models/model_final.pkl"}
+    migrate = one(docs, "Job", "-migrate")
+    assert migrate["metadata"]["annotations"]["helm.sh/hook"] == "pre-install,pre-upgrade"
+    assert one(docs, "Ingress")["spec"]["ingressClassName"] == "nginx"
+
+
+def test_migrations_run_as_a_hook_before_the_api(renders: dict[str, list[Manifest]]) -> None:
+    docs = renders["default"]
+    migrate = one(docs, "Job", "-migrate")
+    hook = migrate["metadata"]["annotations"]["helm.sh/hook"]
+    assert hook == "post-install,pre-upgrade"  # the bundled database is created with the release
+    container = pod_spec(migrate)["containers"][0]
+    assert container["command"][:3] == ["python", "-m", "videoanalysis.migrate"]
+    assert container["image"] == pod_spec(one(docs, "Deployment", "-api"))["containers"][0]["image"]
+    secret = one(docs, "Secret")
+    assert secret["metadata"]["annotations"]["helm.sh/hook"] == "pre-install,pre-upgrade"
+    assert int(secret["metadata"]["annotations"]["helm.sh/hook-weight"]) < int(
+        migrate["metadata"]["annotations"]["helm.sh/hook-weight"])
+
+
+def test_helm_test_calls_readyz_through_the_service(renders: dict[str, list[Manifest]]) -> None:
+    pod = one(renders["default"], "Pod", "-test-readyz")
+    assert pod["metadata"]["annotations"]["helm.sh/hook"] == "test"
+    script = pod["spec"]["containers"][0]["command"][-1]
+    assert "http://va-videoanalysis-api:80/readyz" in script
+
+
+def test_generated_secrets_are_strong_and_the_database_url_points_at_the_bundled_db(
+        renders: dict[str, list[Manifest]]) -> None:
+    import base64
+    data = {k: base64.b64decode(v).decode() for k, v in one(renders["default"], "Secret")["data"].items()}
+    assert len(data["secret-key"]) >= 32
+    assert data["database-url"] == (f"postgres://videoanalysis:{data['postgres-password']}"
+                                    "@va-videoanalysis-postgresql:5432/videoanalysis")
+
+
+@pytest.mark.parametrize("values", ["default", "values-gpu", "values-dev"])
+def test_env_names_match_the_settings_classes(renders: dict[str, list[Manifest]], values: str) -> None:
+    """Every VA_ variable the chart sets is read by that component's settings class."""
+    docs = renders[values]
+    expected = {"-api": _fields(ApiSettings), "-operator": _fields(OperatorSettings) | PENDING_OPERATOR_VARS,
+                "-migrate": _fields(CoreSettings)}
+    for suffix, names in expected.items():
+        kind = "Job" if suffix == "-migrate" else "Deployment"
+        env = container_env(pod_spec(one(docs, kind, suffix))["containers"][0])
+        unknown = {k for k in env if k.startswith("VA_")} - names
+        assert not unknown, f"{values}: {suffix} sets variables no settings class reads: {unknown}"
+    operator_env = container_env(pod_spec(one(docs, "Deployment", "-operator"))["containers"][0])
+    assert set(json.loads(operator_env["VA_JOB_ENV"])) <= _fields(JobSettings)
