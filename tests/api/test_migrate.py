@@ -1,7 +1,6 @@
 """The checked-in Aerich migrations build the schema the models expect on an empty PostgreSQL."""
 from __future__ import annotations
 
-import sys
 import uuid
 
 import asyncpg
