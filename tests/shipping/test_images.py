@@ -1,0 +1,79 @@
+"""The Dockerfiles (no engine here: hadolint runs in chart-check; these check the contract)."""
+from __future__ import annotations
+
+import re
+
+import pytest
+import yaml
+
+from tests.shipping.helm import CHART, ROOT, one, pod_spec, render
+
+DOCKERFILES = {name: ROOT / name / "Dockerfile" for name in ("api", "operator", "inference_job")}
+
+
+def _instructions(path) -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) with continuation lines joined."""
+    text = re.sub(r"\\\n", " ", path.read_text())
+    out = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            word, _, rest = line.partition(" ")
+            out.append((word.upper(), rest.strip()))
+    return out
+
+
+@pytest.mark.parametrize("name", sorted(DOCKERFILES))
+def test_final_stage_is_non_root_on_a_pinned_base(name: str) -> None:
+    steps = _instructions(DOCKERFILES[name])
+    args = dict(a.split("=", 1) for w, a in steps if w == "ARG" and "=" in a)
+    base = args["PYTHON_IMAGE"]
+    assert re.fullmatch(r"python:\d+\.\d+\.\d+-slim-\w+", base), base
+    final = max(i for i, (w, _) in enumerate(steps) if w == "FROM")
+    users = [a for w, a in steps[final:] if w == "USER"]
+    assert users and users[-1].split(":")[0] not in ("0", "root")
+    assert re.fullmatch(r"\d+:\d+", users[-1]), "numeric USER so runAsNonRoot can verify it"
+    assert sum(w in ("CMD", "ENTRYPOINT") for w, _ in steps[final:]) == 1  # one process
+
+
+def test_inference_image_installs_the_model_with_the_projects_own_script() -> None:
+    text = (DOCKERFILES["inference_job"]).read_text()
+    assert "ARG MODEL=detectron2" in text
+    assert "scripts/install-detectron2.sh --python /opt/venv/bin/python --no-deps" in text
+    assert '".[detectron2]"' in text  # torch pins from pyproject's extra: one recipe with `make test`
+    assert "known_models()" in text  # the build fails on a MODEL the factory does not know
+    assert "WEIGHTS_URL" in text and "VA_MODEL_WEIGHTS=/opt/models/model_final.pkl" in text
+    steps = _instructions(DOCKERFILES["inference_job"])
+    assert steps[-1] == ("ENTRYPOINT", '["python", "-m", "inference_job"]')
+
+
+def test_inference_image_default_weights_path_matches_the_chart() -> None:
+    values = yaml.safe_load((CHART / "values.yaml").read_text())
+    assert values["job"]["modelWeights"] == "/opt/models/model_final.pkl"
+    assert "/opt/models/model_final.pkl" in (DOCKERFILES["inference_job"]).read_text()
+
+
+def test_health_endpoints_agree_with_the_chart() -> None:
+    api = _instructions(DOCKERFILES["api"])
+    assert ("EXPOSE", "8000") in api and any(w == "HEALTHCHECK" and "/healthz" in a for w, a in api)
+    assert ("CMD", '["python", "-m", "api"]') in api
+    operator = _instructions(DOCKERFILES["operator"])
+    cmd = next(a for w, a in operator if w == "CMD")
+    assert "kopf run --standalone" in cmd and "--liveness=http://0.0.0.0:8080/healthz" in cmd
+    docs = render()
+    chart_port = pod_spec(one(docs, "Deployment", "-operator"))["containers"][0]["ports"][0]["containerPort"]
+    assert chart_port == 8080 and ("EXPOSE", "8080") in operator
+    assert (ROOT / "operator" / "handlers.py").exists()
+
+
+def test_api_image_carries_the_migrations_the_hook_runs() -> None:
+    steps = _instructions(DOCKERFILES["api"])
+    assert ("WORKDIR", "/app") in steps and ("COPY", "migrations ./migrations") in steps
+    migrate = pod_spec(one(render(), "Job", "-migrate"))["containers"][0]["command"]
+    assert migrate[-2:] == ["--location", "/app/migrations"]
+    assert (ROOT / "migrations" / "models").is_dir()
+
+
+def test_dockerignore_keeps_secrets_and_the_venv_out() -> None:
+    patterns = set((ROOT / ".dockerignore").read_text().split())
+    assert {".git", ".venv", "data", ".env", "tests"} <= patterns
