@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from videoanalysis.cli.client import error_detail, token_expiry
 from videoanalysis.cli.config import Credentials, CredentialStore
-from videoanalysis.cli.errors import EXIT_UNREACHABLE
+from videoanalysis.cli.errors import EXIT_UNREACHABLE, CliError
 from videoanalysis.cli.export import open_output, write_coco, write_csv, write_json
 from videoanalysis.cli.main import app
 from videoanalysis.cli.upload import MultipartUpload
@@ -125,6 +125,9 @@ def test_output_file_appears_only_when_complete(tmp_path: Path) -> None:
     with open_output(target) as fh:
         fh.write("{}")
     assert target.read_text() == "{}"
+    with pytest.raises(CliError, match="no folder"):
+        with open_output(tmp_path / "missing" / "out.json"):
+            pass
 
 
 def free_port() -> int:

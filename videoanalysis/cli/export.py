@@ -16,6 +16,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
+from videoanalysis.cli.errors import CliError
+
 FORMATS = ("json", "csv", "coco")
 CSV_COLUMNS = ("frame", "timestamp", "label", "score", "x1", "y1", "x2", "y2")
 
@@ -94,7 +96,9 @@ def open_output(path: Path | None) -> Iterator[IO[str]]:
         sys.stdout.flush()
         return
     path = path.expanduser()
-    fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", prefix=f".{path.name}.", suffix=".part")
+    if not path.parent.is_dir():
+        raise CliError(f"cannot write {path}: no folder {path.parent}")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
     try:
         with os.fdopen(fd, "w", newline="") as fh:
             yield fh

@@ -93,18 +93,21 @@ def logout(ctx: typer.Context) -> None:
     err.print("logged out" if forgotten else "was not logged in")
 
 
+VideoArg = Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True,
+                                          help="Video file to upload.")]
+ModelOpt = Annotated[str | None, typer.Option(help="Model name (server default if omitted).")]
+ScoreOpt = Annotated[float | None, typer.Option(min=0.0, max=1.0, help="Keep detections scoring at least this.")]
+StrideOpt = Annotated[int | None, typer.Option(min=1, help="Analyse every Nth frame.")]
+LabelsOpt = Annotated[str | None, typer.Option(help="Only these labels, comma-separated.")]
+WaitOpt = Annotated[bool, typer.Option("--wait/--no-wait", help="Follow the task to its end.")]
+PollOpt = Annotated[float, typer.Option(min=0.05, help="Seconds between progress checks.")]
+
+
 @app.command()
 @one_line_errors
-def analyze(ctx: typer.Context,
-            video: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True,
-                                                  help="Video file to upload.")],
-            model: Annotated[str | None, typer.Option(help="Model name (server default if omitted).")] = None,
-            score_threshold: Annotated[float | None, typer.Option(min=0.0, max=1.0,
-                                                                  help="Keep detections scoring at least this.")] = None,
-            frame_stride: Annotated[int | None, typer.Option(min=1, help="Analyse every Nth frame.")] = None,
-            labels: Annotated[str | None, typer.Option(help="Only these labels, comma-separated.")] = None,
-            wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Follow the task to its end.")] = False,
-            poll: Annotated[float, typer.Option(min=0.05, help="Seconds between progress checks.")] = 1.0) -> None:
+def analyze(ctx: typer.Context, video: VideoArg, model: ModelOpt = None, score_threshold: ScoreOpt = None,
+            frame_stride: StrideOpt = None, labels: LabelsOpt = None, wait: WaitOpt = False,
+            poll: PollOpt = 1.0) -> None:
     """Upload VIDEO for analysis and print the task id; with --wait, follow it and summarise."""
     fields = {k: str(v) for k, v in {"model": model, "score_threshold": score_threshold,
                                       "frame_stride": frame_stride, "labels": labels}.items() if v is not None}
@@ -165,7 +168,8 @@ def results(ctx: typer.Context, task_id: TaskArg,
             fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.json,
             output: Annotated[Path | None, typer.Option("--output", "-o", dir_okay=False,
                                                         help="Write here instead of stdout.")] = None,
-            page_size: Annotated[int, typer.Option(min=1, max=1000, help="Frames per request.")] = remote.PAGE_SIZE) -> None:
+            page_size: Annotated[int, typer.Option(min=1, max=1000, help="Frames per request.")]
+            = remote.PAGE_SIZE) -> None:
     """Write all detections of a task as JSON, CSV or a COCO dataset."""
     task_id = remote.task_id_arg(task_id)
     with client(ctx) as api:
