@@ -69,7 +69,7 @@ def test_job_scheduling_knobs() -> None:
                             resources={"requests": {"memory": "4Gi"}}),
                     settings(runtime_class_name="nvidia", kueue_queue="gpu-queue", job_image="reg/inf:1.2"))
     spec, pod = job["spec"], job["spec"]["template"]["spec"]
-    assert container(job)["resources"] == {"requests": {"memory": "4Gi"}, "limits": {"nvidia.com/gpu": 2}}
+    assert container(job)["resources"] == {"requests": {"memory": "4Gi"}, "limits": {"nvidia.com/gpu": "2"}}
     assert container(job)["image"] == "reg/inf:1.2"
     assert pod["nodeSelector"] == {"gpu": "a100"}
     assert tol in pod["tolerations"] and {"key": "nvidia.com/gpu", "operator": "Exists",

@@ -95,9 +95,10 @@ def job_labels(va_name: str, task_id: str, settings: OperatorSettings) -> dict[s
 
 
 def _container(spec: Mapping[str, Any], settings: OperatorSettings) -> dict[str, Any]:
-    resources = {k: dict(v) for k, v in (spec.get("resources") or {}).items() if v}
+    # Quantities as strings: what the API returns and what typed clients accept.
+    resources = {k: {n: str(q) for n, q in v.items()} for k, v in (spec.get("resources") or {}).items() if v}
     if int(spec["gpus"]) > 0:
-        resources.setdefault("limits", {})[GPU_RESOURCE] = int(spec["gpus"])
+        resources.setdefault("limits", {})[GPU_RESOURCE] = str(int(spec["gpus"]))
     env: list[dict[str, Any]] = [
         {
             "name": "VA_DATABASE_URL",

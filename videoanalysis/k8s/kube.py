@@ -6,6 +6,7 @@ The official client is synchronous; callers run its calls in a worker thread
 from __future__ import annotations
 
 import functools
+import os
 from typing import Any
 
 import urllib3
@@ -14,15 +15,22 @@ from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 
 
-@functools.lru_cache(maxsize=1)
-def api_client() -> client.ApiClient:
-    """One client per process: the service account inside a Pod, else $KUBECONFIG/~/.kube."""
+def new_api_client() -> client.ApiClient:
+    """A client of the service account inside a Pod, else of $KUBECONFIG / ~/.kube/config."""
     configuration = client.Configuration()
     try:
         config.load_incluster_config(client_configuration=configuration)
     except ConfigException:
-        config.load_kube_config(client_configuration=configuration)
+        # Read $KUBECONFIG now, not at import time as the library's default does.
+        config.load_kube_config(config_file=os.environ.get("KUBECONFIG", "~/.kube/config"),
+                                client_configuration=configuration)
     return client.ApiClient(configuration)
+
+
+@functools.lru_cache(maxsize=1)
+def api_client() -> client.ApiClient:
+    """The process's shared client (the operator's)."""
+    return new_api_client()
 
 
 def reset_client() -> None:

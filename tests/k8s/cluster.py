@@ -1,0 +1,86 @@
+"""The test control plane and the operator as processes the tests start and stop by PID."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = ROOT / "scripts" / "k8s-test-cluster.sh"
+KUBECTL = Path(sys.executable).with_name("kubectl")
+
+
+def start_cluster(state_dir: Path) -> Path:
+    """etcd + kube-apiserver + kube-controller-manager; returns the kubeconfig."""
+    out = subprocess.run([str(SCRIPT), "start", str(state_dir)], check=True, capture_output=True, text=True)
+    return Path(out.stdout.strip().splitlines()[-1])
+
+
+def stop_cluster(state_dir: Path) -> None:
+    subprocess.run([str(SCRIPT), "stop", str(state_dir)], check=False, capture_output=True)
+
+
+def kubectl(*args: str, check: bool = True, input: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the venv's kubectl against $KUBECONFIG (the test cluster)."""
+    return subprocess.run([str(KUBECTL), *args], check=check, capture_output=True, text=True, input=input)
+
+
+class OperatorProcess:
+    """`python -m videoanalysis.k8s.launcher` (-> `kopf run operator/handlers.py`) as a child."""
+
+    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+        self.env = {**os.environ, **env}
+        self.log_path = log_path
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        """Start it and wait until its liveness endpoint answers (handlers registered)."""
+        port = free_port()
+        self.env["VA_LIVENESS_ENDPOINT"] = f"http://127.0.0.1:{port}/healthz"
+        log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen([sys.executable, "-m", "videoanalysis.k8s.launcher"], cwd=ROOT,
+                                     env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        log.close()
+        deadline = time.monotonic() + 30
+        while not _answers(f"http://127.0.0.1:{port}/healthz"):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the operator did not start:\n{self.log_tail()}")
+            time.sleep(0.2)
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+    def log_tail(self, lines: int = 40) -> str:
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as resp:
+            return resp.status == 200
+    except OSError:
+        return False
+
+
+def watch_env(database_url: str, namespaces: list[str], **extra: str) -> dict[str, str]:
+    return {"VA_DATABASE_URL": database_url, "VA_WATCH_NAMESPACES": json.dumps(namespaces),
+            "VA_PROGRESS_INTERVAL_S": "1", "VA_RETRY_DELAY_S": "1", **extra}

@@ -1,0 +1,107 @@
+"""Cluster fixtures: one real control plane per session (started only if a test needs it),
+the CRD installed once, the operator as a real `kopf run` process, a fresh namespace per test."""
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kubernetes import client
+
+from tests.k8s.cluster import ROOT, OperatorProcess, kubectl, start_cluster, stop_cluster, watch_env
+from tests.k8s.kubelet import SimulatedKubelet
+from videoanalysis.k8s import kube, names
+from videoanalysis.models import Task, User
+
+NAMESPACE_PREFIX = "va-t-"
+
+
+@pytest.fixture(scope="session")
+def k8s_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The kubeconfig of a fresh control plane with the CRD installed; KUBECONFIG points at it."""
+    state = tmp_path_factory.mktemp("k8s")
+    old = os.environ.get("KUBECONFIG")
+    try:
+        kubeconfig = start_cluster(state)
+        os.environ["KUBECONFIG"] = str(kubeconfig)
+        kube.reset_client()
+        kubectl("apply", "-f", str(ROOT / "crds" / "videoanalysis.yaml"))
+        kubectl("wait", "--for=condition=Established", "--timeout=30s", f"crd/{names.CRD_NAME}")
+        yield kubeconfig
+    finally:
+        stop_cluster(state)
+        kube.reset_client()
+        if old is None:
+            os.environ.pop("KUBECONFIG", None)
+        else:
+            os.environ["KUBECONFIG"] = old
+
+
+@pytest.fixture(scope="session")
+def kube_api(k8s_cluster: Path) -> client.ApiClient:
+    return kube.api_client()
+
+
+@pytest.fixture(scope="session")
+def operator(db: str, k8s_cluster: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[OperatorProcess]:
+    """The operator watching every test namespace, against the session database."""
+    log = tmp_path_factory.mktemp("operator") / "operator.log"
+    proc = OperatorProcess(watch_env(db, [f"{NAMESPACE_PREFIX}*"]), log)
+    proc.start()
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture
+def namespace(kube_api: client.ApiClient, db: str) -> Iterator[str]:
+    """A fresh namespace with its default service account and the database Secret."""
+    core = client.CoreV1Api(kube_api)
+    name = f"{NAMESPACE_PREFIX}{uuid.uuid4().hex[:8]}"
+    core.create_namespace({"metadata": {"name": name}})
+    deadline = time.monotonic() + 20
+    # Pods are admitted only once the default service account has its token.
+    while not any(s.type == "kubernetes.io/service-account-token"
+                  for s in core.list_namespaced_secret(name).items):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"no service-account token in {name}")
+        time.sleep(0.2)
+    core.create_namespaced_secret(name, {"metadata": {"name": "videoanalysis-db"}, "stringData": {"url": db}})
+    yield name
+    core.delete_namespace(name)
+
+
+@pytest.fixture
+def kubelet(kube_api: client.ApiClient) -> SimulatedKubelet:
+    return SimulatedKubelet(kube_api)
+
+
+@pytest.fixture
+async def make_task(db: str) -> Any:
+    """`await make_task(**spec_fields)`: a PENDING task row of a fresh user."""
+    async def make(model: str = "opencv-face", **params: Any) -> Task:
+        user = await User.create(email=f"k8s-{uuid.uuid4().hex[:8]}@example.com", password_hash="x")
+        return await Task.create(owner=user, model=model, params=params, video_uri="videos://v.mp4")
+    return make
+
+
+async def wait_for(predicate: Any, timeout: float = 30, what: str = "condition", interval: float = 0.2) -> Any:
+    """Poll `predicate` (sync or async) until it returns something truthy."""
+    import asyncio
+    import inspect
+
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if inspect.isawaitable(value):
+            value = await value
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
+        await asyncio.sleep(interval)
+
+

@@ -1,0 +1,206 @@
+"""The operator against a real API server and job controller; the kubelet is simulated."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from kubernetes import client
+
+from api.dispatchers.base import DispatchError
+from api.dispatchers.kubernetes import KubernetesDispatcher
+from tests.k8s.cluster import OperatorProcess, kubectl
+from tests.k8s.conftest import wait_for
+from tests.k8s.kubelet import SimulatedKubelet
+from videoanalysis.k8s import names
+from videoanalysis.k8s.config import OperatorSettings
+from videoanalysis.models import Task
+from videoanalysis.status import TaskStatus
+
+pytestmark = pytest.mark.kubernetes
+
+
+def get_va(api: client.ApiClient, ns: str, name: str) -> dict[str, Any]:
+    return client.CustomObjectsApi(api).get_namespaced_custom_object(
+        names.GROUP, names.VERSION, ns, names.PLURAL, name)
+
+
+def jobs(api: client.ApiClient, ns: str) -> list[client.V1Job]:
+    return client.BatchV1Api(api).list_namespaced_job(ns).items
+
+
+def phase_is(api: client.ApiClient, ns: str, name: str, phase: str) -> Any:
+    return lambda: (va := get_va(api, ns, name)).get("status", {}).get("phase") == phase and va
+
+
+def event_reasons(api: client.ApiClient, ns: str, name: str) -> set[str]:
+    events = client.CoreV1Api(api).list_namespaced_event(ns, field_selector=f"involvedObject.name={name}")
+    return {e.reason for e in events.items}
+
+
+async def task_status(task: Task) -> TaskStatus:
+    await task.refresh_from_db()
+    return TaskStatus(task.status)
+
+
+async def submit(task: Task, ns: str, **spec: Any) -> str:
+    """Create the task's resource the way the API does (the kubernetes dispatcher)."""
+    dispatcher = KubernetesDispatcher(OperatorSettings(kube_namespace=ns))
+    try:
+        if spec:
+            task.params = {**task.params, **spec}
+        await dispatcher.submit(task)
+    finally:
+        await dispatcher.close()
+    return names.resource_name(str(task.id))
+
+
+def bad_resource(ns: str, **spec: Any) -> str:
+    return json.dumps({"apiVersion": names.API_VERSION, "kind": names.KIND,
+                       "metadata": {"name": "bad", "namespace": ns}, "spec": spec})
+
+
+async def test_crd_installs_and_refuses_bad_resources(k8s_cluster: Any, namespace: str) -> None:
+    crd = json.loads(kubectl("get", "crd", names.CRD_NAME, "-o", "json").stdout)
+    assert {c["type"]: c["status"] for c in crd["status"]["conditions"]}["Established"] == "True"
+    refused = kubectl("create", "--validate=false", "-f", "-", check=False,
+                      input=bad_resource(namespace, videoUri="videos://a.mp4", scoreThreshold=2))
+    assert refused.returncode != 0
+    assert "spec.scoreThreshold" in refused.stderr and "less than or equal to 1" in refused.stderr
+    assert "spec.taskId: Required value" in refused.stderr
+    zero_stride = kubectl("create", "--validate=false", "-f", "-", check=False, input=bad_resource(
+        namespace, taskId="123e4567-e89b-12d3-a456-426614174000", videoUri="videos://a.mp4", frameStride=0))
+    assert zero_stride.returncode != 0 and "spec.frameStride" in zero_stride.stderr
+    assert kubectl("get", "va", "-n", namespace, "--ignore-not-found", "-o", "name").stdout == ""
+
+
+async def test_job_follows_the_resource_through_a_restart_to_success(
+    operator: OperatorProcess, namespace: str, kube_api: client.ApiClient, kubelet: SimulatedKubelet,
+    make_task: Any,
+) -> None:
+    task = await make_task()
+    name = await submit(task, namespace)
+    va = get_va(kube_api, namespace, name)
+    assert va["spec"]["gpus"] == 1 and va["spec"]["backoffLimit"] == 2  # CRD defaults applied
+    await wait_for(lambda: jobs(kube_api, namespace), what="the Job")
+    operator.stop()  # restart mid-way: the Job exists, its Pod has not run
+    operator.start()
+    await wait_for(phase_is(kube_api, namespace, name, "Pending"), what="Pending")
+    [job] = jobs(kube_api, namespace)
+    [owner] = job.metadata.owner_references
+    assert (owner.kind, owner.name, owner.uid, owner.controller) == (names.KIND, name, va["metadata"]["uid"], True)
+    assert job.spec.template.spec.containers[0].resources.limits == {"nvidia.com/gpu": "1"}
+    assert job.metadata.labels[names.LABEL_TASK] == str(task.id)
+
+    [pod] = kubelet.wait_for_pods(namespace, job.metadata.name)
+    kubelet.run(pod)
+    await wait_for(phase_is(kube_api, namespace, name, "Running"), what="Running")
+    assert await task_status(task) is TaskStatus.RUNNING
+    await Task.filter(id=task.id).update(frames_done=6, frames_total=12)
+    await wait_for(lambda: get_va(kube_api, namespace, name)["status"].get("progress") == "50%",
+                   what="progress mirrored from the task row")
+    kubelet.finish(pod, exit_code=0)
+    status = (await wait_for(phase_is(kube_api, namespace, name, "Succeeded"), what="Succeeded"))["status"]
+    assert status["reason"] == "Completed" and status["jobName"] == job.metadata.name
+    assert status["startTime"] and status["completionTime"] and status["observedGeneration"] == 1
+    assert {c["type"] for c in status["conditions"] if c["status"] == "True"} >= {"JobCreated", "Complete"}
+    assert await task_status(task) is TaskStatus.SUCCEEDED
+    assert len(jobs(kube_api, namespace)) == 1
+    table = kubectl("get", "va", "-n", namespace).stdout
+    assert table.split("\n")[0].split() == ["NAME", "PHASE", "PROGRESS", "MODEL", "AGE"]
+    assert table.split("\n")[1].split()[:4] == [name, "Succeeded", "100%", "opencv-face"]
+    # JobCreated may have been posted by the operator that was stopped (Events are best-effort).
+    await wait_for(lambda: {"PodRunning", "Completed"} <= event_reasons(kube_api, namespace, name),
+                   what="an Event per transition")
+
+
+async def test_backoff_limit_fails_with_the_pods_reason(
+    operator: OperatorProcess, namespace: str, kube_api: client.ApiClient, kubelet: SimulatedKubelet,
+    make_task: Any,
+) -> None:
+    task = await make_task()
+    name = await submit(task, namespace)
+    client.CustomObjectsApi(kube_api).patch_namespaced_custom_object(
+        names.GROUP, names.VERSION, namespace, names.PLURAL, name, {"spec": {"backoffLimit": 0}})
+    [job] = await wait_for(lambda: jobs(kube_api, namespace), what="the Job")
+    [pod] = kubelet.wait_for_pods(namespace, job.metadata.name)
+    kubelet.finish(pod, exit_code=3, message="cannot decode video")
+    va = await wait_for(phase_is(kube_api, namespace, name, "Failed"), what="Failed")
+    assert va["status"]["reason"] == "BackoffLimitExceeded"
+    assert "back-off limit reached" in va["status"]["message"]
+    assert "exited with code 3 (Error): cannot decode video" in va["status"]["message"]
+    assert await task_status(task) is TaskStatus.FAILED
+    assert "back-off limit reached" in task.error
+    await wait_for(lambda: {"JobCreated", "BackoffLimitExceeded"} <= event_reasons(kube_api, namespace, name),
+                   what="an Event per transition")
+
+
+async def test_deadline_exceeded(operator: OperatorProcess, namespace: str, kube_api: client.ApiClient,
+                                 kubelet: SimulatedKubelet, make_task: Any) -> None:
+    task = await make_task()
+    dispatcher_spec = {"activeDeadlineSeconds": 2}
+    name = await submit(task, namespace)
+    client.CustomObjectsApi(kube_api).patch_namespaced_custom_object(
+        names.GROUP, names.VERSION, namespace, names.PLURAL, name, {"spec": dispatcher_spec})
+    [job] = await wait_for(lambda: jobs(kube_api, namespace), what="the Job")
+    [pod] = kubelet.wait_for_pods(namespace, job.metadata.name)
+    kubelet.run(pod)
+    va = await wait_for(phase_is(kube_api, namespace, name, "Failed"), timeout=40, what="deadline")
+    assert va["status"]["reason"] == "DeadlineExceeded"
+    assert "deadline exceeded" in va["status"]["message"]
+    assert await task_status(task) is TaskStatus.FAILED and "deadline exceeded" in task.error
+
+
+async def test_image_pull_failure_fails_and_stops_the_job(
+    operator: OperatorProcess, namespace: str, kube_api: client.ApiClient, kubelet: SimulatedKubelet,
+    make_task: Any,
+) -> None:
+    task = await make_task()
+    name = await submit(task, namespace)
+    [job] = await wait_for(lambda: jobs(kube_api, namespace), what="the Job")
+    [pod] = kubelet.wait_for_pods(namespace, job.metadata.name)
+    kubelet.image_pull_backoff(pod)
+    va = await wait_for(phase_is(kube_api, namespace, name, "Failed"), what="Failed")
+    assert va["status"]["reason"] == "ImagePullFailure"
+    assert "image pull failure for videoanalysis/inference:latest" in va["status"]["message"]
+    assert await task_status(task) is TaskStatus.FAILED
+    await wait_for(lambda: not jobs(kube_api, namespace), what="the Job deleted")
+
+
+async def test_spec_that_can_never_run_fails_without_a_job(
+    operator: OperatorProcess, namespace: str, kube_api: client.ApiClient, make_task: Any,
+) -> None:
+    task = await make_task(model="no-such-model")
+    name = await submit(task, namespace)
+    va = await wait_for(phase_is(kube_api, namespace, name, "Failed"), what="Failed")
+    assert va["status"]["reason"] == "InvalidSpec" and "unknown model 'no-such-model'" in va["status"]["message"]
+    assert await task_status(task) is TaskStatus.FAILED and "unknown model" in task.error
+    assert jobs(kube_api, namespace) == []
+
+
+async def test_deleting_the_resource_cancels_the_task_and_the_job(
+    operator: OperatorProcess, namespace: str, kube_api: client.ApiClient, make_task: Any,
+) -> None:
+    task = await make_task()
+    await submit(task, namespace)
+    await wait_for(lambda: jobs(kube_api, namespace), what="the Job")
+    dispatcher = KubernetesDispatcher(OperatorSettings(kube_namespace=namespace))
+    await dispatcher.cancel(task)  # what DELETE /tasks/{id}/ does
+    await dispatcher.cancel(task)  # idempotent
+    await dispatcher.close()
+    await wait_for(lambda: task_status(task), what="task row")
+    await wait_for(lambda: _is(task_status(task), TaskStatus.CANCELLED), what="CANCELLED")
+    assert "resource was deleted" in task.error
+    await wait_for(lambda: not jobs(kube_api, namespace), timeout=60, what="the Job garbage-collected")
+
+
+async def _is(status: Any, expected: TaskStatus) -> bool:
+    return await status is expected
+
+
+async def test_refused_resource_raises_the_servers_message(k8s_cluster: Any, make_task: Any) -> None:
+    task = await make_task()
+    dispatcher = KubernetesDispatcher(OperatorSettings(kube_namespace="no-such-namespace"))
+    with pytest.raises(DispatchError, match='namespaces "no-such-namespace" not found'):
+        await dispatcher.submit(task)
+    await dispatcher.close()
