@@ -182,3 +182,25 @@ def test_env_names_match_the_settings_classes(renders: dict[str, list[Manifest]]
         assert not unknown, f"{values}: {suffix} sets variables no settings class reads: {unknown}"
     operator_env = container_env(pod_spec(one(docs, "Deployment", "-operator"))["containers"][0])
     assert set(json.loads(operator_env["VA_JOB_ENV"])) <= _fields(JobSettings)
+
+
+@pytest.mark.parametrize("values", ["default", "values-gpu", "values-dev"])
+def test_rendered_env_parses_into_the_settings(renders: dict[str, list[Manifest]], values: str,
+                                               monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    """The values the chart renders are accepted by the settings classes (types, enums, JSON)."""
+    docs = renders[values]
+    secrets = {"secret-key": "k" * 48, "database-url": "postgres://u:p@db:5432/videoanalysis"}
+    for suffix, settings_class in (("-api", ApiSettings), ("-operator", OperatorSettings)):
+        env = container_env(pod_spec(one(docs, "Deployment", suffix))["containers"][0])
+        with monkeypatch.context() as patch:
+            for name, value in env.items():
+                if name.startswith("VA_"):
+                    patch.setenv(name, secrets[value["secretKeyRef"]["key"]] if isinstance(value, dict) else value)
+            patch.setenv("VA_DATA_DIR", str(tmp_path))
+            settings = settings_class()
+        assert settings.database_url == secrets["database-url"]
+        if settings_class is OperatorSettings:
+            assert settings.job_env["VA_MODEL_WEIGHTS"]
+            assert settings.kube_namespace == "videoanalysis"
+        else:
+            assert settings.dispatcher.value == "kubernetes" and settings.secret_key == secrets["secret-key"]
