@@ -15,6 +15,7 @@ from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from videoanalysis.settings import CoreSettings
+from videoanalysis.webhooks import WebhookPolicy
 
 PLACEHOLDER_SECRETS = frozenset(
     {"", "changethis", "change-me", "changeme", "secret", "secret-key", "placeholder", "xxx"}
@@ -70,6 +71,24 @@ class ApiSettings(CoreSettings):
     kube_namespace: str = Field(
         "default", min_length=1, description="Namespace of the VideoAnalysis resources."
     )
+
+    public_url: str = Field(
+        "http://127.0.0.1:8000", description="Base URL clients reach the API at (links in webhooks)."
+    )
+    webhook_allow_private: bool = Field(
+        False, description="Allow callback URLs on loopback/private addresses (off: SSRF guard)."
+    )
+    webhook_max_attempts: int = Field(6, gt=0, description="Delivery attempts before giving up.")
+    webhook_retry_seconds: float = Field(
+        5.0, gt=0, description="First retry delay of a failed webhook; doubles each attempt."
+    )
+    webhook_poll_seconds: float = Field(2.0, gt=0, description="How often due webhooks are sent.")
+
+    @property
+    def webhook_policy(self) -> WebhookPolicy:
+        return WebhookPolicy(allow_private=self.webhook_allow_private,
+                             max_attempts=self.webhook_max_attempts,
+                             base_delay_s=self.webhook_retry_seconds)
 
     @model_validator(mode="after")
     def _check_secret(self) -> ApiSettings:

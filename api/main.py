@@ -1,6 +1,7 @@
 """The FastAPI application: routers, and a lifespan that connects the database and the dispatcher."""
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -10,11 +11,12 @@ from tortoise import Tortoise
 
 from api.config import ApiSettings, DispatcherKind, load_settings
 from api.dispatchers import Dispatcher, create_dispatcher
-from api.routes import auth, health, me, tasks
+from api.routes import auth, health, me, tasks, viewer
 from videoanalysis.db import close_db, init_db
 from videoanalysis.models import Task
 from videoanalysis.status import TaskStatus
 from videoanalysis.tasks import transition
+from videoanalysis.webhooks import delivery_loop
 
 log = logging.getLogger(__name__)
 
@@ -32,9 +34,13 @@ def create_app(settings: ApiSettings | None = None, *, dispatcher: Dispatcher | 
         app.state.dispatcher = dispatcher or create_dispatcher(settings)
         if owns_db and settings.is_sqlite and settings.dispatcher is DispatcherKind.LOCAL:
             await fail_orphans()
+        webhooks = asyncio.create_task(delivery_loop(
+            settings.webhook_policy, settings.public_url, settings.webhook_poll_seconds))
         try:
             yield
         finally:
+            webhooks.cancel()
+            await asyncio.gather(webhooks, return_exceptions=True)
             await app.state.dispatcher.close()
             if owns_db:
                 await close_db()
@@ -46,7 +52,7 @@ def create_app(settings: ApiSettings | None = None, *, dispatcher: Dispatcher | 
         lifespan=lifespan,
     )
     app.state.settings = settings
-    for router in (auth.router, auth.auth_router, me.router, tasks.router, health.router):
+    for router in (auth.router, auth.auth_router, me.router, tasks.router, viewer.router, health.router):
         app.include_router(router)
     return app
 

@@ -28,6 +28,12 @@ class UserOut(BaseModel):
         return cls(id=user.id, email=user.email, first_name=user.first_name, last_name=user.last_name)
 
 
+class WebhookSecretOut(BaseModel):
+    secret: str = Field(description="HMAC-SHA256 key of your completion webhooks.")
+    signature_header: str = Field(description='Header holding "sha256=<hex>" of "<timestamp>." + body.')
+    timestamp_header: str = Field(description="Header holding the Unix time the body was signed at.")
+
+
 class SignupIn(BaseModel):
     email: EmailStr
     password: str = Field(min_length=PASSWORD_MIN, max_length=1024)
@@ -98,6 +104,7 @@ class TaskOut(BaseModel):
     model: str
     params: dict[str, Any]
     video_name: str
+    callback_url: str | None = None
     frames_done: int
     frames_total: int | None
     created_at: datetime
@@ -110,7 +117,8 @@ class TaskOut(BaseModel):
         return cls(
             task_id=task.id, status=status, ready=status.is_final,
             success=status is TaskStatus.SUCCEEDED, error=task.error, model=task.model,
-            params=task.params, video_name=task.video_name, frames_done=task.frames_done,
+            params=task.params, video_name=task.video_name, callback_url=task.callback_url,
+            frames_done=task.frames_done,
             frames_total=task.frames_total, created_at=task.created_at,
             started_at=task.started_at, finished_at=task.finished_at,
         )

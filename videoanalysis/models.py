@@ -17,6 +17,8 @@ class User(Model):
     password_hash = fields.CharField(max_length=255)
     # Bumped on password change: tokens carry it, so older tokens stop working.
     token_version = fields.IntField(default=0)
+    # Key of the HMAC signature on this user's completion webhooks (made on first use).
+    webhook_secret = fields.CharField(max_length=128, null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -36,6 +38,8 @@ class Task(Model):
     frames_total = fields.IntField(null=True)
     frames_done = fields.IntField(default=0)
     error = fields.TextField(null=True)
+    # Called with a signed JSON body when the task ends (see videoanalysis.webhooks).
+    callback_url = fields.CharField(max_length=2048, null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     started_at = fields.DatetimeField(null=True)
     finished_at = fields.DatetimeField(null=True)
@@ -63,3 +67,24 @@ class FrameDetections(Model):
     class Meta:
         table = "frame_detections"
         unique_together = (("task", "frame_index"),)
+
+
+class WebhookDelivery(Model):
+    """Outbox of completion callbacks: written in the same transaction as the task's ending,
+    so an ending is never lost; the API's delivery loop sends and retries it."""
+
+    id = fields.BigIntField(primary_key=True)
+    task: fields.ForeignKeyRelation[Task] = fields.ForeignKeyField(
+        "models.Task", related_name="webhook_deliveries", on_delete=fields.CASCADE
+    )
+    url = fields.CharField(max_length=2048)
+    attempts = fields.IntField(default=0)
+    next_attempt_at = fields.DatetimeField()
+    delivered_at = fields.DatetimeField(null=True)
+    gave_up = fields.BooleanField(default=False)
+    last_error = fields.TextField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "webhook_deliveries"
+        indexes = (("delivered_at", "gave_up", "next_attempt_at"),)

@@ -7,7 +7,7 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
-from videoanalysis.models import Task
+from videoanalysis.models import Task, WebhookDelivery
 from videoanalysis.status import TaskStatus, can_move
 
 
@@ -27,6 +27,7 @@ async def transition(
     Returns the updated task, or None when the move is not allowed (an ended task stays
     ended: a late RUNNING after CANCELLED is ignored) or the task does not exist.
     Extra keyword arguments are written in the same update (e.g. frames_total=...).
+    An ending of a task with a callback URL queues its webhook in the same transaction.
     """
     async with in_transaction() as conn:
         task = await Task.filter(id=task_id).using_db(conn).select_for_update().first()
@@ -43,4 +44,7 @@ async def transition(
         for name, value in fields.items():
             setattr(task, name, value)
         await task.save(using_db=conn)
+        if status.is_final and task.callback_url:
+            await WebhookDelivery.create(task=task, url=task.callback_url, next_attempt_at=now,
+                                         using_db=conn)
         return task

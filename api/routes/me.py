@@ -5,8 +5,9 @@ from fastapi import APIRouter, HTTPException, status
 from tortoise.exceptions import IntegrityError
 
 from api.deps import CurrentUser
-from api.schemas import UserOut, UserPatch
+from api.schemas import UserOut, UserPatch, WebhookSecretOut
 from videoanalysis.models import User
+from videoanalysis.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, user_secret
 
 router = APIRouter(prefix="/me", tags=["me"])
 
@@ -31,3 +32,10 @@ async def update_me(body: UserPatch, user: CurrentUser) -> UserOut:
         except IntegrityError:
             raise taken from None
     return UserOut.of(user)
+
+
+@router.get("/webhook-secret", response_model=WebhookSecretOut)
+async def read_webhook_secret(user: CurrentUser) -> WebhookSecretOut:
+    """The key that signs your completion webhooks (HMAC-SHA256 of "<timestamp>." + body)."""
+    return WebhookSecretOut(secret=await user_secret(user), signature_header=SIGNATURE_HEADER,
+                            timestamp_header=TIMESTAMP_HEADER)

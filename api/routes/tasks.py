@@ -22,6 +22,7 @@ from videoanalysis.models import FrameDetections, Task
 from videoanalysis.status import TaskStatus
 from videoanalysis.storage import NotAVideo, UploadTooLarge, new_key, probe_video, video_uri
 from videoanalysis.tasks import transition
+from videoanalysis.webhooks import UnsafeCallbackURL, WebhookPolicy, check_url
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])
 log = logging.getLogger(__name__)
@@ -33,6 +34,7 @@ UPLOAD_DOC = {"requestBody": {"required": True, "content": {"multipart/form-data
         "score_threshold": {"type": "number", "minimum": 0, "maximum": 1, "default": 0.5},
         "frame_stride": {"type": "integer", "minimum": 1, "default": 1},
         "labels": {"type": "string", "description": "comma-separated labels to keep (all if empty)"},
+        "callback_url": {"type": "string", "description": "POSTed a signed JSON body when the task ends"},
     }}}}}}
 
 
@@ -42,6 +44,19 @@ def _task_params(fields: dict[str, str]) -> dict:
     labels = [x.strip() for x in fields.get("labels", "").split(",") if x.strip()]
     raw["labels"] = labels or None
     return parse_as(TaskParams, raw).model_dump()
+
+
+def _callback_url(fields: dict[str, str], policy: WebhookPolicy) -> str | None:
+    url = fields.get("callback_url", "").strip()
+    if not url:
+        return None
+    if len(url) > 2048:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail="callback_url is too long")
+    try:
+        check_url(url, policy)
+    except UnsafeCallbackURL as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(exc)) from None
+    return url
 
 
 def _model_name(fields: dict[str, str], default: str) -> str:
@@ -81,6 +96,7 @@ async def create_detection_task(
     try:
         model = _model_name(upload.fields, settings.default_model)
         params = _task_params(upload.fields)
+        callback = await run_in_threadpool(_callback_url, upload.fields, settings.webhook_policy)
         try:
             info = await run_in_threadpool(probe_video, stored)
         except NotAVideo as exc:
@@ -92,6 +108,7 @@ async def create_detection_task(
         task = await Task.create(
             owner=user, model=model, params=params, video_uri=video_uri(key),
             video_name=Path(upload.filename).name[:255], frames_total=info.frames,
+            callback_url=callback,
         )
     except BaseException:
         stored.unlink(missing_ok=True)

@@ -10,7 +10,7 @@ from tortoise.context import TortoiseContext
 
 from tests.conftest import PG_SERVER
 from videoanalysis.db import tortoise_config
-from videoanalysis.migrate import main, migrate
+from videoanalysis.migrate import MIGRATIONS_DIR, main, migrate
 from videoanalysis.models import FrameDetections, Task, User
 
 COLUMNS = "SELECT table_name, column_name, data_type FROM information_schema.columns WHERE table_schema = 'public'"
@@ -39,7 +39,9 @@ async def columns(url: str) -> set[tuple[str, str, str]]:
 
 async def test_migrations_match_the_models(db, empty_databases):
     migrated, generated = empty_databases
-    assert await migrate(migrated) == ["0_20261126004748_init.py"]
+    files = sorted(p.name for p in (MIGRATIONS_DIR / "models").glob("[0-9]*_*.py"))
+    assert files[0] == "0_20261126004748_init.py"
+    assert await migrate(migrated) == files  # every checked-in migration, in order
     assert await migrate(migrated) == []  # applied once only
     assert await User.all().count() >= 0  # the session database is still the current one
     with TortoiseContext():
