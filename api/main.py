@@ -11,6 +11,8 @@ from tortoise import Tortoise
 
 from api.config import ApiSettings, DispatcherKind, load_settings
 from api.dispatchers import Dispatcher, create_dispatcher
+from api.metrics import MetricsMiddleware
+from api.metrics import router as metrics_router
 from api.routes import auth, health, me, tasks, viewer
 from videoanalysis.db import close_db, init_db
 from videoanalysis.models import Task
@@ -52,8 +54,10 @@ def create_app(settings: ApiSettings | None = None, *, dispatcher: Dispatcher | 
         lifespan=lifespan,
     )
     app.state.settings = settings
-    for router in (auth.router, auth.auth_router, me.router, tasks.router, viewer.router, health.router):
+    for router in (auth.router, auth.auth_router, me.router, tasks.router, viewer.router,
+                   health.router, metrics_router):
         app.include_router(router)
+    app.add_middleware(MetricsMiddleware)
     return app
 
 

@@ -12,13 +12,16 @@ from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.concurrency import run_in_threadpool
 from tortoise.expressions import Q
 
+from api.config import ApiSettings
 from api.deps import CurrentUser, DispatcherDep, OwnedTask, SettingsDep
+from api.dispatchers import Dispatcher
+from api.metrics import UPLOAD_BYTES, UPLOADS
 from api.dispatchers.base import DispatchError
 from api.forms import parse_as
 from api.schemas import DetectedObject, FrameOut, TaskOut, TaskPage, TaskParams, TaskResult
 from api.upload import Upload, UploadError, receive_upload
 from inference_job.models import known_models
-from videoanalysis.models import FrameDetections, Task
+from videoanalysis.models import FrameDetections, Task, User
 from videoanalysis.status import TaskStatus
 from videoanalysis.storage import NotAVideo, UploadTooLarge, new_key, probe_video, video_uri
 from videoanalysis.tasks import transition
@@ -90,6 +93,18 @@ async def create_detection_task(
     request: Request, user: CurrentUser, settings: SettingsDep, dispatcher: DispatcherDep
 ) -> TaskOut:
     """Upload a video (streamed, size-capped, checked to be a video) and start its analysis."""
+    try:
+        task, size = await _accept_upload(request, user, settings)
+    except HTTPException as exc:
+        UPLOADS.labels(str(exc.status_code)).inc()
+        raise
+    UPLOADS.labels("accepted").inc()
+    UPLOAD_BYTES.inc(size)
+    return await _dispatch(task, dispatcher)
+
+
+async def _accept_upload(request: Request, user: User, settings: ApiSettings) -> tuple[Task, int]:
+    """Store the video and write the PENDING task row; nothing is left behind on a 4xx."""
     videos_dir = settings.resolved_videos_dir
     upload = await _store_upload(request, videos_dir, settings.max_upload_bytes, settings.upload_chunk_bytes)
     stored: Path = upload.path  # type: ignore[assignment]  # never None after _store_upload
@@ -113,6 +128,11 @@ async def create_detection_task(
     except BaseException:
         stored.unlink(missing_ok=True)
         raise
+    return task, upload.size
+
+
+async def _dispatch(task: Task, dispatcher: Dispatcher) -> TaskOut:
+    """Hand the task to the dispatcher; a failure marks it FAILED and answers 503."""
     try:
         await dispatcher.submit(task)
     except Exception as exc:  # DispatchError, or a bug: either way the task must not stay PENDING

@@ -1,0 +1,59 @@
+"""Prometheus metrics of the API: requests, latency, uploads, tasks by status, webhooks.
+
+Request metrics are labelled by the route template (`/tasks/{task_id}/`), never the raw path,
+so a task id cannot create a new time series.
+"""
+from __future__ import annotations
+
+import time
+
+from fastapi import APIRouter, Response
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+from starlette.requests import Request
+from tortoise.functions import Count
+
+from videoanalysis.models import Task, WebhookDelivery
+from videoanalysis.status import TaskStatus
+
+REQUESTS = Counter("va_http_requests_total", "HTTP requests answered.", ["method", "route", "status"])
+LATENCY = Histogram("va_http_request_duration_seconds", "Time to answer an HTTP request.",
+                    ["method", "route"])
+UPLOADS = Counter("va_uploads_total", "Video uploads by outcome (accepted, or the HTTP status).",
+                  ["outcome"])
+UPLOAD_BYTES = Counter("va_upload_bytes_total", "Bytes of accepted videos.")
+TASKS = Gauge("va_tasks", "Tasks in the database by status.", ["status"])
+WEBHOOKS = Gauge("va_webhook_deliveries", "Webhook deliveries by state.", ["state"])
+
+router = APIRouter(tags=["health"])
+
+
+class MetricsMiddleware(BaseHTTPMiddleware):
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        start = time.perf_counter()
+        status = 500
+        try:
+            response = await call_next(request)
+            status = response.status_code
+            return response
+        finally:
+            route = request.scope.get("route")
+            template = getattr(route, "path", "unmatched")
+            LATENCY.labels(request.method, template).observe(time.perf_counter() - start)
+            REQUESTS.labels(request.method, template, str(status)).inc()
+
+
+async def _refresh_gauges() -> None:
+    """Counts read at scrape time, so every API replica reports the same database truth."""
+    rows = await Task.annotate(n=Count("id")).group_by("status").values("status", "n")
+    counts = {str(r["status"]): r["n"] for r in rows}
+    for status in TaskStatus:
+        TASKS.labels(status.value).set(counts.get(status.value, 0))
+    WEBHOOKS.labels("pending").set(await WebhookDelivery.filter(delivered_at=None, gave_up=False).count())
+    WEBHOOKS.labels("given_up").set(await WebhookDelivery.filter(gave_up=True).count())
+
+
+@router.get("/metrics", include_in_schema=False)
+async def metrics() -> Response:
+    await _refresh_gauges()
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
