@@ -1,0 +1,190 @@
+"""The results viewer: an HTML page over a task's video, the video itself (with HTTP Range, so the
+browser can seek), and single frames as JPEG with the boxes drawn.
+
+These are the only routes that also take the token as the `access_token` query parameter
+(`BrowserUser`/`BrowserTask` in api/deps.py): a navigation and a <video src> send no headers.
+"""
+from __future__ import annotations
+
+import html
+import json
+import mimetypes
+from pathlib import Path
+from typing import Annotated, Any
+
+import cv2
+import numpy as np
+from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import Path as PathParam
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse, HTMLResponse, Response
+
+from api.deps import BrowserTask, SettingsDep, TokenDep, get_browser_user, get_owned_task
+from videoanalysis.models import FrameDetections, Task
+from videoanalysis.storage import resolve_uri
+
+router = APIRouter(tags=["viewer"])
+
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+ASSETS = {"viewer.js": "text/javascript", "viewer.css": "text/css"}
+# Box colours (RGB), one per label by a hash of its name: the page and the JPEGs agree.
+PALETTE: list[tuple[int, int, int]] = [
+    (0, 230, 118), (255, 23, 68), (41, 121, 255), (255, 234, 0), (213, 0, 249),
+    (0, 229, 255), (255, 145, 0), (118, 255, 3), (245, 0, 87), (29, 233, 182),
+]
+PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",  # the URL carries the token: never pass it on
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' blob: data:; media-src 'self'; "
+                               "script-src 'self'; style-src 'self'; object-src 'none'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+def label_colour(label: str) -> tuple[int, int, int]:
+    """The label's RGB colour: FNV-1a (32 bit) of its UTF-8 bytes picks a palette entry
+    (viewer.js computes the same)."""
+    h = 2166136261
+    for byte in label.encode():
+        h = ((h ^ byte) * 16777619) & 0xFFFFFFFF
+    return PALETTE[h % len(PALETTE)]
+
+
+def _page(body_html: str, *, title: str, status_code: int = 200) -> HTMLResponse:
+    return HTMLResponse(
+        "<!doctype html><html lang=en><head><meta charset=utf-8>"
+        "<meta name=viewport content='width=device-width,initial-scale=1'>"
+        f"<title>{html.escape(title)}</title><link rel=stylesheet href='/viewer/assets/viewer.css'>"
+        f"</head><body>{body_html}</body></html>",
+        status_code=status_code, headers=PAGE_HEADERS,
+    )
+
+
+def _refusal(exc: HTTPException) -> HTMLResponse:
+    """A page a person can read, with the API's status code and message."""
+    message = html.escape(str(exc.detail))
+    return _page(f"<main class=refusal><h1>{exc.status_code}</h1><p id=refusal>{message}</p></main>",
+                 title=f"{exc.status_code} · VideoAnalysis", status_code=exc.status_code)
+
+
+def _video_path(task: Task, videos_dir: Path) -> Path:
+    try:
+        path = resolve_uri(task.video_uri, videos_dir)
+    except ValueError as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"video of task {task.id}: {exc}") from None
+    if not path.is_file():
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"the video of task {task.id} is no longer stored")
+    return path
+
+
+def _video_meta(path: Path) -> tuple[float, int]:
+    """(frames per second, frame count) from the container, without decoding."""
+    cap = cv2.VideoCapture(str(path))
+    try:
+        return float(cap.get(cv2.CAP_PROP_FPS) or 0.0), int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+    finally:
+        cap.release()
+
+
+@router.get("/tasks/{task_id}/view", response_class=HTMLResponse)
+async def view_task(
+    task_id: str, settings: SettingsDep, token: TokenDep,
+    access_token: Annotated[str | None, Query(description="access token (browsers cannot send headers)")] = None,
+) -> HTMLResponse:
+    """The viewer page: the video with its boxes drawn in sync, a timeline, filters, frame steps.
+    Owner only; anyone else gets a refusal page with the same 404 as the API."""
+    try:
+        user = await get_browser_user(token, settings, access_token)
+        task = await get_owned_task(task_id, user)
+        fps, frames = await run_in_threadpool(_video_meta, _video_path(task, settings.resolved_videos_dir))
+    except HTTPException as exc:
+        return _refusal(exc)
+    config: dict[str, Any] = {
+        "task_id": str(task.id), "video_name": task.video_name, "model": task.model, "fps": fps, "frames": frames,
+        "palette": ["#%02x%02x%02x" % c for c in PALETTE],
+        "result_url": f"/tasks/video-analysis-result/{task.id}/",
+        "video_url": f"/tasks/{task.id}/video", "frames_url": f"/tasks/{task.id}/frames/",
+    }
+    # `<` escaped so that no value (the video's name comes from the user) can close the tag.
+    data = json.dumps(config).replace("<", "\\u003c")
+    template = (STATIC_DIR / "viewer.html").read_text()
+    return _page(template.replace("__CONFIG__", data), title=f"{task.video_name or task.id} · VideoAnalysis")
+
+
+@router.get("/viewer/assets/{name}", include_in_schema=False)
+async def viewer_asset(name: str) -> FileResponse:
+    """The page's script and style sheet (a fixed list: nothing else under api/static is served)."""
+    if name not in ASSETS:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no viewer asset {name!r}")
+    return FileResponse(STATIC_DIR / name, media_type=ASSETS[name], headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/tasks/{task_id}/video", response_class=FileResponse)
+async def task_video(task: BrowserTask, settings: SettingsDep) -> FileResponse:
+    """The uploaded video, with HTTP Range support (206 partial content) so players can seek."""
+    path = _video_path(task, settings.resolved_videos_dir)
+    media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    return FileResponse(path, media_type=media_type, filename=task.video_name or path.name,
+                        content_disposition_type="inline", headers={"Cache-Control": "private, max-age=3600"})
+
+
+def _decode_frame(path: Path, index: int) -> np.ndarray | None:
+    """Frame `index` (BGR, HxWx3) by seeking with CAP_PROP_POS_FRAMES; None past the end."""
+    cap = cv2.VideoCapture(str(path))
+    try:
+        if not cap.isOpened():
+            return None
+        cap.set(cv2.CAP_PROP_POS_FRAMES, index)
+        ok, frame = cap.read()
+        return frame if ok else None
+    finally:
+        cap.release()
+
+
+def draw_boxes(frame: np.ndarray, objects: list[dict[str, Any]]) -> np.ndarray:
+    """Draw each object's box and `label score` (in its label colour) on a BGR frame, in place."""
+    height, width = frame.shape[:2]
+    thickness = max(3, round(min(width, height) / 160))
+    font, scale = cv2.FONT_HERSHEY_SIMPLEX, max(0.4, min(width, height) / 600)
+    for obj in objects:
+        r, g, b = label_colour(obj["label"])
+        x1, y1, x2, y2 = (int(round(v)) for v in obj["box"])
+        cv2.rectangle(frame, (x1, y1), (x2, y2), (b, g, r), thickness)
+        text = f"{obj['label']} {obj['score']:.2f}"
+        (tw, th), base = cv2.getTextSize(text, font, scale, 1)
+        top = y1 - th - base - 2 if y1 - th - base - 2 >= 0 else y1  # above the box, else inside
+        cv2.rectangle(frame, (x1, top), (x1 + tw + 4, top + th + base + 2), (b, g, r), cv2.FILLED)
+        cv2.putText(frame, text, (x1 + 2, top + th + 1), font, scale, (0, 0, 0), 1, cv2.LINE_AA)
+    return frame
+
+
+@router.get("/tasks/{task_id}/frames/{index}.jpg", response_class=Response,
+            responses={200: {"content": {"image/jpeg": {}}}})
+async def task_frame(
+    task: BrowserTask, settings: SettingsDep,
+    index: Annotated[int, PathParam(ge=0, description="frame index, from 0")],
+    boxes: Annotated[bool, Query(description="draw the detections (false: the plain frame)")] = True,
+    min_score: Annotated[float, Query(ge=0.0, le=1.0, description="draw only objects scoring this or more")] = 0.0,
+) -> Response:
+    """One decoded frame as JPEG with its detections drawn; 404 past the end or when not analysed."""
+    row = await FrameDetections.get_or_none(task_id=task.id, frame_index=index)
+    path = _video_path(task, settings.resolved_videos_dir)
+    if boxes and row is None:
+        _, total = await run_in_threadpool(_video_meta, path)
+        if index < total:
+            stride = (task.params or {}).get("frame_stride", 1)
+            raise HTTPException(status.HTTP_404_NOT_FOUND, detail=(
+                f"frame {index} was not analysed (task {task.status}, frame stride {stride}); "
+                "ask with boxes=false for the plain frame"))
+        raise HTTPException(status.HTTP_404_NOT_FOUND,
+                            detail=f"frame {index} is past the end of the video ({total} frames)")
+    frame = await run_in_threadpool(_decode_frame, path, index)
+    if frame is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND,
+                            detail=f"frame {index} is past the end of the video (it cannot be decoded)")
+    if boxes and row is not None:
+        draw_boxes(frame, [o for o in row.objects if o.get("score", 0.0) >= min_score])
+    ok, jpeg = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 90])
+    if not ok:
+        raise HTTPException(status.HTTP_500_INTERNAL_SERVER_ERROR, detail="the frame could not be encoded as JPEG")
+    return Response(jpeg.tobytes(), media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})
