@@ -13,6 +13,7 @@ from tests.k8s.cluster import OperatorProcess, kubectl
 from tests.k8s.conftest import wait_for
 from tests.k8s.kubelet import SimulatedKubelet
 from videoanalysis.k8s import names
+from videoanalysis.k8s.builders import build_videoanalysis
 from videoanalysis.k8s.config import OperatorSettings
 from videoanalysis.models import Task
 from videoanalysis.status import TaskStatus
@@ -43,16 +44,22 @@ async def task_status(task: Task) -> TaskStatus:
     return TaskStatus(task.status)
 
 
-async def submit(task: Task, ns: str, **spec: Any) -> str:
+async def submit(task: Task, ns: str) -> str:
     """Create the task's resource the way the API does (the kubernetes dispatcher)."""
     dispatcher = KubernetesDispatcher(OperatorSettings(kube_namespace=ns))
     try:
-        if spec:
-            task.params = {**task.params, **spec}
         await dispatcher.submit(task)
     finally:
         await dispatcher.close()
     return names.resource_name(str(task.id))
+
+
+def create_va(api: client.ApiClient, task: Task, ns: str, **spec: Any) -> str:
+    """Create the task's resource with extra spec fields (what a person could kubectl apply)."""
+    body = build_videoanalysis(task, OperatorSettings(kube_namespace=ns))
+    body["spec"].update(spec)
+    client.CustomObjectsApi(api).create_namespaced_custom_object(names.GROUP, names.VERSION, ns, names.PLURAL, body)
+    return body["metadata"]["name"]
 
 
 def bad_resource(ns: str, **spec: Any) -> str:
@@ -119,9 +126,7 @@ async def test_backoff_limit_fails_with_the_pods_reason(
     make_task: Any,
 ) -> None:
     task = await make_task()
-    name = await submit(task, namespace)
-    client.CustomObjectsApi(kube_api).patch_namespaced_custom_object(
-        names.GROUP, names.VERSION, namespace, names.PLURAL, name, {"spec": {"backoffLimit": 0}})
+    name = create_va(kube_api, task, namespace, backoffLimit=0)
     [job] = await wait_for(lambda: jobs(kube_api, namespace), what="the Job")
     [pod] = kubelet.wait_for_pods(namespace, job.metadata.name)
     kubelet.finish(pod, exit_code=3, message="cannot decode video")
@@ -138,10 +143,7 @@ async def test_backoff_limit_fails_with_the_pods_reason(
 async def test_deadline_exceeded(operator: OperatorProcess, namespace: str, kube_api: client.ApiClient,
                                  kubelet: SimulatedKubelet, make_task: Any) -> None:
     task = await make_task()
-    dispatcher_spec = {"activeDeadlineSeconds": 2}
-    name = await submit(task, namespace)
-    client.CustomObjectsApi(kube_api).patch_namespaced_custom_object(
-        names.GROUP, names.VERSION, namespace, names.PLURAL, name, {"spec": dispatcher_spec})
+    name = create_va(kube_api, task, namespace, activeDeadlineSeconds=2)
     [job] = await wait_for(lambda: jobs(kube_api, namespace), what="the Job")
     [pod] = kubelet.wait_for_pods(namespace, job.metadata.name)
     kubelet.run(pod)
