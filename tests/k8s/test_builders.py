@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from videoanalysis.k8s import names
-from videoanalysis.k8s.builders import SPEC_DEFAULTS, SpecError, build_job, build_videoanalysis
+from videoanalysis.k8s.builders import CRD_DEFAULTS, JOB_FALLBACKS, SpecError, build_job, build_videoanalysis
 from videoanalysis.k8s.config import OperatorSettings
 from videoanalysis.k8s.launcher import kopf_run_args
 from videoanalysis.models import Task
@@ -129,7 +129,9 @@ def test_crd_validates_and_defaults_match_the_builder() -> None:
     assert crd["spec"]["names"]["shortNames"] == [names.SHORT_NAME]
     version = crd["spec"]["versions"][0]
     props = version["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]
-    assert {k: props[k]["default"] for k in SPEC_DEFAULTS} == SPEC_DEFAULTS
+    assert {k: props[k]["default"] for k in CRD_DEFAULTS} == CRD_DEFAULTS
+    # Left unset by the API server so the operator's VA_JOB_DEFAULTS can fill them in.
+    assert not [k for k in JOB_FALLBACKS if "default" in props[k]]
     assert [c["name"] for c in version["additionalPrinterColumns"] if not c.get("priority")] == \
         ["Phase", "Progress", "Model", "Age"]
 

@@ -12,8 +12,6 @@ from videoanalysis.k8s.config import OperatorSettings
 from videoanalysis.settings import CoreSettings
 
 WORKLOADS = ("Deployment", "StatefulSet", "Job", "Pod")
-#: Operator variables the chart sets ahead of OperatorSettings (see README, "GPU knobs").
-PENDING_OPERATOR_VARS = {"VA_JOB_DEFAULTS"}
 
 
 def _fields(settings: type[CoreSettings]) -> set[str]:
@@ -173,7 +171,7 @@ def test_generated_secrets_are_strong_and_the_database_url_points_at_the_bundled
 def test_env_names_match_the_settings_classes(renders: dict[str, list[Manifest]], values: str) -> None:
     """Every VA_ variable the chart sets is read by that component's settings class."""
     docs = renders[values]
-    expected = {"-api": _fields(ApiSettings), "-operator": _fields(OperatorSettings) | PENDING_OPERATOR_VARS,
+    expected = {"-api": _fields(ApiSettings), "-operator": _fields(OperatorSettings),
                 "-migrate": _fields(CoreSettings)}
     for suffix, names in expected.items():
         kind = "Job" if suffix == "-migrate" else "Deployment"
@@ -201,6 +199,8 @@ def test_rendered_env_parses_into_the_settings(renders: dict[str, list[Manifest]
         assert settings.database_url == secrets["database-url"]
         if settings_class is OperatorSettings:
             assert settings.job_env["VA_MODEL_WEIGHTS"]
+            assert settings.job_defaults.gpus is not None and settings.job_defaults.resources["limits"]
+            assert settings.job_defaults.activeDeadlineSeconds and settings.job_defaults.backoffLimit is not None
             assert settings.kube_namespace == "videoanalysis"
         else:
             assert settings.dispatcher.value == "kubernetes" and settings.secret_key == secrets["secret-key"]

@@ -13,18 +13,16 @@ import kopf
 
 from videoanalysis.k8s import names
 from videoanalysis.k8s.config import OperatorSettings
+from videoanalysis.k8s.defaults import JobDefaults, merge_job_defaults
 from videoanalysis.models import Task
 
 #: Same defaults as the CRD's schema (a unit test keeps the two equal), applied here too so a
 #: body built by hand (tests, older API servers) gives the same Job.
-SPEC_DEFAULTS: dict[str, Any] = {
-    "model": "detectron2",
-    "scoreThreshold": 0.5,
-    "frameStride": 1,
-    "gpus": 1,
-    "activeDeadlineSeconds": 3600,
-    "backoffLimit": 2,
-}
+CRD_DEFAULTS: dict[str, Any] = {"model": "detectron2", "scoreThreshold": 0.5, "frameStride": 1}
+#: Scheduling fields the CRD leaves unset so the cluster's `VA_JOB_DEFAULTS` can fill them;
+#: these apply when neither the resource nor the defaults do.
+JOB_FALLBACKS: dict[str, Any] = {"gpus": 1, "activeDeadlineSeconds": 3600, "backoffLimit": 2}
+SPEC_DEFAULTS: dict[str, Any] = {**CRD_DEFAULTS, **JOB_FALLBACKS}
 GPU_RESOURCE = "nvidia.com/gpu"
 
 
@@ -63,8 +61,10 @@ def build_videoanalysis(task: Task, settings: Any) -> dict[str, Any]:
     }
 
 
-def effective_spec(spec: Mapping[str, Any]) -> dict[str, Any]:
-    return {**SPEC_DEFAULTS, **{k: v for k, v in spec.items() if v is not None}}
+def effective_spec(spec: Mapping[str, Any], job_defaults: JobDefaults | None = None) -> dict[str, Any]:
+    """The spec the Job is built from: the resource's own fields, then the cluster's job
+    defaults merged under them (see `videoanalysis.k8s.defaults`), then `SPEC_DEFAULTS`."""
+    return {**SPEC_DEFAULTS, **merge_job_defaults(spec, job_defaults)}
 
 
 def validate_spec(spec: Mapping[str, Any], settings: OperatorSettings) -> None:
@@ -140,6 +140,9 @@ def _pod_spec(spec: Mapping[str, Any], settings: OperatorSettings) -> dict[str, 
     pod: dict[str, Any] = {
         "restartPolicy": "Never",  # retries are the Job's (backoffLimit, podFailurePolicy)
         "automountServiceAccountToken": False,
+        # Restricted Pod Security Standard (with the container's context below). The user is the
+        # image's own numeric USER (10001 in inference_job/Dockerfile), so a custom image keeps its.
+        "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
         "containers": [_container(spec, settings)],
         "volumes": [
             {"name": "videos", "persistentVolumeClaim": {"claimName": settings.videos_pvc, "readOnly": True}},
@@ -160,7 +163,7 @@ def _pod_spec(spec: Mapping[str, Any], settings: OperatorSettings) -> dict[str, 
 def build_job(va_body: Mapping[str, Any], settings: OperatorSettings) -> dict[str, Any]:
     """The batch/v1 Job of a VideoAnalysis resource (deterministic: same body, same Job)."""
     meta = va_body["metadata"]
-    spec = effective_spec(va_body.get("spec") or {})
+    spec = effective_spec(va_body.get("spec") or {}, settings.job_defaults)
     validate_spec(spec, settings)
     labels = job_labels(meta["name"], str(spec["taskId"]), settings)
     job: dict[str, Any] = {

@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
+from videoanalysis.k8s.defaults import JobDefaults
 from videoanalysis.settings import CoreSettings
 
 
@@ -52,6 +53,12 @@ class OperatorSettings(CoreSettings):
     progress_interval_s: float = Field(5.0, gt=0, description="Progress mirror period while Running.")
     liveness_endpoint: str = Field("", description="Kopf liveness URL, e.g. http://0.0.0.0:8080/healthz.")
     retry_delay_s: float = Field(10.0, gt=0, description="Back-off after an API server hiccup.")
+    job_defaults: JobDefaults = Field(
+        default_factory=JobDefaults,
+        description="Cluster-wide Job defaults (JSON: gpus, nodeSelector, tolerations, resources, "
+        "activeDeadlineSeconds, backoffLimit), merged under each resource's spec.",
+    )
+    metrics_port: int = Field(9090, ge=0, le=65535, description="Port of /metrics; 0: no metrics server.")
 
     @field_validator("posting_level")
     @classmethod
