@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
@@ -44,13 +46,48 @@ async def db(pg_url: str) -> AsyncIterator[str]:
     await Tortoise.close_connections()
 
 
+# --- The test Kubernetes cluster: ONE per session, shared by tests/k8s and tests/shipping -----
+
+from tests.k8s.cluster import ROOT as _ROOT, kubectl as _kubectl, start_cluster, stop_cluster  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def k8s_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The kubeconfig of a fresh control plane (started only if a test needs it) with the CRD
+    installed; KUBECONFIG points at it for the session (scripts/k8s-test-cluster.sh)."""
+    from videoanalysis.k8s import kube, names
+
+    state = tmp_path_factory.mktemp("k8s")
+    old = os.environ.get("KUBECONFIG")
+    try:
+        kubeconfig = start_cluster(state)
+        os.environ["KUBECONFIG"] = str(kubeconfig)
+        kube.reset_client()
+        _kubectl("apply", "-f", str(_ROOT / "crds" / "videoanalysis.yaml"))
+        _kubectl("wait", "--for=condition=Established", "--timeout=30s", f"crd/{names.CRD_NAME}")
+        yield kubeconfig
+    finally:
+        stop_cluster(state)
+        kube.reset_client()
+        if old is None:
+            os.environ.pop("KUBECONFIG", None)
+        else:
+            os.environ["KUBECONFIG"] = old
+
+
+@pytest.fixture(scope="session")
+def kube_api(k8s_cluster: Path) -> Any:
+    """A `kubernetes.client.ApiClient` of the test cluster."""
+    from videoanalysis.k8s import kube
+
+    return kube.api_client()
+
+
 # --- API fixtures (reusable by any test that talks to the REST API) -------------------------
 
 import itertools  # noqa: E402
 from collections.abc import Awaitable, Callable  # noqa: E402
 from contextlib import asynccontextmanager  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
 
 import httpx  # noqa: E402
 
@@ -84,14 +121,15 @@ def api_settings(db: str, tmp_path: Path) -> Callable[..., Any]:
 
 @pytest.fixture
 def open_api_client(api_settings: Callable[..., Any]) -> Callable[..., Any]:
-    """`async with open_api_client(dispatcher=None, **settings) as client:` runs the app's
-    lifespan (the dispatcher named by the settings unless an instance is given) around a client."""
+    """`async with open_api_client(dispatcher_instance=None, **settings) as client:` runs the
+    app's lifespan around a client. The dispatcher is the one the settings name (e.g.
+    `dispatcher="kubernetes"`, a settings override like any other) unless an instance is given."""
     from api.main import create_app
 
     @asynccontextmanager
-    async def open_client(dispatcher: Any = None, **overrides: Any) -> AsyncIterator[ApiClient]:
+    async def open_client(dispatcher_instance: Any = None, **overrides: Any) -> AsyncIterator[ApiClient]:
         settings = api_settings(**overrides)
-        app = create_app(settings, dispatcher=dispatcher)
+        app = create_app(settings, dispatcher=dispatcher_instance)
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
             async with ApiClient(transport=transport, base_url="http://api.test", timeout=60) as client:
@@ -104,7 +142,7 @@ def open_api_client(api_settings: Callable[..., Any]) -> Callable[..., Any]:
 @pytest.fixture
 async def api_client(request: pytest.FixtureRequest, open_api_client: Callable[..., Any]) -> AsyncIterator[ApiClient]:
     """A client of the app with the local dispatcher; parametrize indirectly with a dict of
-    settings overrides to change it, e.g. `{"dispatcher": "kubernetes"}`."""
+    settings overrides to change it, e.g. `{"dispatcher": "kubernetes", "kube_namespace": ns}`."""
     overrides = getattr(request, "param", None) or {}
     async with open_api_client(**overrides) as client:
         yield client

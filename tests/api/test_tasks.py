@@ -136,7 +136,7 @@ async def test_dispatch_failure_marks_task_failed_and_answers_503(open_api_clien
     from tests.videos import noise_video
 
     clip = noise_video(tmp_path / "n.mp4").read_bytes()
-    async with open_api_client(dispatcher=RefusingDispatcher()) as client:
+    async with open_api_client(dispatcher_instance=RefusingDispatcher()) as client:
         data, headers = await signup_user(client)
         resp = await client.post("/tasks/video-objects-detection/", headers=headers,
                                  files={"videofile": ("n.mp4", clip, "video/mp4")})
@@ -150,7 +150,7 @@ async def test_dispatch_failure_marks_task_failed_and_answers_503(open_api_clien
         refused = await client.delete(f"/tasks/{pending.id}/", headers=headers)
         assert refused.status_code == 503 and "could not cancel" in refused.json()["detail"]
         assert (await Task.get(id=pending.id)).status == TaskStatus.PENDING
-    async with open_api_client(dispatcher=BrokenDispatcher()) as client:
+    async with open_api_client(dispatcher_instance=BrokenDispatcher()) as client:
         data, headers = await signup_user(client)
         resp = await client.post("/tasks/video-objects-detection/", headers=headers,
                                  files={"videofile": ("n.mp4", clip, "video/mp4")})

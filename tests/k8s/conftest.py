@@ -1,8 +1,8 @@
-"""Cluster fixtures: one real control plane per session (started only if a test needs it),
-the CRD installed once, the operator as a real `kopf run` process, a fresh namespace per test."""
+"""Operator fixtures: the operator as a real `kopf run` process, a fresh namespace per test.
+The control plane itself (`k8s_cluster`, `kube_api`: one per session, CRD installed) lives in
+tests/conftest.py so tests/shipping shares the same one."""
 from __future__ import annotations
 
-import os
 import time
 import uuid
 from collections.abc import Iterator
@@ -12,38 +12,11 @@ from typing import Any
 import pytest
 from kubernetes import client
 
-from tests.k8s.cluster import ROOT, OperatorProcess, kubectl, start_cluster, stop_cluster, watch_env
+from tests.k8s.cluster import OperatorProcess, watch_env
 from tests.k8s.kubelet import SimulatedKubelet
-from videoanalysis.k8s import kube, names
 from videoanalysis.models import Task, User
 
 NAMESPACE_PREFIX = "va-t-"
-
-
-@pytest.fixture(scope="session")
-def k8s_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """The kubeconfig of a fresh control plane with the CRD installed; KUBECONFIG points at it."""
-    state = tmp_path_factory.mktemp("k8s")
-    old = os.environ.get("KUBECONFIG")
-    try:
-        kubeconfig = start_cluster(state)
-        os.environ["KUBECONFIG"] = str(kubeconfig)
-        kube.reset_client()
-        kubectl("apply", "-f", str(ROOT / "crds" / "videoanalysis.yaml"))
-        kubectl("wait", "--for=condition=Established", "--timeout=30s", f"crd/{names.CRD_NAME}")
-        yield kubeconfig
-    finally:
-        stop_cluster(state)
-        kube.reset_client()
-        if old is None:
-            os.environ.pop("KUBECONFIG", None)
-        else:
-            os.environ["KUBECONFIG"] = old
-
-
-@pytest.fixture(scope="session")
-def kube_api(k8s_cluster: Path) -> client.ApiClient:
-    return kube.api_client()
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,5 @@
-"""Fixtures of the shipping checks: the renders of scripts/chart-check.sh, and the test
-Kubernetes API server of tests/k8s (its `k8s_cluster` fixture, reused as it is)."""
+"""Fixtures of the shipping checks: the renders of scripts/chart-check.sh. The test Kubernetes
+API server (`k8s_cluster`, `kube_api`) comes from tests/conftest.py, shared with tests/k8s."""
 from __future__ import annotations
 
 import os
@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.k8s.conftest import k8s_cluster, kube_api  # noqa: F401  (the operator tests' fixtures)
 from tests.shipping.helm import ROOT, VALUES, Manifest, parse, run
 
 
