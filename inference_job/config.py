@@ -6,13 +6,10 @@ from typing import Literal
 
 from pydantic import Field
 
+from inference_job.models.weights import DEFAULT_WEIGHTS_URL
 from videoanalysis.settings import CoreSettings
 
-#: The model zoo's COCO Faster R-CNN R50-FPN 3x weights (the default Detectron2 model).
-DEFAULT_WEIGHTS_URL = (
-    "https://dl.fbaipublicfiles.com/detectron2/COCO-Detection/"
-    "faster_rcnn_R_50_FPN_3x/137849458/model_final_280758.pkl"
-)
+__all__ = ["DEFAULT_WEIGHTS_URL", "JobSettings"]
 
 
 class JobSettings(CoreSettings):

@@ -10,10 +10,12 @@
 # they come from pyproject's `detectron2` extra or from the image's base).
 #
 # Usage: scripts/install-detectron2.sh [--python PY] [--pip "PIP COMMAND"] [--no-deps] [--force]
+#                                     [--wheel-dir DIR]
 #   --python  interpreter to install into (default: .venv/bin/python if present, else python3)
 #   --pip     pip command to use (default: "PY -m pip")
 #   --no-deps install only detectron2 itself
 #   --force   reinstall even if `import detectron2` already works
+#   --wheel-dir  only build the re-tagged wheel into DIR (for an offline install elsewhere)
 # Idempotent: does nothing when the interpreter already imports detectron2.
 set -euo pipefail
 
@@ -32,13 +34,15 @@ PY=""
 PIP=""
 WITH_DEPS=1
 FORCE=0
+WHEEL_DIR=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --python) PY="$2"; shift 2 ;;
     --pip) PIP="$2"; shift 2 ;;
     --no-deps) WITH_DEPS=0; shift ;;
     --force) FORCE=1; shift ;;
-    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+    --wheel-dir) WHEEL_DIR="$2"; WITH_DEPS=0; FORCE=1; shift 2 ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
 done
@@ -78,5 +82,9 @@ mkdir -p "$work/out"
 pure="$work/out/sal_detectron2-$VERSION-py3-none-any.whl"
 [ -f "$pure" ] || { echo "repacked wheel not found at $pure" >&2; exit 1; }
 
+if [ -n "$WHEEL_DIR" ]; then
+  mkdir -p "$WHEEL_DIR" && cp "$pure" "$WHEEL_DIR"/ && echo "built $WHEEL_DIR/$(basename "$pure")"
+  exit 0
+fi
 $PIP install -q --no-deps --force-reinstall "$pure"
 "$PY" -c "import detectron2.modeling, detectron2.model_zoo; print('detectron2', detectron2.__version__, 'installed')"

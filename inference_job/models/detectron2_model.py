@@ -11,11 +11,11 @@ import importlib.util
 from collections.abc import Sequence
 from pathlib import Path
 
+import cv2
 import numpy as np
 
-from inference_job.config import DEFAULT_WEIGHTS_URL
 from inference_job.models.base import AbstractImageAnalysisMLModel, Detection
-from inference_job.models.weights import WeightsError, resolve_weights
+from inference_job.models.weights import DEFAULT_WEIGHTS_URL, WeightsError, resolve_weights
 
 DEFAULT_CONFIG = "COCO-Detection/faster_rcnn_R_50_FPN_3x.yaml"
 
@@ -50,6 +50,8 @@ class Detectron2Model(AbstractImageAnalysisMLModel):
                  cache_dir: Path | str = Path("data/models"), device: str = "auto",
                  input_size: int = 800, batch_size: int = 0, min_score: float = 0.05,
                  random_weights: bool = False) -> None:
+        # Weights first: a missing file fails before torch is even imported.
+        weights_file = None if random_weights else resolve_weights(weights, Path(cache_dir))
         import torch  # noqa: F401  (fails early with a clear ImportError)
         from detectron2.config import get_cfg
         from detectron2.data import MetadataCatalog
@@ -57,7 +59,6 @@ class Detectron2Model(AbstractImageAnalysisMLModel):
         from detectron2.modeling import build_model
 
         self._device = pick_device(device)
-        weights_file = None if random_weights else resolve_weights(weights, Path(cache_dir))
         cfg = get_cfg()  # config: file, then overrides, then frozen
         cfg.merge_from_file(str(config_file(config_name)))
         cfg.MODEL.DEVICE = self._device
@@ -95,15 +96,28 @@ class Detectron2Model(AbstractImageAnalysisMLModel):
         return self._batch_size
 
     def prepare(self, frame: np.ndarray) -> dict:
-        """One model input: the resized frame as a uint8 CHW tensor (the model normalises it on
-        its device, so only bytes cross to the GPU) and the original size to map boxes back."""
+        """One model input: the frame resized to the shape ResizeShortestEdge picks, as a CHW
+        tensor, with the original size so the model maps boxes back to it.
+
+        On CUDA the uint8 frame is sent as is and resized there (bilinear), so only bytes cross
+        the bus and the CPU does no pixel work; on the CPU OpenCV resizes it. The model itself
+        subtracts the pixel mean on its device.
+        """
         import torch
 
         height, width = frame.shape[:2]
-        image = self._resize.get_transform(frame).apply_image(frame)
-        if self._rgb:
-            image = image[:, :, ::-1]
-        tensor = torch.as_tensor(np.ascontiguousarray(image.transpose(2, 0, 1)))
+        short = self._resize.short_edge_length[0]
+        new_h, new_w = self._resize.get_output_shape(height, width, short, self._resize.max_size)
+        image = frame[:, :, ::-1] if self._rgb else frame
+        if self._device == "cuda":
+            import torch.nn.functional as F
+
+            t = torch.from_numpy(np.ascontiguousarray(image)).to(self._device, non_blocking=True)
+            t = t.permute(2, 0, 1).unsqueeze(0).float()
+            tensor = F.interpolate(t, size=(new_h, new_w), mode="bilinear", align_corners=False)[0]
+        else:
+            resized = cv2.resize(image, (new_w, new_h), interpolation=cv2.INTER_LINEAR)
+            tensor = torch.as_tensor(np.ascontiguousarray(resized.transpose(2, 0, 1)))
         return {"image": tensor, "height": height, "width": width}
 
     def predict(self, frames: Sequence[np.ndarray]) -> list[list[Detection]]:

@@ -12,6 +12,13 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 
+#: The model zoo's COCO Faster R-CNN R50-FPN 3x weights (the default Detectron2 model).
+DEFAULT_WEIGHTS_URL = (
+    "https://dl.fbaipublicfiles.com/detectron2/COCO-Detection/"
+    "faster_rcnn_R_50_FPN_3x/137849458/model_final_280758.pkl"
+)
+
+
 class WeightsError(RuntimeError):
     """Weights are missing or cannot be downloaded; the message is the task's failure reason."""
 

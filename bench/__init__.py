@@ -1,0 +1,1 @@
+"""Benchmarks: `make bench` (CPU) and `python -m bench.gpu` (one GPU)."""
