@@ -13,7 +13,7 @@ from typing import Any
 import kopf
 
 from videoanalysis.db import close_db, init_db
-from videoanalysis.k8s import names, reconcile
+from videoanalysis.k8s import metrics, names, reconcile
 from videoanalysis.k8s.config import OperatorSettings, apply_kopf_settings
 from videoanalysis.k8s.state import Outcome, Phase, job_outcome, pod_outcome
 
@@ -28,9 +28,10 @@ def _not_ended(status: kopf.Status, **_: Any) -> bool:
 
 @kopf.on.startup()
 async def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
-    """Kopf's settings from ours; Tortoise connected for the task rows."""
+    """Kopf's settings from ours; Tortoise connected for the task rows; /metrics served."""
     apply_kopf_settings(settings, SETTINGS)
     await init_db(SETTINGS, generate_schemas=False, global_fallback=True)
+    metrics.start_metrics_server(SETTINGS.metrics_port)  # last: a retried startup binds once
 
 
 @kopf.on.cleanup()
@@ -40,6 +41,7 @@ async def cleanup(**_: Any) -> None:
 
 @kopf.on.create(**VA)
 @kopf.on.resume(**VA, when=_not_ended)
+@metrics.counted("ensure_job")
 async def ensure_job(body: kopf.Body, **_: Any) -> None:
     """Create the Job if absent (a restart or a retry finds it and moves on)."""
     job = await reconcile.ensure_job(body, SETTINGS)
@@ -47,6 +49,7 @@ async def ensure_job(body: kopf.Body, **_: Any) -> None:
 
 
 @kopf.on.event("batch", "v1", "jobs", labels=OURS)
+@metrics.counted("job_changed")
 async def job_changed(type: str, body: kopf.Body, **_: Any) -> None:
     """The job controller's verdict (Complete/Failed) becomes the resource's phase."""
     owner = reconcile.owner_of(body)
@@ -61,6 +64,7 @@ async def job_changed(type: str, body: kopf.Body, **_: Any) -> None:
 
 
 @kopf.on.event("", "v1", "pods", labels=OURS)
+@metrics.counted("pod_changed")
 async def pod_changed(type: str, body: kopf.Body, **_: Any) -> None:
     """A running Pod makes the resource Running; an image that cannot be pulled fails it."""
     owner = reconcile.owner_of(body)
@@ -73,6 +77,7 @@ async def pod_changed(type: str, body: kopf.Body, **_: Any) -> None:
 
 
 @kopf.timer(**VA, interval=SETTINGS.progress_interval_s, field="status.phase", value="Running")
+@metrics.counted("progress")
 async def progress(spec: kopf.Spec, status: kopf.Status, patch: kopf.Patch, **_: Any) -> None:
     """Mirror the task row's frame counters into status.progress (writes only on change)."""
     changed = await reconcile.mirror_progress(spec, status)
@@ -81,6 +86,7 @@ async def progress(spec: kopf.Spec, status: kopf.Status, patch: kopf.Patch, **_:
 
 
 @kopf.on.delete(**VA)
+@metrics.counted("deleted")
 async def deleted(spec: kopf.Spec, body: kopf.Body, **_: Any) -> None:
     """The resource is going away: its Job goes by owner reference, the task ends CANCELLED."""
     if await reconcile.cancel_task(spec):

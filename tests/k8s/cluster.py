@@ -38,11 +38,15 @@ class OperatorProcess:
         self.env = {**os.environ, **env}
         self.log_path = log_path
         self.proc: subprocess.Popen[bytes] | None = None
+        self.metrics_url = ""
 
     def start(self) -> None:
-        """Start it and wait until its liveness endpoint answers (handlers registered)."""
-        port = free_port()
+        """Start it and wait until its liveness endpoint answers (handlers registered); its
+        /metrics is on a free port too (`metrics_url`), up once the startup handler ran."""
+        port, metrics_port = free_port(), free_port()
         self.env["VA_LIVENESS_ENDPOINT"] = f"http://127.0.0.1:{port}/healthz"
+        self.env["VA_METRICS_PORT"] = str(metrics_port)
+        self.metrics_url = f"http://127.0.0.1:{metrics_port}/metrics"
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen([sys.executable, "-m", "videoanalysis.k8s.launcher"], cwd=ROOT,
                                      env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -62,6 +66,11 @@ class OperatorProcess:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
+
+    def scrape(self) -> str:
+        """The text of the operator's /metrics."""
+        with urllib.request.urlopen(self.metrics_url, timeout=5) as resp:
+            return resp.read().decode()
 
     def log_tail(self, lines: int = 40) -> str:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])

@@ -14,7 +14,7 @@ import kopf
 from kubernetes.client.exceptions import ApiException
 
 from videoanalysis import tasks
-from videoanalysis.k8s import kube, names
+from videoanalysis.k8s import kube, metrics, names
 from videoanalysis.k8s.builders import SpecError, build_job
 from videoanalysis.k8s.config import OperatorSettings
 from videoanalysis.k8s.state import Outcome, Phase, next_status, pod_failure_detail, progress_text
@@ -40,7 +40,9 @@ async def ensure_job(body: Mapping[str, Any], settings: OperatorSettings) -> dic
         raise kopf.PermanentError(str(exc)) from exc
     namespace, name = job["metadata"]["namespace"], job["metadata"]["name"]
     try:
-        return (await asyncio.to_thread(kube.batch().create_namespaced_job, namespace, job)).to_dict()
+        created = (await asyncio.to_thread(kube.batch().create_namespaced_job, namespace, job)).to_dict()
+        metrics.JOBS_CREATED.inc()
+        return created
     except ApiException as exc:
         if exc.status != 409:
             err = _classify(exc, f"creating Job {name}", settings)
@@ -116,6 +118,8 @@ async def _after_move(resource: Mapping[str, Any], outcome: Outcome) -> None:
             # The job's own reason (written to the row) is more precise than the Job's.
             error = outcome.message if row is None or not row.error else f"{outcome.message}; {row.error}"
         await tasks.transition(task_id, status, error=error)
+    if outcome.phase is Phase.FAILED:
+        metrics.FAILURES.labels(outcome.reason).inc()
     post = kopf.warn if outcome.phase is Phase.FAILED else kopf.info
     post(dict(resource), reason=outcome.reason, message=outcome.message)
     log.info("%s/%s -> %s (%s)", resource["metadata"]["namespace"], resource["metadata"]["name"],
