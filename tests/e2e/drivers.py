@@ -1,0 +1,142 @@
+"""Cluster drivers: the one place where the end-to-end test differs between clusters.
+
+- `SimulatedCluster` (the default, `make test`): the test API server of tests/conftest.py, a
+  real operator process, and the API app in-process with the kubernetes dispatcher. Nothing
+  there runs containers, so `run_job` plays the kubelet at the Pod boundary: it runs the Pod's
+  own command with the Pod's env as a local process and writes the Pod's status.
+- `RealCluster` (`make e2e-kind`: `KUBECONFIG` + `VA_E2E_API_URL`): the chart is installed, the
+  API is reached over HTTP, and the real kubelet runs the Job, so `run_job` does nothing.
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import httpx
+from kubernetes import client
+
+from tests.k8s.cluster import ROOT
+from tests.k8s.conftest import wait_for
+from tests.k8s.kubelet import SimulatedKubelet
+from tests.k8s.test_operator import phase_is
+
+#: Set by scripts/e2e-kind.sh: the port-forwarded API of the installed chart.
+API_URL_ENV = "VA_E2E_API_URL"
+#: The release's namespace on the real cluster (default: the script's).
+NAMESPACE_ENV = "VA_E2E_NAMESPACE"
+#: Seconds to wait for a phase on the real cluster (pulling nothing, but a real Pod starts).
+TIMEOUT_ENV = "VA_E2E_TIMEOUT_S"
+
+
+class ClusterDriver(Protocol):
+    """What the end-to-end test needs from a cluster."""
+
+    kube: client.ApiClient
+    namespace: str
+    timeout: float
+
+    def api(self) -> AbstractAsyncContextManager[httpx.AsyncClient]:
+        """An HTTP client of the API whose dispatcher creates resources in `namespace`."""
+
+    async def run_job(self, job: client.V1Job) -> None:
+        """Whatever the cluster lacks to run the Job's Pod to completion."""
+
+
+def real_cluster_url() -> str | None:
+    """The API URL of a full cluster, or None for the simulated one."""
+    return os.environ.get(API_URL_ENV) or None
+
+
+@dataclass
+class RealCluster:
+    """A full cluster (kind): the deployed API over HTTP, the real kubelet runs the Job."""
+
+    kube: client.ApiClient
+    namespace: str
+    url: str
+    timeout: float = 300.0
+
+    @classmethod
+    def from_env(cls) -> RealCluster:
+        from videoanalysis.k8s import kube
+
+        return cls(kube=kube.new_api_client(), namespace=os.environ.get(NAMESPACE_ENV, "videoanalysis"),
+                   url=os.environ[API_URL_ENV], timeout=float(os.environ.get(TIMEOUT_ENV, "300")))
+
+    @asynccontextmanager
+    async def api(self) -> AsyncIterator[httpx.AsyncClient]:
+        async with httpx.AsyncClient(base_url=self.url, timeout=60) as http:
+            yield http
+
+    async def run_job(self, job: client.V1Job) -> None:
+        """Nothing: the kubelet of the kind node pulls nothing (images are loaded) and runs it."""
+
+
+@dataclass
+class SimulatedCluster:
+    """The test API server; the kubelet's part is played here (see the module docstring)."""
+
+    kube: client.ApiClient
+    namespace: str
+    open_api_client: Callable[..., AbstractAsyncContextManager[Any]]
+    work_dir: Path
+    timeout: float = 30.0
+
+    @property
+    def videos_dir(self) -> Path:
+        """The API's uploads folder: the PVC the Job mounts at VA_VIDEOS_DIR."""
+        return self.work_dir / "videos"
+
+    def api(self) -> AbstractAsyncContextManager[Any]:
+        return self.open_api_client(dispatcher="kubernetes", kube_namespace=self.namespace,
+                                    videos_dir=self.videos_dir)
+
+    async def run_job(self, job: client.V1Job) -> None:
+        """Report the Pod running, run its command, report how it ended (like a kubelet)."""
+        kubelet = SimulatedKubelet(self.kube)
+        [pod] = await asyncio.to_thread(kubelet.wait_for_pods, self.namespace, job.metadata.name)
+        kubelet.run(pod)
+        resource = job.metadata.owner_references[0].name
+        await wait_for(phase_is(self.kube, self.namespace, resource, "Running"), what="Running")
+        exit_code = await self._run_pod_command(kubelet, pod)
+        kubelet.finish(pod, exit_code=exit_code)
+
+    async def _run_pod_command(self, kubelet: SimulatedKubelet, pod: client.V1Pod) -> int:
+        """The container's command with the Pod's env; the volume mounts become local folders."""
+        env = kubelet.env_of(pod)
+        env.update(VA_VIDEOS_DIR=str(self.videos_dir), VA_DATA_DIR=str(self.work_dir / "job-data"))
+        command = pod.spec.containers[0].command
+        if command[:3] != ["python", "-m", "inference_job"]:
+            raise AssertionError(f"unexpected container command {command}")
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, *command[1:], cwd=ROOT, env={**os.environ, **env},
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+        out, _ = await asyncio.wait_for(proc.communicate(), timeout=120)
+        if proc.returncode != 0:
+            raise AssertionError(f"the Pod's command failed:\n{out.decode(errors='replace')[-2000:]}")
+        return proc.returncode
+
+
+def create_namespace(kube: client.ApiClient, prefix: str, database_url: str) -> str:
+    """A fresh namespace with its service-account token and the Job's database Secret."""
+    core = client.CoreV1Api(kube)
+    name = f"{prefix}{uuid.uuid4().hex[:8]}"
+    core.create_namespace({"metadata": {"name": name}})
+    deadline = time.monotonic() + 20
+    # Pods are admitted only once the default service account has its token.
+    while not any(s.type == "kubernetes.io/service-account-token"
+                  for s in core.list_namespaced_secret(name).items):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"no service-account token in {name}")
+        time.sleep(0.2)
+    core.create_namespaced_secret(name, {"metadata": {"name": "videoanalysis-db"},
+                                         "stringData": {"url": database_url}})
+    return name
