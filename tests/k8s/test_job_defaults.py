@@ -1,15 +1,22 @@
 """Cluster-wide Job defaults (VA_JOB_DEFAULTS) merged under each resource's spec, and the Job's
-pod security context: pure, no cluster needed."""
+pod security context: pure tests, then one operator on the test cluster started with them."""
 from __future__ import annotations
 
 import copy
 import json
+import uuid
+from pathlib import Path
+from typing import Any
 
 import kubernetes_validate
 import pytest
+from kubernetes import client
 from pydantic import ValidationError
 
+from tests.k8s.cluster import OperatorProcess, watch_env
+from tests.k8s.conftest import wait_for
 from tests.k8s.test_builders import container, va_body
+from tests.k8s.test_operator import create_va, jobs
 from videoanalysis.k8s.builders import build_job, effective_spec
 from videoanalysis.k8s.config import OperatorSettings
 from videoanalysis.k8s.defaults import JobDefaults, merge_job_defaults
@@ -96,3 +103,27 @@ def test_job_pod_runs_restricted(version: str) -> None:
     assert sc["allowPrivilegeEscalation"] is False and sc["capabilities"] == {"drop": ["ALL"]}
     assert sc["readOnlyRootFilesystem"] is True and pod["automountServiceAccountToken"] is False
     kubernetes_validate.validate(job, version, strict=True)
+
+
+@pytest.mark.kubernetes
+async def test_the_running_operator_applies_the_charts_job_defaults(
+    db: str, k8s_cluster: Any, kube_api: client.ApiClient, make_task: Any, tmp_path: Path,
+) -> None:
+    """An operator started with the chart's VA_JOB_DEFAULTS builds Jobs with them (its own
+    namespace, so the session operator does not also handle the resource)."""
+    ns = f"va-jd-{uuid.uuid4().hex[:8]}"
+    client.CoreV1Api(kube_api).create_namespace({"metadata": {"name": ns}})
+    proc = OperatorProcess(watch_env(db, [ns], VA_JOB_DEFAULTS=json.dumps(CHART_DEFAULTS)), tmp_path / "op.log")
+    try:
+        proc.start()
+        create_va(kube_api, await make_task(), ns, tolerations=[TEAM_TOL], nodeSelector={"pool": "a100"})
+        [job] = await wait_for(lambda: jobs(kube_api, ns), what="the Job")
+        pod = job.spec.template.spec
+        assert (job.spec.active_deadline_seconds, job.spec.backoff_limit) == (7200, 3)
+        assert pod.containers[0].resources.limits == {"cpu": "4", "memory": "16Gi", "nvidia.com/gpu": "2"}
+        assert pod.node_selector == {"nvidia.com/gpu.present": "true", "pool": "a100"}
+        assert [t.key for t in pod.tolerations] == ["nvidia.com/gpu", "team"]
+        assert pod.security_context.seccomp_profile.type == "RuntimeDefault"
+    finally:
+        proc.stop()
+        client.CoreV1Api(kube_api).delete_namespace(ns)
