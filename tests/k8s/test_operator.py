@@ -208,3 +208,11 @@ async def test_refused_resource_raises_the_servers_message(k8s_cluster: Any, mak
     with pytest.raises(DispatchError, match='namespaces "no-such-namespace" not found'):
         await dispatcher.submit(task)
     await dispatcher.close()
+
+
+@pytest.mark.parametrize("api_client", [{"dispatcher": "kubernetes", "kube_namespace": "default"}], indirect=True)
+async def test_api_client_parametrized_with_the_kubernetes_dispatcher(k8s_cluster: Any, api_client: Any) -> None:
+    """`dispatcher` is a settings override (the instance parameter is `dispatcher_instance`)."""
+    assert api_client.settings.dispatcher.value == "kubernetes"
+    assert isinstance(api_client.app.state.dispatcher, KubernetesDispatcher)
+    assert api_client.app.state.dispatcher.settings.kube_namespace == "default"
