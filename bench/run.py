@@ -52,7 +52,7 @@ async def measure(case: Case, model, video: Path, frames, db_url: str, flip: boo
 
 async def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--database-url", default="",
                         help="Tortoise URL for the e2e writes (default: a fresh SQLite file)")
     parser.add_argument("--d2-input", type=int, default=192, help="Detectron2 shortest edge")
@@ -73,14 +73,17 @@ async def main(argv: list[str] | None = None) -> int:
 
         await Tortoise.close_connections()
     kind = "PostgreSQL" if db_url.startswith(("postgres", "asyncpg")) else "SQLite"
-    print(f"\nframes/s, median of {args.repeats} interleaved repeats; e2e writes to {kind}")
+    print(f"\nframes/s, median of {args.repeats} interleaved repeats; e2e writes to {kind}; "
+          "e2e/bare is the median of the repeats' own ratios")
     print(row("model", "bare@B", "e2e@B", "e2e/bare", "bare@1", "B/1", "B",
               widths=(32, 10, 10, 10, 10, 8, 4)))
     ok = True
     for case, *_ in loaded:
         bare, one, e2e = (median(case.results[k]) for k in ("bare", "one", "e2e"))
-        ok &= e2e / bare >= 0.90
-        print(row(case.label, f"{bare:.1f}", f"{e2e:.1f}", f"{e2e / bare:.2f}", f"{one:.1f}",
+        # the ratio of each repeat's own pair, so load drifting between repeats cancels out
+        ratio = median([e / b for e, b in zip(case.results["e2e"], case.results["bare"])])
+        ok &= ratio >= 0.90
+        print(row(case.label, f"{bare:.1f}", f"{e2e:.1f}", f"{ratio:.2f}", f"{one:.1f}",
                   f"{bare / one:.2f}", case.batch, widths=(32, 10, 10, 10, 10, 8, 4)))
     print("goal e2e/bare >= 0.90:", "met" if ok else "NOT met")
     return 0

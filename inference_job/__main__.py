@@ -9,9 +9,14 @@ import logging
 import sys
 import uuid
 
+from pydantic import ValidationError
+
 from inference_job.config import JobSettings
-from inference_job.job import EXIT_NO_TASK, run_task
+from inference_job.job import EXIT_FAILED, EXIT_NO_TASK, run_task
 from videoanalysis.db import close_db, init_db
+from videoanalysis.settings import CoreSettings
+from videoanalysis.status import TaskStatus
+from videoanalysis.tasks import transition
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -22,12 +27,32 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 async def _main(task_id: uuid.UUID) -> int:
-    settings = JobSettings()
+    try:
+        settings = JobSettings()
+    except ValidationError as exc:
+        return await _fail_on_bad_settings(task_id, exc)
     await init_db(settings)
     try:
         return await run_task(task_id, settings)
     finally:
         await close_db()
+
+
+async def _fail_on_bad_settings(task_id: uuid.UUID, exc: ValidationError) -> int:
+    """A bad VA_ variable of the job: say which, on stderr and (if the database settings
+    themselves are fine) in the task row."""
+    names = ", ".join(f"VA_{str(e['loc'][0]).upper()}: {e['msg']}" for e in exc.errors())
+    reason = f"invalid job settings ({names})"
+    print(reason, file=sys.stderr)
+    try:
+        await init_db(CoreSettings())
+    except Exception:  # noqa: BLE001  the database settings are bad too: stderr is all we have
+        return EXIT_FAILED
+    try:
+        await transition(task_id, TaskStatus.FAILED, error=reason)
+    finally:
+        await close_db()
+    return EXIT_FAILED
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -33,15 +33,16 @@ class ResultWriter:
     """
 
     def __init__(self, task_id: uuid.UUID | str, *, batch_frames: int = 64,
-                 progress_interval_s: float = 1.0,
+                 progress_interval_s: float = 1.0, fresh: bool = True,
                  clock: Callable[[], float] = time.monotonic) -> None:
+        """`fresh`: delete the task's earlier rows in the first transaction (a new run)."""
         self.task_id = task_id
         self.batch_frames = max(1, batch_frames)
         self.progress_interval_s = progress_interval_s
         self._clock = clock
         self._buffer: list[FrameResult] = []
         self._inflight: asyncio.Task | None = None
-        self._first = True
+        self._first = fresh
         self._written = 0
         self._last_progress = clock()
         self.progress_updates = 0

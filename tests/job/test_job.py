@@ -106,3 +106,11 @@ async def test_cancelled_task_is_left_cancelled(harness: JobHarness, pan: PanVid
     assert (await harness.run(task)).returncode == 0
     await task.refresh_from_db()
     assert task.status == TaskStatus.CANCELLED and await frames_of(task) == []
+
+
+async def test_bad_job_setting_fails_the_task_naming_the_variable(harness: JobHarness) -> None:
+    task = await harness.task("pan.mp4")
+    result = await harness.run(task, VA_DEVICE="gpu")
+    assert result.returncode == 1 and "VA_DEVICE" in result.stderr
+    await task.refresh_from_db()
+    assert task.status == TaskStatus.FAILED and "invalid job settings (VA_DEVICE" in task.error

@@ -49,3 +49,17 @@ async def test_cancellation_is_noticed_at_the_next_progress_write(harness: JobHa
         await writer._wait_inflight()
     # the refused batch was rolled back with its transaction
     assert [r.frame_index for r in await frames_of(task)] == [0, 1]
+
+
+async def test_overlapping_rows_are_upserted_not_duplicated(harness: JobHarness) -> None:
+    task = await running_task(harness)
+    first = ResultWriter(task.id, batch_frames=4, progress_interval_s=0)
+    await first.add(results(0, 4))
+    await first.finish()
+    # a second writer that keeps earlier rows (as two overlapping attempts would)
+    second = ResultWriter(task.id, batch_frames=4, progress_interval_s=0, fresh=False)
+    await second.add([FrameResult(2, 0.2, []), FrameResult(5, 0.5, [])])
+    await second.finish()
+    rows = await frames_of(task)
+    assert [r.frame_index for r in rows] == [0, 1, 2, 3, 5]
+    assert rows[2].objects == [] and rows[1].objects != []
