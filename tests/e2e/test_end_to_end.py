@@ -45,7 +45,8 @@ async def test_upload_runs_as_a_job_and_detections_come_back(
         _, headers = await signup_user(api)
         task_id = await upload(api, headers, video)
         name = names.resource_name(task_id)
-        [job] = await wait_for(lambda: job_of(cluster.kube, cluster.namespace, name), what="the Job")
+        [job] = await wait_for(lambda: job_of(cluster.kube, cluster.namespace, name),
+                               timeout=cluster.timeout, what="the Job")
         assert job.metadata.name == names.job_name(name)
         assert job.spec.template.spec.containers[0].command[-2:] == ["--task-id", task_id]
         await cluster.run_job(job)
