@@ -37,10 +37,16 @@ videos_host_dir() {
   sed -n 's/^[[:space:]]*-[[:space:]]*hostPath:[[:space:]]*//p' "$KIND_CONFIG" | head -n 1
 }
 
+# Where the node sees that folder (the hostPath PV's path).
+videos_node_dir() {
+  sed -n 's/^[[:space:]]*containerPath:[[:space:]]*//p' "$KIND_CONFIG" | head -n 1
+}
+
 plan() {
   echo "cluster=$CLUSTER"
   echo "kind_config=$KIND_CONFIG"
   echo "videos_host_dir=$(videos_host_dir)"
+  echo "videos_node_dir=$(videos_node_dir)"
   echo "videos_pv=$VIDEOS_PV"
   echo "release=$RELEASE"
   echo "namespace=$NAMESPACE"
@@ -90,16 +96,20 @@ cleanup() {
   local rc=$?
   set +e
   [[ -n "${PF_PID:-}" ]] && kill "$PF_PID" 2>/dev/null
-  if ((rc != 0)) && [[ -n "${KUBECONFIG:-}" && -f "$KUBECONFIG" ]]; then
+  if ((rc != 0)) && [[ -n "${CREATED:-}" ]]; then
     echo "== e2e-kind failed ($rc): state of namespace $NAMESPACE" >&2
     "$KUBECTL" -n "$NAMESPACE" get all,va,pvc -o wide >&2
     "$KUBECTL" -n "$NAMESPACE" describe pods 2>&1 | tail -n 80 >&2
     "$KUBECTL" -n "$NAMESPACE" logs "deploy/$RELEASE-operator" --tail=60 >&2
     "$KUBECTL" -n "$NAMESPACE" logs "deploy/$RELEASE-api" --tail=60 >&2
   fi
-  if [[ "${E2E_KEEP_CLUSTER:-0}" == 1 ]]; then
+  if [[ -z "${CREATED:-}" ]]; then
+    :
+  elif [[ "${E2E_KEEP_CLUSTER:-0}" == 1 ]]; then
     echo "e2e-kind: kept cluster $CLUSTER (KUBECONFIG=$KUBECONFIG); kind delete cluster --name $CLUSTER" >&2
-  elif [[ -n "${CREATED:-}" ]]; then
+  else
+    # The uploads belong to uid 10001: remove them as the node's root before the node goes.
+    "$DOCKER" exec "$CLUSTER-control-plane" find "$(videos_node_dir)" -mindepth 1 -delete 2>/dev/null
     "$KIND" delete cluster --name "$CLUSTER" --kubeconfig "$KUBECONFIG"
     rm -rf "$WORK"
   fi

@@ -51,7 +51,8 @@ def test_kind_config_has_what_kind_needs() -> None:
     assert node["role"] == "control-plane"
     [mount] = node["extraMounts"]
     assert Path(mount["hostPath"]).is_absolute() and Path(mount["containerPath"]).is_absolute()
-    assert plan()["videos_host_dir"] == mount["hostPath"]  # the folder the script creates
+    p = plan()  # the folder the script creates, and the one it empties in the node at teardown
+    assert (p["videos_host_dir"], p["videos_node_dir"]) == (mount["hostPath"], mount["containerPath"])
 
 
 def test_videos_pv_binds_the_charts_claim_on_the_mount(kind_render: list[dict[str, Any]]) -> None:
