@@ -33,6 +33,12 @@ class JobSettings(CoreSettings):
     progress_interval_s: float = Field(
         1.0, ge=0, description="At most one progress update (frames_done) per this many seconds."
     )
+    metrics_file: Path | None = Field(
+        None, description="Write the run's metrics here (Prometheus text format) when it ends."
+    )
+    pushgateway_url: str = Field(
+        "", description="Push the run's metrics to this Prometheus Pushgateway when it ends."
+    )
 
     @property
     def resolved_model_cache_dir(self) -> Path:

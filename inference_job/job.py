@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import inspect
 import logging
+import time
 import uuid
 from pathlib import Path
 from typing import Any
 
 from inference_job.config import JobSettings
+from inference_job.metrics import RunStats, export
 from inference_job.models import AbstractImageAnalysisMLModel, UnknownModelError, create_model
 from inference_job.models.factory import model_class
 from inference_job.models.weights import WeightsError
@@ -92,9 +94,15 @@ async def run_pipeline(reader: FrameReader, model: AbstractImageAnalysisMLModel,
     batch = params.batch_size or settings.batch_size or model.preferred_batch_size
     writer = ResultWriter(task_id, batch_frames=settings.write_batch_frames,
                           progress_interval_s=settings.progress_interval_s)
+    stats, started = RunStats(), time.perf_counter()
     try:
-        await analyse(reader, model, params, writer.add, batch_size=batch)
-        return await writer.finish()
+        await analyse(reader, model, params, writer.add, batch_size=batch, stats=stats)
+        done = await writer.finish()
     except BaseException:
         await writer.abort()
         raise
+    stats.wall_seconds = time.perf_counter() - started
+    stats.decode_seconds = reader.decode_seconds
+    export(stats, task_id=str(task_id), model=model.name, metrics_file=settings.metrics_file,
+           pushgateway_url=settings.pushgateway_url)
+    return done

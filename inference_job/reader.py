@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 import queue
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,6 +88,7 @@ class FrameReader:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="frame-reader", daemon=True)
         self._started = False
+        self.decode_seconds = 0.0  # time spent in grab/retrieve (not waiting for room)
 
     def __enter__(self) -> FrameReader:
         return self
@@ -119,13 +121,15 @@ class FrameReader:
             index = 0
             while not self._stop.is_set():
                 keep = index % self.stride == 0
+                started = time.perf_counter()
                 ok = cap.grab()
+                if ok and keep:
+                    ok, image = cap.retrieve()
+                    ok = ok and image is not None
+                self.decode_seconds += time.perf_counter() - started
                 if not ok:
                     break
                 if keep:
-                    ok, image = cap.retrieve()
-                    if not ok or image is None:
-                        break
                     ts = index / fps if fps > 0 else cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
                     if not self._put(Frame(index, round(ts, 6), image)):
                         return

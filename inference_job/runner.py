@@ -6,11 +6,13 @@ so the pipeline is tested and benchmarked on its own.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import islice
 from typing import Any
 
+from inference_job.metrics import RunStats
 from inference_job.models.base import AbstractImageAnalysisMLModel, Detection
 from inference_job.reader import Frame
 
@@ -80,12 +82,15 @@ def batched(frames: Iterable[Frame], size: int) -> Iterator[list[Frame]]:
 
 
 def _next_results(batches: Iterator[list[Frame]], model: AbstractImageAnalysisMLModel,
-                  params: AnalysisParams) -> list[FrameResult] | None:
+                  params: AnalysisParams, stats: RunStats) -> list[FrameResult] | None:
     """Take the next batch and run the model on it (called in a worker thread)."""
     batch = next(batches, None)
     if batch is None:
         return None
+    started = time.perf_counter()
     detections = model.predict([f.image for f in batch])
+    stats.model_seconds += time.perf_counter() - started
+    stats.batches += 1
     if len(detections) != len(batch):
         raise RuntimeError(f"model {model.name} returned {len(detections)} results "
                            f"for {len(batch)} frames")
@@ -94,15 +99,19 @@ def _next_results(batches: Iterator[list[Frame]], model: AbstractImageAnalysisML
 
 
 async def analyse(frames: Iterable[Frame], model: AbstractImageAnalysisMLModel,
-                  params: AnalysisParams, sink: Sink, *, batch_size: int) -> int:
+                  params: AnalysisParams, sink: Sink, *, batch_size: int,
+                  stats: RunStats | None = None) -> int:
     """Run `model` over `frames` in batches of `batch_size`; returns the frames analysed.
 
     Inference runs in a worker thread, so the event loop keeps writing earlier results
     (the sink may start a write and return) while the next batch is computed.
     """
-    batches = batched(frames, max(1, batch_size))
+    stats = stats if stats is not None else RunStats()
+    stats.batch_size = max(1, batch_size)
+    batches = batched(frames, stats.batch_size)
     done = 0
-    while (results := await asyncio.to_thread(_next_results, batches, model, params)) is not None:
+    while (results := await asyncio.to_thread(_next_results, batches, model, params, stats)) is not None:
         await sink(results)
         done += len(results)
+    stats.frames = done
     return done
