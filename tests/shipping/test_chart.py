@@ -204,3 +204,12 @@ def test_rendered_env_parses_into_the_settings(renders: dict[str, list[Manifest]
             assert settings.kube_namespace == "videoanalysis"
         else:
             assert settings.dispatcher.value == "kubernetes" and settings.secret_key == secrets["secret-key"]
+
+
+def test_pushgateway_url_reaches_the_jobs_and_parses() -> None:
+    """job.pushgatewayUrl is handed to every analysis Job through the operator's VA_JOB_ENV
+    (the variable names themselves are checked against JobSettings above)."""
+    docs = render("--set", "job.pushgatewayUrl=http://pushgateway.monitoring:9091")
+    env = container_env(pod_spec(one(docs, "Deployment", "-operator"))["containers"][0])
+    job_env = json.loads(env["VA_JOB_ENV"])
+    assert job_env["VA_PUSHGATEWAY_URL"] == "http://pushgateway.monitoring:9091"
