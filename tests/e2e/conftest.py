@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from kubernetes import client
 
-from tests.e2e.drivers import ClusterDriver, RealCluster, SimulatedCluster, create_namespace, real_cluster_url
-from tests.k8s.cluster import OperatorProcess, watch_env
+from tests.e2e.drivers import ClusterDriver, RealCluster, SimulatedCluster, real_cluster_url
+from tests.k8s.cluster import OperatorProcess, create_namespace, running_operator
 
 HERE = Path(__file__).parent
 #: Namespaces of this folder's operator (apart from tests/k8s's `va-t-*`, so the two never meet).
@@ -34,11 +34,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture(scope="session")
 def e2e_operator(db: str, k8s_cluster: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[OperatorProcess]:
     """A real operator process watching this folder's namespaces, on the session database."""
-    log = tmp_path_factory.mktemp("e2e-operator") / "operator.log"
-    proc = OperatorProcess(watch_env(db, [f"{NAMESPACE_PREFIX}*"]), log)
-    proc.start()
-    yield proc
-    proc.stop()
+    with running_operator(db, f"{NAMESPACE_PREFIX}*", tmp_path_factory.mktemp("e2e-operator") / "operator.log") as proc:
+        yield proc
 
 
 @pytest.fixture

@@ -12,8 +12,6 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-import time
-import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
@@ -123,20 +121,3 @@ class SimulatedCluster:
         if proc.returncode != 0:
             raise AssertionError(f"the Pod's command failed:\n{out.decode(errors='replace')[-2000:]}")
         return proc.returncode
-
-
-def create_namespace(kube: client.ApiClient, prefix: str, database_url: str) -> str:
-    """A fresh namespace with its service-account token and the Job's database Secret."""
-    core = client.CoreV1Api(kube)
-    name = f"{prefix}{uuid.uuid4().hex[:8]}"
-    core.create_namespace({"metadata": {"name": name}})
-    deadline = time.monotonic() + 20
-    # Pods are admitted only once the default service account has its token.
-    while not any(s.type == "kubernetes.io/service-account-token"
-                  for s in core.list_namespaced_secret(name).items):
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"no service-account token in {name}")
-        time.sleep(0.2)
-    core.create_namespaced_secret(name, {"metadata": {"name": "videoanalysis-db"},
-                                         "stringData": {"url": database_url}})
-    return name

@@ -9,7 +9,12 @@ import subprocess
 import sys
 import time
 import urllib.request
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+from kubernetes import client
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "k8s-test-cluster.sh"
@@ -93,3 +98,31 @@ def _answers(url: str) -> bool:
 def watch_env(database_url: str, namespaces: list[str], **extra: str) -> dict[str, str]:
     return {"VA_DATABASE_URL": database_url, "VA_WATCH_NAMESPACES": json.dumps(namespaces),
             "VA_PROGRESS_INTERVAL_S": "1", "VA_RETRY_DELAY_S": "1", **extra}
+
+
+def create_namespace(kube: client.ApiClient, prefix: str, database_url: str) -> str:
+    """A fresh namespace with its service-account token and the Job's database Secret."""
+    core = client.CoreV1Api(kube)
+    name = f"{prefix}{uuid.uuid4().hex[:8]}"
+    core.create_namespace({"metadata": {"name": name}})
+    deadline = time.monotonic() + 20
+    # Pods are admitted only once the default service account has its token.
+    while not any(s.type == "kubernetes.io/service-account-token"
+                  for s in core.list_namespaced_secret(name).items):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"no service-account token in {name}")
+        time.sleep(0.2)
+    core.create_namespaced_secret(name, {"metadata": {"name": "videoanalysis-db"},
+                                         "stringData": {"url": database_url}})
+    return name
+
+
+@contextmanager
+def running_operator(database_url: str, namespace_glob: str, log_path: Path) -> Iterator[OperatorProcess]:
+    """A real operator process watching the namespaces matching `namespace_glob`."""
+    proc = OperatorProcess(watch_env(database_url, [namespace_glob]), log_path)
+    proc.start()
+    try:
+        yield proc
+    finally:
+        proc.stop()

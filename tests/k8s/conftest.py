@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from kubernetes import client
 
-from tests.k8s.cluster import OperatorProcess, watch_env
+from tests.k8s.cluster import OperatorProcess, create_namespace, running_operator
 from tests.k8s.kubelet import SimulatedKubelet
 from videoanalysis.models import Task, User
 
@@ -22,29 +22,16 @@ NAMESPACE_PREFIX = "va-t-"
 @pytest.fixture(scope="session")
 def operator(db: str, k8s_cluster: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[OperatorProcess]:
     """The operator watching every test namespace, against the session database."""
-    log = tmp_path_factory.mktemp("operator") / "operator.log"
-    proc = OperatorProcess(watch_env(db, [f"{NAMESPACE_PREFIX}*"]), log)
-    proc.start()
-    yield proc
-    proc.stop()
+    with running_operator(db, f"{NAMESPACE_PREFIX}*", tmp_path_factory.mktemp("operator") / "operator.log") as proc:
+        yield proc
 
 
 @pytest.fixture
 def namespace(kube_api: client.ApiClient, db: str) -> Iterator[str]:
     """A fresh namespace with its default service account and the database Secret."""
-    core = client.CoreV1Api(kube_api)
-    name = f"{NAMESPACE_PREFIX}{uuid.uuid4().hex[:8]}"
-    core.create_namespace({"metadata": {"name": name}})
-    deadline = time.monotonic() + 20
-    # Pods are admitted only once the default service account has its token.
-    while not any(s.type == "kubernetes.io/service-account-token"
-                  for s in core.list_namespaced_secret(name).items):
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"no service-account token in {name}")
-        time.sleep(0.2)
-    core.create_namespaced_secret(name, {"metadata": {"name": "videoanalysis-db"}, "stringData": {"url": db}})
+    name = create_namespace(kube_api, NAMESPACE_PREFIX, db)
     yield name
-    core.delete_namespace(name)
+    client.CoreV1Api(kube_api).delete_namespace(name)
 
 
 @pytest.fixture
