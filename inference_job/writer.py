@@ -44,6 +44,7 @@ class ResultWriter:
         self._inflight: asyncio.Task | None = None
         self._first = fresh
         self._written = 0
+        self._reported = 0  # frames_done as last written
         self._last_progress = clock()
         self.progress_updates = 0
 
@@ -52,8 +53,12 @@ class ResultWriter:
         return self._written
 
     async def add(self, results: list[FrameResult]) -> None:
+        """Buffer results; write when a batch is full, or when progress is due and no write
+        is in flight (so a slow model still reports progress about every interval)."""
         self._buffer.extend(results)
-        if len(self._buffer) >= self.batch_frames:
+        progress_due = (self._clock() - self._last_progress >= self.progress_interval_s
+                        and (self._inflight is None or self._inflight.done()))
+        if len(self._buffer) >= self.batch_frames or (self._buffer and progress_due):
             await self._wait_inflight()
             rows, self._buffer = self._buffer, []
             self._inflight = asyncio.create_task(self._write(rows, final=False))
@@ -62,7 +67,8 @@ class ResultWriter:
         """Write what is left (progress included); returns the number of frames written."""
         await self._wait_inflight()
         rows, self._buffer = self._buffer, []
-        await self._write(rows, final=True)
+        if rows or self._first or self._reported != self._written:
+            await self._write(rows, final=True)
         return self._written
 
     async def abort(self) -> None:
@@ -98,4 +104,5 @@ class ResultWriter:
         self._written += len(rows)
         if progress:
             self._last_progress = now
+            self._reported = self._written
             self.progress_updates += 1

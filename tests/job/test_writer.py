@@ -63,3 +63,17 @@ async def test_overlapping_rows_are_upserted_not_duplicated(harness: JobHarness)
     rows = await frames_of(task)
     assert [r.frame_index for r in rows] == [0, 1, 2, 3, 5]
     assert rows[2].objects == [] and rows[1].objects != []
+
+
+async def test_slow_model_reports_progress_before_a_batch_fills(harness: JobHarness) -> None:
+    task = await running_task(harness)
+    now = [0.0]
+    writer = ResultWriter(task.id, batch_frames=64, progress_interval_s=1.0, clock=lambda: now[0])
+    await writer.add(results(0, 1))  # within the first second: buffered only
+    assert (await Task.get(id=task.id)).frames_done == 0
+    now[0] = 1.2  # a second has passed with 2 of 64 frames: write them and the progress
+    await writer.add(results(1, 1))
+    await writer._wait_inflight()
+    assert (await Task.get(id=task.id)).frames_done == 2
+    assert [r.frame_index for r in await frames_of(task)] == [0, 1]
+    assert await writer.finish() == 2 and writer.progress_updates == 1  # nothing left to report
