@@ -13,19 +13,21 @@ PORT   ?= 8000
 
 help:
 	@echo "make run    start the API on $(HOST):$(PORT) (embedded SQLite + local runner)"
-	@echo "make test   install test dependencies, start PostgreSQL and the test API server, run pytest"
+	@echo "make test   install test dependencies, start PostgreSQL and the test API server, lint, run pytest"
+	@echo "make lint   deptry per deployable, import-linter contracts, ruff, mypy"
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip "setuptools<81" wheel
 
-# Stamps: reinstall when pyproject.toml changes.
+# Stamps: reinstall when pyproject.toml changes. `make run` installs the API's extra only,
+# as its image does; the tests add the operator's extra and the development groups.
 $(VENV)/.deps-run: pyproject.toml | $(VENV)/bin/python
-	$(PIP) install -q -e .
+	$(PIP) install -q -e ".[api]"
 	touch $@
 
 $(VENV)/.deps-test: pyproject.toml $(VENV)/.deps-run
-	$(PIP) install -q -e ".[test,operator]"
+	$(PIP) install -q -e ".[api,operator]" --group test --group lint
 	touch $@
 
 deps-run: $(VENV)/.deps-run
@@ -39,7 +41,7 @@ pg-start:
 
 test-prereqs:: deps-test pg-start
 
-test: test-prereqs
+test: test-prereqs lint
 	$(VPY) -m pytest $(PYTEST_ARGS)
 
 -include mk/*.mk

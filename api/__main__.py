@@ -1,4 +1,5 @@
 """`python -m api`: serve the API with uvicorn on HOST:PORT (default 127.0.0.1:8000)."""
+
 from __future__ import annotations
 
 import logging
@@ -23,9 +24,11 @@ def main() -> int:
     if not port_text.isdigit() or not 0 < int(port_text) < 65536:
         print(f"error: PORT must be a TCP port number, got {port_text!r}", file=sys.stderr)
         return 2
-    print(f"VideoAnalysis API ({settings.environment.value}, {settings.dispatcher.value} dispatcher, "
-          f"database {'SQLite' if settings.is_sqlite else 'PostgreSQL'}) on http://{host}:{port_text}/docs",
-          flush=True)
+    print(
+        f"VideoAnalysis API ({settings.environment.value}, {settings.dispatcher.value} dispatcher, "
+        f"database {'SQLite' if settings.is_sqlite else 'PostgreSQL'}) on http://{host}:{port_text}/docs",
+        flush=True,
+    )
     uvicorn.run(create_app(settings), host=host, port=int(port_text), log_level="info")
     return 0
 

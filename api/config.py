@@ -4,6 +4,7 @@ Outside the embedded default the service refuses to start with an empty or place
 secret; the embedded default generates a random secret once and keeps it in
 `<data_dir>/secret_key` (mode 0600), so tokens survive a restart.
 """
+
 from __future__ import annotations
 
 import os
@@ -68,9 +69,7 @@ class ApiSettings(CoreSettings):
     local_concurrency: int = Field(
         1, gt=0, description="Local dispatcher: analyses run at once (the rest wait in a queue)."
     )
-    kube_namespace: str = Field(
-        "default", min_length=1, description="Namespace of the VideoAnalysis resources."
-    )
+    kube_namespace: str = Field("default", min_length=1, description="Namespace of the VideoAnalysis resources.")
 
     public_url: str = Field(
         "http://127.0.0.1:8000", description="Base URL clients reach the API at (links in webhooks)."
@@ -86,9 +85,11 @@ class ApiSettings(CoreSettings):
 
     @property
     def webhook_policy(self) -> WebhookPolicy:
-        return WebhookPolicy(allow_private=self.webhook_allow_private,
-                             max_attempts=self.webhook_max_attempts,
-                             base_delay_s=self.webhook_retry_seconds)
+        return WebhookPolicy(
+            allow_private=self.webhook_allow_private,
+            max_attempts=self.webhook_max_attempts,
+            base_delay_s=self.webhook_retry_seconds,
+        )
 
     @model_validator(mode="after")
     def _check_secret(self) -> ApiSettings:

@@ -1,4 +1,5 @@
 """FastAPI dependencies in one place: settings, dispatcher, the current user, an owned task."""
+
 from __future__ import annotations
 
 import uuid
@@ -30,9 +31,7 @@ TokenDep = Annotated[str | None, Depends(oauth2_scheme)]
 
 
 def unauthorized(message: str) -> HTTPException:
-    return HTTPException(
-        status.HTTP_401_UNAUTHORIZED, detail=message, headers={"WWW-Authenticate": "Bearer"}
-    )
+    return HTTPException(status.HTTP_401_UNAUTHORIZED, detail=message, headers={"WWW-Authenticate": "Bearer"})
 
 
 async def get_current_user(token: TokenDep, settings: SettingsDep) -> User:
@@ -69,7 +68,8 @@ OwnedTask = Annotated[Task, Depends(get_owned_task)]
 
 
 async def get_browser_user(
-    token: TokenDep, settings: SettingsDep,
+    token: TokenDep,
+    settings: SettingsDep,
     access_token: Annotated[str | None, Query(description="access token, for browser navigation")] = None,
 ) -> User:
     """The user of the Authorization header's token, else of the `access_token` query parameter."""

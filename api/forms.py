@@ -1,4 +1,5 @@
 """Bodies that may come as JSON or as form fields (the original clients send forms)."""
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """The FastAPI application: routers, and a lifespan that connects the database and the dispatcher."""
+
 from __future__ import annotations
 
 import asyncio
@@ -36,8 +37,9 @@ def create_app(settings: ApiSettings | None = None, *, dispatcher: Dispatcher | 
         app.state.dispatcher = dispatcher or create_dispatcher(settings)
         if owns_db and settings.is_sqlite and settings.dispatcher is DispatcherKind.LOCAL:
             await fail_orphans()
-        webhooks = asyncio.create_task(delivery_loop(
-            settings.webhook_policy, settings.public_url, settings.webhook_poll_seconds))
+        webhooks = asyncio.create_task(
+            delivery_loop(settings.webhook_policy, settings.public_url, settings.webhook_poll_seconds)
+        )
         try:
             yield
         finally:
@@ -54,8 +56,15 @@ def create_app(settings: ApiSettings | None = None, *, dispatcher: Dispatcher | 
         lifespan=lifespan,
     )
     app.state.settings = settings
-    for router in (auth.router, auth.auth_router, me.router, tasks.router, viewer.router,
-                   health.router, metrics_router):
+    for router in (
+        auth.router,
+        auth.auth_router,
+        me.router,
+        tasks.router,
+        viewer.router,
+        health.router,
+        metrics_router,
+    ):
         app.include_router(router)
     app.add_middleware(MetricsMiddleware)
     return app

@@ -3,6 +3,7 @@
 Request metrics are labelled by the route template (`/tasks/{task_id}/`), never the raw path,
 so a task id cannot create a new time series.
 """
+
 from __future__ import annotations
 
 import time
@@ -17,10 +18,8 @@ from videoanalysis.models import Task, WebhookDelivery
 from videoanalysis.status import TaskStatus
 
 REQUESTS = Counter("va_http_requests_total", "HTTP requests answered.", ["method", "route", "status"])
-LATENCY = Histogram("va_http_request_duration_seconds", "Time to answer an HTTP request.",
-                    ["method", "route"])
-UPLOADS = Counter("va_uploads_total", "Video uploads by outcome (accepted, or the HTTP status).",
-                  ["outcome"])
+LATENCY = Histogram("va_http_request_duration_seconds", "Time to answer an HTTP request.", ["method", "route"])
+UPLOADS = Counter("va_uploads_total", "Video uploads by outcome (accepted, or the HTTP status).", ["outcome"])
 UPLOAD_BYTES = Counter("va_upload_bytes_total", "Bytes of accepted videos.")
 TASKS = Gauge("va_tasks", "Tasks in the database by status.", ["status"])
 WEBHOOKS = Gauge("va_webhook_deliveries", "Webhook deliveries by state.", ["state"])

@@ -1,4 +1,5 @@
 """Request and response bodies (pydantic). Field names follow the original API's contract."""
+
 from __future__ import annotations
 
 import uuid
@@ -115,12 +116,20 @@ class TaskOut(BaseModel):
     def of(cls, task: Task) -> TaskOut:
         status = TaskStatus(task.status)
         return cls(
-            task_id=task.id, status=status, ready=status.is_final,
-            success=status is TaskStatus.SUCCEEDED, error=task.error, model=task.model,
-            params=task.params, video_name=task.video_name, callback_url=task.callback_url,
+            task_id=task.id,
+            status=status,
+            ready=status.is_final,
+            success=status is TaskStatus.SUCCEEDED,
+            error=task.error,
+            model=task.model,
+            params=task.params,
+            video_name=task.video_name,
+            callback_url=task.callback_url,
             frames_done=task.frames_done,
-            frames_total=task.frames_total, created_at=task.created_at,
-            started_at=task.started_at, finished_at=task.finished_at,
+            frames_total=task.frames_total,
+            created_at=task.created_at,
+            started_at=task.started_at,
+            finished_at=task.finished_at,
         )
 
 

@@ -3,11 +3,12 @@
 A token carries `sub` (the user id), `type` (access or refresh), `exp`, `iat`, `jti` and `ver`,
 the user's token version: a password change bumps the version, so every earlier token fails.
 """
+
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from jose import JWTError, jwt
@@ -49,7 +50,7 @@ def verify_password(password: str, password_hash: str) -> bool:
 
 def create_token(user: User, token_type: TokenType, lifetime: timedelta, secret_key: str) -> str:
     """Sign a token for `user`; a negative lifetime gives an already expired one (tests)."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     claims = {
         "sub": str(user.id),
         "type": token_type.value,
@@ -65,7 +66,9 @@ def decode_token(token: str, expected: TokenType, secret_key: str) -> TokenClaim
     """Verify signature (HS256 only: `alg: none` is refused), expiry and type."""
     try:
         claims = jwt.decode(
-            token, secret_key, algorithms=[ALGORITHM],
+            token,
+            secret_key,
+            algorithms=[ALGORITHM],
             options={"require_exp": True, "require_iat": True, "require_sub": True},
         )
     except JWTError as exc:

@@ -5,6 +5,7 @@ could only be checked afterwards. Here python-multipart's push parser is fed fro
 `request.stream()`; file bytes are re-chunked to `chunk_bytes` and written by
 `videoanalysis.storage.save_stream`, which cuts the upload off (413) as soon as the cap is passed.
 """
+
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
@@ -62,10 +63,13 @@ class _Reader:
 
     def callbacks(self) -> dict:
         return {
-            "on_part_begin": self._begin, "on_part_data": self._data, "on_part_end": self._end,
+            "on_part_begin": self._begin,
+            "on_part_data": self._data,
+            "on_part_end": self._end,
             "on_header_field": lambda d, s, e: self._header_field.extend(d[s:e]),
             "on_header_value": lambda d, s, e: self._header_value.extend(d[s:e]),
-            "on_header_end": self._header_end, "on_headers_finished": self._headers_done,
+            "on_header_end": self._header_end,
+            "on_headers_finished": self._headers_done,
         }
 
     def _begin(self) -> None:
@@ -117,7 +121,11 @@ def check_content_length(request: Request, max_bytes: int) -> None:
 
 
 async def receive_upload(
-    request: Request, dest: Path, *, max_bytes: int, chunk_bytes: int,
+    request: Request,
+    dest: Path,
+    *,
+    max_bytes: int,
+    chunk_bytes: int,
     file_fields: tuple[str, ...] = ("videofile", "file"),
 ) -> Upload:
     """Parse the multipart body while it arrives, writing the video part to `dest`.

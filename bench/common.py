@@ -6,6 +6,7 @@ e2e   : the job's own pipeline for a RUNNING task (reader thread decoding the fi
         timed from opening the video to the task row saying SUCCEEDED.
 Model loading and process start are fixed costs left out of both.
 """
+
 from __future__ import annotations
 
 import statistics
@@ -48,13 +49,17 @@ def decode_all(path: Path) -> list[np.ndarray]:
     return frames
 
 
-def bare_fps(model: AbstractImageAnalysisMLModel, frames: Sequence[np.ndarray], batch: int,
-             sync: Callable[[], None] = lambda: None) -> float:
+def bare_fps(
+    model: AbstractImageAnalysisMLModel,
+    frames: Sequence[np.ndarray],
+    batch: int,
+    sync: Callable[[], None] = lambda: None,
+) -> float:
     """Frames per second of `model.predict` alone, `batch` frames a call."""
     sync()
     start = time.perf_counter()
     for i in range(0, len(frames), batch):
-        model.predict(frames[i:i + batch])
+        model.predict(frames[i : i + batch])
     sync()
     return len(frames) / (time.perf_counter() - start)
 
@@ -64,13 +69,11 @@ async def connect(database_url: str) -> None:
     the GPU machine lacks; the job's writes are the same)."""
     from tortoise import Tortoise
 
-    await Tortoise.init(db_url=database_url, modules={"models": ["videoanalysis.models"]},
-                        use_tz=True, timezone="UTC")
+    await Tortoise.init(db_url=database_url, modules={"models": ["videoanalysis.models"]}, use_tz=True, timezone="UTC")
     await Tortoise.generate_schemas(safe=True)
 
 
-async def e2e_fps(model: AbstractImageAnalysisMLModel, video: Path, batch: int,
-                  database_url: str) -> float:
+async def e2e_fps(model: AbstractImageAnalysisMLModel, video: Path, batch: int, database_url: str) -> float:
     """Frames per second of the job pipeline on `video` for a fresh RUNNING task."""
     from inference_job.config import JobSettings
     from inference_job.job import run_pipeline
@@ -98,5 +101,6 @@ def median(values: Sequence[float]) -> float:
 
 
 def row(*cells: object, widths: Sequence[int] = (28, 12, 12, 12)) -> str:
-    return "".join(f"{c!s:<{w}}" if i == 0 else f"{c!s:>{w}}"
-                   for i, (c, w) in enumerate(zip(cells, widths)))
+    return "".join(
+        f"{c!s:<{w}}" if i == 0 else f"{c!s:>{w}}" for i, (c, w) in enumerate(zip(cells, widths, strict=False))
+    )

@@ -6,6 +6,7 @@ batch 1/4/8/16, side by side, in well under 5 minutes. Exits 0 with a message wi
 Needs torch, torchvision, OpenCV and Detectron2; the end-to-end part also needs the project's
 core deps (Tortoise, pydantic-settings) and writes to SQLite (VA_DATABASE_URL, or a temp file).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,27 +41,29 @@ async def run(args: argparse.Namespace, tmp: Path) -> None:
     torch.manual_seed(0)
     torch.backends.cudnn.benchmark = True
     t0 = time.perf_counter()
-    model = create_model("detectron2", random_weights=True, device=device,
-                         input_size=args.input_size)
+    model = create_model("detectron2", random_weights=True, device=device, input_size=args.input_size)
     video = make_video(tmp / "bench.mp4", args.frames, (args.width, args.height))
     frames = decode_all(video)
     if len(frames) != args.frames:
-        raise SystemExit(f"bench.gpu: the test video decoded to {len(frames)} frames, "
-                         f"not {args.frames}")
+        raise SystemExit(f"bench.gpu: the test video decoded to {len(frames)} frames, not {args.frames}")
     name = torch.cuda.get_device_name() if device == "cuda" else "CPU (smoke run)"
-    print(f"{name} | torch {torch.__version__} | input {args.input_size}px"
-          f" | video {args.width}x{args.height}, {len(frames)} frames | setup "
-          f"{time.perf_counter() - t0:.1f}s")
+    print(
+        f"{name} | torch {torch.__version__} | input {args.input_size}px"
+        f" | video {args.width}x{args.height}, {len(frames)} frames | setup "
+        f"{time.perf_counter() - t0:.1f}s"
+    )
     sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
     start = time.perf_counter()
     prep = [model.prepare(f) for f in frames[:32]]
-    print(f"CPU preprocessing (ResizeShortestEdge + tensor): "
-          f"{(time.perf_counter() - start) / len(prep) * 1000:.1f} ms/frame")
+    print(
+        f"CPU preprocessing (ResizeShortestEdge + tensor): "
+        f"{(time.perf_counter() - start) / len(prep) * 1000:.1f} ms/frame"
+    )
     e2e = await e2e_available(args, tmp)
     for b in BATCHES:  # warm-up per shape (cuDNN autotuning), not counted
-        bare_fps(model, frames[:2 * b], b, sync)
+        bare_fps(model, frames[: 2 * b], b, sync)
     res = {(k, b): [] for k in ("bare", "e2e") for b in BATCHES}
-    for rep in range(args.repeats):
+    for _rep in range(args.repeats):
         for b in BATCHES:
             res["bare", b].append(bare_fps(model, frames, b, sync))
             if e2e:
@@ -68,8 +71,10 @@ async def run(args: argparse.Namespace, tmp: Path) -> None:
 
                 res["e2e", b].append(await e2e_fps(model, video, b, e2e))
     widths = (8, 12, 12, 10)
-    print(f"\nframes/s, median of {args.repeats} interleaved repeats, fp16 autocast"
-          + ("; e2e writes to SQLite" if e2e else "; e2e skipped"))
+    print(
+        f"\nframes/s, median of {args.repeats} interleaved repeats, fp16 autocast"
+        + ("; e2e writes to SQLite" if e2e else "; e2e skipped")
+    )
     print(row("batch", "bare", "e2e", "e2e/bare", widths=widths))
     for b in BATCHES:
         bare = median(res["bare", b])
@@ -88,8 +93,7 @@ async def run(args: argparse.Namespace, tmp: Path) -> None:
         await Tortoise.close_connections()
 
 
-async def breakdown(model, video: Path, frames, batch: int, db_url: str, repeats: int,
-                    sync) -> None:
+async def breakdown(model, video: Path, frames, batch: int, db_url: str, repeats: int, sync) -> None:
     """Where e2e time goes at one batch size: each stage added to the one before."""
     from bench.common import bare_fps, e2e_fps, median, row
     from inference_job.reader import FrameReader
@@ -139,13 +143,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--height", type=int, default=480)
     parser.add_argument("--input-size", type=int, default=800)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--breakdown", type=int, default=0, metavar="B",
-                        help="also time the pipeline stage by stage at batch B")
-    parser.add_argument("--switch-interval-ms", type=float, default=0,
-                        help="sys.setswitchinterval for this run (0: Python's default)")
+    parser.add_argument(
+        "--breakdown", type=int, default=0, metavar="B", help="also time the pipeline stage by stage at batch B"
+    )
+    parser.add_argument(
+        "--switch-interval-ms", type=float, default=0, help="sys.setswitchinterval for this run (0: Python's default)"
+    )
     parser.add_argument("--only-batch", type=int, default=0, help="time only this batch size")
-    parser.add_argument("--smoke-cpu", action="store_true",
-                        help="run the same code on the CPU (tiny sizes) to check it, not to time it")
+    parser.add_argument(
+        "--smoke-cpu", action="store_true", help="run the same code on the CPU (tiny sizes) to check it, not to time it"
+    )
     args = parser.parse_args(argv)
     gpu_or_exit(args.smoke_cpu)
     if args.switch_interval_ms:

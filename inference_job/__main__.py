@@ -1,6 +1,7 @@
 """`python -m inference_job --task-id ID`: the entry point of the Kubernetes Job and of the
 local dispatcher. Exit 0 on success (or when the task was cancelled), non-zero on failure,
 with the reason written to the task row."""
+
 from __future__ import annotations
 
 import argparse
@@ -20,8 +21,7 @@ from videoanalysis.tasks import transition
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m inference_job",
-                                     description="Analyse the video of one task.")
+    parser = argparse.ArgumentParser(prog="python -m inference_job", description="Analyse the video of one task.")
     parser.add_argument("--task-id", required=True, help="UUID of the task to analyse")
     return parser.parse_args(argv)
 
@@ -46,7 +46,7 @@ async def _fail_on_bad_settings(task_id: uuid.UUID, exc: ValidationError) -> int
     print(reason, file=sys.stderr)
     try:
         await init_db(CoreSettings())
-    except Exception:  # noqa: BLE001  the database settings are bad too: stderr is all we have
+    except Exception:
         return EXIT_FAILED
     try:
         await transition(task_id, TaskStatus.FAILED, error=reason)
@@ -57,8 +57,7 @@ async def _fail_on_bad_settings(task_id: uuid.UUID, exc: ValidationError) -> int
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         task_id = uuid.UUID(args.task_id)
     except ValueError:

@@ -1,4 +1,5 @@
 """Settings of the inference job (`VA_` environment variables), on top of the core ones."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -23,9 +24,7 @@ class JobSettings(CoreSettings):
     model_cache_dir: Path | None = Field(
         None, description="Where downloaded weights are kept. Empty: <data_dir>/models."
     )
-    device: Literal["auto", "cpu", "cuda"] = Field(
-        "auto", description="auto: cuda when a GPU is visible, else cpu."
-    )
+    device: Literal["auto", "cpu", "cuda"] = Field("auto", description="auto: cuda when a GPU is visible, else cpu.")
     batch_size: int = Field(0, ge=0, description="Frames per model call; 0: the model's preferred.")
     input_size: int = Field(800, ge=32, le=4096, description="Detectron2's shortest image edge.")
     queue_frames: int = Field(64, ge=1, description="Decoded frames the reader may hold ahead.")
@@ -36,9 +35,7 @@ class JobSettings(CoreSettings):
     metrics_file: Path | None = Field(
         None, description="Write the run's metrics here (Prometheus text format) when it ends."
     )
-    pushgateway_url: str = Field(
-        "", description="Push the run's metrics to this Prometheus Pushgateway when it ends."
-    )
+    pushgateway_url: str = Field("", description="Push the run's metrics to this Prometheus Pushgateway when it ends.")
 
     @property
     def resolved_model_cache_dir(self) -> Path:

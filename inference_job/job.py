@@ -3,6 +3,7 @@
 Every failure ends the task FAILED with a reason a person can read; a task that is cancelled
 meanwhile is left as it is and the run stops early.
 """
+
 from __future__ import annotations
 
 import inspect
@@ -35,8 +36,12 @@ _CLEAR_ERRORS = (VideoReadError, WeightsError, UnknownModelError, ParamsError)
 def model_options(name: str, settings: JobSettings) -> dict[str, Any]:
     """The job settings a model's constructor accepts (by parameter name), so adding a model
     needs no change here: a model that takes `device` gets VA_DEVICE, and so on."""
-    offered = {"device": settings.device, "weights": settings.model_weights,
-               "cache_dir": settings.resolved_model_cache_dir, "input_size": settings.input_size}
+    offered = {
+        "device": settings.device,
+        "weights": settings.model_weights,
+        "cache_dir": settings.resolved_model_cache_dir,
+        "input_size": settings.input_size,
+    }
     accepted = inspect.signature(model_class(name)).parameters
     return {k: v for k, v in offered.items() if k in accepted}
 
@@ -73,11 +78,9 @@ async def run_task(task_id: uuid.UUID, settings: JobSettings) -> int:
 async def _analyse_task(task: Task, settings: JobSettings) -> int:
     params = AnalysisParams.from_task(task.params)
     path = resolve_uri(task.video_uri, settings.resolved_videos_dir)
-    with FrameReader(Path(path), stride=params.frame_stride,
-                     queue_frames=settings.queue_frames) as reader:
+    with FrameReader(Path(path), stride=params.frame_stride, queue_frames=settings.queue_frames) as reader:
         total = reader.meta.frames_to_analyse(params.frame_stride)
-        if await transition(task.id, TaskStatus.RUNNING, frames_total=total, frames_done=0,
-                            error=None) is None:
+        if await transition(task.id, TaskStatus.RUNNING, frames_total=total, frames_done=0, error=None) is None:
             raise TaskStopped()
         model = create_model(task.model, **model_options(task.model, settings))
         params.check_labels(model)
@@ -88,12 +91,18 @@ async def _analyse_task(task: Task, settings: JobSettings) -> int:
     return EXIT_OK
 
 
-async def run_pipeline(reader: FrameReader, model: AbstractImageAnalysisMLModel,
-                       params: AnalysisParams, task_id: uuid.UUID, settings: JobSettings) -> int:
+async def run_pipeline(
+    reader: FrameReader,
+    model: AbstractImageAnalysisMLModel,
+    params: AnalysisParams,
+    task_id: uuid.UUID,
+    settings: JobSettings,
+) -> int:
     """Frames -> model -> writer for a RUNNING task; returns the frames written."""
     batch = params.batch_size or settings.batch_size or model.preferred_batch_size
-    writer = ResultWriter(task_id, batch_frames=settings.write_batch_frames,
-                          progress_interval_s=settings.progress_interval_s)
+    writer = ResultWriter(
+        task_id, batch_frames=settings.write_batch_frames, progress_interval_s=settings.progress_interval_s
+    )
     stats, started = RunStats(), time.perf_counter()
     try:
         await analyse(reader, model, params, writer.add, batch_size=batch, stats=stats)
@@ -103,6 +112,11 @@ async def run_pipeline(reader: FrameReader, model: AbstractImageAnalysisMLModel,
         raise
     stats.wall_seconds = time.perf_counter() - started
     stats.decode_seconds = reader.decode_seconds
-    export(stats, task_id=str(task_id), model=model.name, metrics_file=settings.metrics_file,
-           pushgateway_url=settings.pushgateway_url)
+    export(
+        stats,
+        task_id=str(task_id),
+        model=model.name,
+        metrics_file=settings.metrics_file,
+        pushgateway_url=settings.pushgateway_url,
+    )
     return done

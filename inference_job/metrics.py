@@ -4,6 +4,7 @@ A Job is too short-lived to be scraped, so the figures are exported when the run
 to a Prometheus Pushgateway (`VA_PUSHGATEWAY_URL`) and/or written in the text format to
 `VA_METRICS_FILE` (for node-exporter's textfile collector, or a sidecar). Always logged too.
 """
+
 from __future__ import annotations
 
 import logging
@@ -32,17 +33,18 @@ class RunStats:
         return self.frames / self.wall_seconds if self.wall_seconds > 0 else 0.0
 
     def summary(self) -> str:
-        return (f"{self.frames} frames in {self.wall_seconds:.2f}s ({self.frames_per_second:.1f} frames/s), "
-                f"batch size {self.batch_size}, model {self.model_seconds:.2f}s, "
-                f"decode {self.decode_seconds:.2f}s")
+        return (
+            f"{self.frames} frames in {self.wall_seconds:.2f}s ({self.frames_per_second:.1f} frames/s), "
+            f"batch size {self.batch_size}, model {self.model_seconds:.2f}s, "
+            f"decode {self.decode_seconds:.2f}s"
+        )
 
 
 def registry_for(stats: RunStats, model: str) -> CollectorRegistry:
     registry = CollectorRegistry()
     values = {
         "va_job_frames": ("Frames analysed by the run.", stats.frames),
-        "va_job_frames_per_second": ("Frames analysed per second of the run, end to end.",
-                                     stats.frames_per_second),
+        "va_job_frames_per_second": ("Frames analysed per second of the run, end to end.", stats.frames_per_second),
         "va_job_batch_size": ("Frames per model call.", stats.batch_size),
         "va_job_model_seconds": ("Seconds spent in the model's forward passes.", stats.model_seconds),
         "va_job_decode_seconds": ("Seconds the reader spent decoding frames.", stats.decode_seconds),
@@ -53,8 +55,7 @@ def registry_for(stats: RunStats, model: str) -> CollectorRegistry:
     return registry
 
 
-def export(stats: RunStats, *, task_id: str, model: str, metrics_file: Path | None,
-           pushgateway_url: str) -> None:
+def export(stats: RunStats, *, task_id: str, model: str, metrics_file: Path | None, pushgateway_url: str) -> None:
     """Log the run's figures and export them where configured; an export failure is logged,
     never a reason to fail an analysis that succeeded."""
     log.info("task %s: %s", task_id, stats.summary())
@@ -67,7 +68,12 @@ def export(stats: RunStats, *, task_id: str, model: str, metrics_file: Path | No
             log.warning("could not write metrics to %s: %s", metrics_file, exc)
     if pushgateway_url:
         try:
-            push_to_gateway(pushgateway_url, job="videoanalysis-job", registry=registry,
-                            grouping_key={"task_id": task_id}, timeout=5)
+            push_to_gateway(
+                pushgateway_url,
+                job="videoanalysis-job",
+                registry=registry,
+                grouping_key={"task_id": task_id},
+                timeout=5,
+            )
         except OSError as exc:
             log.warning("could not push metrics to %s: %s", pushgateway_url, exc)

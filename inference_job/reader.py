@@ -3,6 +3,7 @@
 The thread hands frames through a bounded queue (the video is never held in memory) and always
 ends with a sentinel, carrying its error if it failed, so the consumer can never hang.
 """
+
 from __future__ import annotations
 
 import math
@@ -47,9 +48,7 @@ def _open(path: Path) -> cv2.VideoCapture:
     cap = cv2.VideoCapture(str(path))
     if not cap.isOpened():
         cap.release()
-        raise VideoReadError(
-            "the video cannot be opened: the file is corrupt, truncated or not a video"
-        )
+        raise VideoReadError("the video cannot be opened: the file is corrupt, truncated or not a video")
     return cap
 
 
@@ -60,9 +59,12 @@ def probe(path: Path) -> VideoMeta:
         frames = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
         if frames <= 0:
             raise VideoReadError("the video has no frames")
-        return VideoMeta(frames=frames, fps=float(cap.get(cv2.CAP_PROP_FPS) or 0.0),
-                         width=int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)),
-                         height=int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)))
+        return VideoMeta(
+            frames=frames,
+            fps=float(cap.get(cv2.CAP_PROP_FPS) or 0.0),
+            width=int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)),
+            height=int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)),
+        )
     finally:
         cap.release()
 
@@ -141,8 +143,7 @@ class FrameReader:
         if index == 0:
             raise VideoReadError("the video has no decodable frames")
         if index < self.meta.frames:
-            raise VideoReadError(f"video is truncated at frame {index} "
-                                 f"(the file announces {self.meta.frames} frames)")
+            raise VideoReadError(f"video is truncated at frame {index} (the file announces {self.meta.frames} frames)")
 
     def __iter__(self) -> Iterator[Frame]:
         if self._started:

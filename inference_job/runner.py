@@ -3,6 +3,7 @@
 Kept free of the database: the sink is any async callable (the job passes `ResultWriter.add`),
 so the pipeline is tested and benchmarked on its own.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -41,8 +42,7 @@ class AnalysisParams:
             raise ParamsError(f"score_threshold must be a number from 0 to 1, got {score!r}")
         if isinstance(stride, bool) or not isinstance(stride, int) or stride < 1:
             raise ParamsError(f"frame_stride must be an integer >= 1, got {stride!r}")
-        if labels is not None and (not isinstance(labels, list)
-                                   or not all(isinstance(x, str) for x in labels)):
+        if labels is not None and (not isinstance(labels, list) or not all(isinstance(x, str) for x in labels)):
             raise ParamsError(f"labels must be a list of strings or null, got {labels!r}")
         if isinstance(batch, bool) or not isinstance(batch, int) or batch < 0:
             raise ParamsError(f"batch_size must be an integer >= 0, got {batch!r}")
@@ -55,14 +55,15 @@ class AnalysisParams:
         unknown = sorted(self.labels - set(model.labels))
         if unknown:
             known = ", ".join(model.labels[:20]) + (", ..." if len(model.labels) > 20 else "")
-            raise ParamsError(f"labels not known to model {model.name}: {', '.join(unknown)} "
-                              f"(its labels: {known})")
+            raise ParamsError(f"labels not known to model {model.name}: {', '.join(unknown)} (its labels: {known})")
 
     def keep(self, detections: Sequence[Detection]) -> list[dict]:
         """The detections to store, as JSON objects."""
-        return [d.as_json() for d in detections
-                if d.score >= self.score_threshold
-                and (self.labels is None or d.label in self.labels)]
+        return [
+            d.as_json()
+            for d in detections
+            if d.score >= self.score_threshold and (self.labels is None or d.label in self.labels)
+        ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,8 +82,9 @@ def batched(frames: Iterable[Frame], size: int) -> Iterator[list[Frame]]:
         yield batch
 
 
-def _next_results(batches: Iterator[list[Frame]], model: AbstractImageAnalysisMLModel,
-                  params: AnalysisParams, stats: RunStats) -> list[FrameResult] | None:
+def _next_results(
+    batches: Iterator[list[Frame]], model: AbstractImageAnalysisMLModel, params: AnalysisParams, stats: RunStats
+) -> list[FrameResult] | None:
     """Take the next batch and run the model on it (called in a worker thread)."""
     batch = next(batches, None)
     if batch is None:
@@ -92,15 +94,19 @@ def _next_results(batches: Iterator[list[Frame]], model: AbstractImageAnalysisML
     stats.model_seconds += time.perf_counter() - started
     stats.batches += 1
     if len(detections) != len(batch):
-        raise RuntimeError(f"model {model.name} returned {len(detections)} results "
-                           f"for {len(batch)} frames")
-    return [FrameResult(f.index, f.timestamp_s, params.keep(d))
-            for f, d in zip(batch, detections)]
+        raise RuntimeError(f"model {model.name} returned {len(detections)} results for {len(batch)} frames")
+    return [FrameResult(f.index, f.timestamp_s, params.keep(d)) for f, d in zip(batch, detections, strict=False)]
 
 
-async def analyse(frames: Iterable[Frame], model: AbstractImageAnalysisMLModel,
-                  params: AnalysisParams, sink: Sink, *, batch_size: int,
-                  stats: RunStats | None = None) -> int:
+async def analyse(
+    frames: Iterable[Frame],
+    model: AbstractImageAnalysisMLModel,
+    params: AnalysisParams,
+    sink: Sink,
+    *,
+    batch_size: int,
+    stats: RunStats | None = None,
+) -> int:
     """Run `model` over `frames` in batches of `batch_size`; returns the frames analysed.
 
     Inference runs in a worker thread, so the event loop keeps writing earlier results

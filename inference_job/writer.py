@@ -7,6 +7,7 @@ Progress (`frames_done`) is written in the same transaction as a batch, at most 
 `progress_interval_s`; that update only matches a RUNNING task, which is how a cancellation
 (or any other ending) is noticed without an extra query.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -32,9 +33,15 @@ class ResultWriter:
     batch's inference; at most one write is in flight, which bounds memory.
     """
 
-    def __init__(self, task_id: uuid.UUID | str, *, batch_frames: int = 64,
-                 progress_interval_s: float = 1.0, fresh: bool = True,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        task_id: uuid.UUID | str,
+        *,
+        batch_frames: int = 64,
+        progress_interval_s: float = 1.0,
+        fresh: bool = True,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         """`fresh`: delete the task's earlier rows in the first transaction (a new run)."""
         self.task_id = task_id
         self.batch_frames = max(1, batch_frames)
@@ -56,8 +63,9 @@ class ResultWriter:
         """Buffer results; write when a batch is full, or when progress is due and no write
         is in flight (so a slow model still reports progress about every interval)."""
         self._buffer.extend(results)
-        progress_due = (self._clock() - self._last_progress >= self.progress_interval_s
-                        and (self._inflight is None or self._inflight.done()))
+        progress_due = self._clock() - self._last_progress >= self.progress_interval_s and (
+            self._inflight is None or self._inflight.done()
+        )
         if len(self._buffer) >= self.batch_frames or (self._buffer and progress_due):
             await self._wait_inflight()
             rows, self._buffer = self._buffer, []
@@ -91,14 +99,23 @@ class ResultWriter:
                 self._first = False
             if rows:
                 await FrameDetections.bulk_create(
-                    [FrameDetections(task_id=self.task_id, frame_index=r.frame_index,
-                                     timestamp=r.timestamp_s, objects=r.objects) for r in rows],
+                    [
+                        FrameDetections(
+                            task_id=self.task_id, frame_index=r.frame_index, timestamp=r.timestamp_s, objects=r.objects
+                        )
+                        for r in rows
+                    ],
                     on_conflict=("task_id", "frame_index"),
-                    update_fields=("timestamp", "objects"), using_db=conn)
+                    update_fields=("timestamp", "objects"),
+                    using_db=conn,
+                )
             if progress:
                 done = self._written + len(rows)
-                updated = await Task.filter(id=self.task_id, status=TaskStatus.RUNNING) \
-                    .using_db(conn).update(frames_done=done)
+                updated = (
+                    await Task.filter(id=self.task_id, status=TaskStatus.RUNNING)
+                    .using_db(conn)
+                    .update(frames_done=done)
+                )
                 if not updated:
                     raise TaskStopped("the task is no longer running")
         self._written += len(rows)

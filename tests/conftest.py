@@ -3,6 +3,7 @@
 PostgreSQL is the real one on 127.0.0.1:5432 (trust auth); `VA_TEST_PG` overrides the
 server URL. The database is created at session start and dropped at the end.
 """
+
 from __future__ import annotations
 
 import os
@@ -48,7 +49,9 @@ async def db(pg_url: str) -> AsyncIterator[str]:
 
 # --- The test Kubernetes cluster: ONE per session, shared by tests/k8s and tests/shipping -----
 
-from tests.k8s.cluster import ROOT as _ROOT, kubectl as _kubectl, start_cluster, stop_cluster  # noqa: E402
+from tests.k8s.cluster import ROOT as _ROOT
+from tests.k8s.cluster import kubectl as _kubectl
+from tests.k8s.cluster import start_cluster, stop_cluster
 
 
 @pytest.fixture(scope="session")
@@ -85,11 +88,11 @@ def kube_api(k8s_cluster: Path) -> Any:
 
 # --- API fixtures (reusable by any test that talks to the REST API) -------------------------
 
-import itertools  # noqa: E402
-from collections.abc import Awaitable, Callable  # noqa: E402
-from contextlib import asynccontextmanager  # noqa: E402
+import itertools
+from collections.abc import Awaitable, Callable
+from contextlib import asynccontextmanager
 
-import httpx  # noqa: E402
+import httpx
 
 TEST_SECRET = "test-secret-key-for-the-session-0123456789abcdef"
 _emails = itertools.count()
@@ -109,10 +112,14 @@ def api_settings(db: str, tmp_path: Path) -> Callable[..., Any]:
     from api.config import ApiSettings
 
     def make(**overrides: Any) -> ApiSettings:
-        values: dict[str, Any] = dict(
-            environment="development", secret_key=TEST_SECRET, database_url=db,
-            data_dir=tmp_path / "data", videos_dir=tmp_path / "videos", dispatcher="local",
-        )
+        values: dict[str, Any] = {
+            "environment": "development",
+            "secret_key": TEST_SECRET,
+            "database_url": db,
+            "data_dir": tmp_path / "data",
+            "videos_dir": tmp_path / "videos",
+            "dispatcher": "local",
+        }
         values.update(overrides)
         return ApiSettings(**values)
 
@@ -153,10 +160,16 @@ def signup_user() -> Callable[..., Awaitable[tuple[dict, dict[str, str]]]]:
     """`data, headers = await signup_user(client)` signs up a fresh user: `data` is the sign-up
     response ({user, access_token, refresh_token, token_type}), `headers` carry its access token."""
 
-    async def signup(client: httpx.AsyncClient, password: str = "correct horse battery",
-                     **fields: str) -> tuple[dict, dict[str, str]]:
-        body = {"email": f"user{next(_emails)}-{uuid.uuid4().hex[:6]}@example.com", "password": password,
-                "first_name": "Ada", "last_name": "Lovelace", **fields}
+    async def signup(
+        client: httpx.AsyncClient, password: str = "correct horse battery", **fields: str
+    ) -> tuple[dict, dict[str, str]]:
+        body = {
+            "email": f"user{next(_emails)}-{uuid.uuid4().hex[:6]}@example.com",
+            "password": password,
+            "first_name": "Ada",
+            "last_name": "Lovelace",
+            **fields,
+        }
         resp = await client.post("/signup", json=body)
         if resp.status_code != 201:
             raise RuntimeError(f"signup failed: {resp.status_code} {resp.text}")

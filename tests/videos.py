@@ -3,6 +3,7 @@
 `pan_video` moves a window across a larger canvas holding skimage's astronaut photo (one face,
 about x=177, y=66, w=95, h=95 in the 512×512 photo), so a face detector must follow the pan.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -30,14 +31,20 @@ def astronaut_bgr() -> np.ndarray:
     return cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)
 
 
-def pan_video(path: Path, frames: int = 24, fps: float = 12.0, size: tuple[int, int] = (320, 240),
-              step: int = 4, fourcc: str = "mp4v") -> PanVideo:
+def pan_video(
+    path: Path,
+    frames: int = 24,
+    fps: float = 12.0,
+    size: tuple[int, int] = (320, 240),
+    step: int = 4,
+    fourcc: str = "mp4v",
+) -> PanVideo:
     """The photo is placed on a grey canvas; a window of `size` pans right by `step` px a frame."""
     photo = astronaut_bgr()
     w, h = size
     canvas = np.full((max(h, 512) + 64, 512 + w + frames * step, 3), 90, np.uint8)
     ox, oy = w // 2, 32
-    canvas[oy:oy + 512, ox:ox + 512] = photo
+    canvas[oy : oy + 512, ox : ox + 512] = photo
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), fps, (w, h))
     if not writer.isOpened():
         raise RuntimeError(f"OpenCV cannot write {path}")
@@ -47,7 +54,7 @@ def pan_video(path: Path, frames: int = 24, fps: float = 12.0, size: tuple[int, 
     for i in range(frames):
         left = ox + fx - w // 4 - i * step  # the face drifts from left to right across the frame
         left = max(0, left)
-        writer.write(np.ascontiguousarray(canvas[top:top + h, left:left + w]))
+        writer.write(np.ascontiguousarray(canvas[top : top + h, left : left + w]))
         x1, y1 = ox + fx - left, oy + fy - top
         boxes.append((x1, y1, x1 + fw, y1 + fh))
     writer.release()

@@ -1,4 +1,5 @@
 """Tortoise set-up shared by every component."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -14,9 +15,7 @@ def tortoise_config(database_url: str) -> dict[str, Any]:
     """The Tortoise config dict (also used by Aerich, see `videoanalysis.migrations_config`)."""
     return {
         "connections": {"default": database_url},
-        "apps": {
-            "models": {"models": [MODELS_MODULE, "aerich.models"], "default_connection": "default"}
-        },
+        "apps": {"models": {"models": [MODELS_MODULE, "aerich.models"], "default_connection": "default"}},
         "use_tz": True,
         "timezone": "UTC",
     }
@@ -32,9 +31,7 @@ async def init_db(
     visible to tasks started outside this context (a server's lifespan vs. its requests)."""
     if settings.is_sqlite:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-    await Tortoise.init(
-        config=tortoise_config(settings.resolved_database_url), _enable_global_fallback=global_fallback
-    )
+    await Tortoise.init(config=tortoise_config(settings.resolved_database_url), _enable_global_fallback=global_fallback)
     if generate_schemas if generate_schemas is not None else settings.is_sqlite:
         await Tortoise.generate_schemas(safe=True)
 

@@ -3,6 +3,7 @@
 Used by docker compose and the Helm hook before the API starts; PostgreSQL gets its schema
 only from here (the API generates schemas for the embedded SQLite file alone).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -17,7 +18,8 @@ from tortoise.context import TortoiseContext
 from videoanalysis.db import tortoise_config
 from videoanalysis.settings import CoreSettings
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+#: Shipped inside the package, so an installed (non-editable) distribution can migrate.
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 APP = "models"
 
 log = logging.getLogger(__name__)
@@ -40,8 +42,12 @@ async def migrate(database_url: str, location: Path = MIGRATIONS_DIR) -> list[st
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Apply the Aerich migrations to VA_DATABASE_URL.")
-    parser.add_argument("--location", type=Path, default=MIGRATIONS_DIR,
-                        help=f"folder holding models/<n>_*.py (default {MIGRATIONS_DIR})")
+    parser.add_argument(
+        "--location",
+        type=Path,
+        default=MIGRATIONS_DIR,
+        help=f"folder holding models/<n>_*.py (default {MIGRATIONS_DIR})",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     settings = CoreSettings()

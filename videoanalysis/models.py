@@ -1,4 +1,5 @@
 """Tortoise models: users, tasks and per-frame detections."""
+
 from __future__ import annotations
 
 import uuid

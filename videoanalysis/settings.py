@@ -4,6 +4,7 @@ Each component extends :class:`CoreSettings` with its own fields and keeps one s
 (`api.config.ApiSettings`, `inference_job.config.JobSettings`, `videoanalysis.operator.config.OperatorSettings`).
 All variables use the `VA_` prefix; a bad value fails at start-up with the variable's name.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -23,9 +24,7 @@ class CoreSettings(BaseSettings):
         description="Tortoise database URL (postgres://user:pass@host:5432/db or sqlite://path). "
         "Empty: an SQLite file at <data_dir>/videoanalysis.sqlite3.",
     )
-    videos_dir: Path | None = Field(
-        None, description="Where uploaded videos are stored. Empty: <data_dir>/videos."
-    )
+    videos_dir: Path | None = Field(None, description="Where uploaded videos are stored. Empty: <data_dir>/videos.")
 
     @property
     def resolved_database_url(self) -> str:

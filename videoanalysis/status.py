@@ -1,4 +1,5 @@
 """The task state machine, shared by the API, the job and the operator."""
+
 from __future__ import annotations
 
 from enum import StrEnum

@@ -4,6 +4,7 @@ A task's video is addressed by a URI that does not depend on where the folder is
 `videos://<key>` resolves against `VA_VIDEOS_DIR` of whoever reads it; `file:///abs/path`
 is accepted for videos that already live on a shared disk.
 """
+
 from __future__ import annotations
 
 import os
@@ -42,13 +43,13 @@ def video_uri(key: str) -> str:
 def resolve_uri(uri: str, videos_dir: Path) -> Path:
     """Map a video URI to a path on this machine; refuses keys that escape the folder."""
     if uri.startswith(SCHEME):
-        key = uri[len(SCHEME):]
+        key = uri[len(SCHEME) :]
         path = (videos_dir / key).resolve()
         if videos_dir.resolve() not in path.parents:
             raise ValueError(f"video key escapes the storage folder: {key!r}")
         return path
     if uri.startswith("file://"):
-        return Path(uri[len("file://"):])
+        return Path(uri[len("file://") :])
     raise ValueError(f"unsupported video URI {uri!r} (expected {SCHEME}<key> or file:///path)")
 
 

@@ -1,8 +1,9 @@
 """Moving a task through its state machine; used by the API, the job and the operator alike."""
+
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from tortoise.transactions import in_transaction
@@ -12,7 +13,7 @@ from videoanalysis.status import TaskStatus, can_move
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 async def transition(
@@ -45,6 +46,5 @@ async def transition(
             setattr(task, name, value)
         await task.save(using_db=conn)
         if status.is_final and task.callback_url:
-            await WebhookDelivery.create(task=task, url=task.callback_url, next_attempt_at=now,
-                                         using_db=conn)
+            await WebhookDelivery.create(task=task, url=task.callback_url, next_attempt_at=now, using_db=conn)
         return task

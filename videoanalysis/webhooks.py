@@ -4,6 +4,7 @@ The job or the operator ends a task; `videoanalysis.tasks.transition` adds a `We
 row in the same transaction, so no ending is lost if a process dies. The API's delivery loop
 POSTs the signed body and retries with exponential back-off.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -90,20 +91,22 @@ def encode_body(payload: dict) -> bytes:
     return json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
 
 
-async def post_signed(client: httpx.AsyncClient, url: str, payload: dict, secret: str,
-                      policy: WebhookPolicy) -> None:
+async def post_signed(client: httpx.AsyncClient, url: str, payload: dict, secret: str, policy: WebhookPolicy) -> None:
     """One delivery attempt; raises on a network error or a non-2xx answer."""
     await asyncio.to_thread(check_url, url, policy)
     body = encode_body(payload)
     ts = str(int(time.time()))
     response = await client.post(
-        url, content=body, timeout=policy.timeout_s, follow_redirects=False,
-        headers={"Content-Type": "application/json", TIMESTAMP_HEADER: ts,
-                 SIGNATURE_HEADER: sign(secret, ts, body)},
+        url,
+        content=body,
+        timeout=policy.timeout_s,
+        follow_redirects=False,
+        headers={"Content-Type": "application/json", TIMESTAMP_HEADER: ts, SIGNATURE_HEADER: sign(secret, ts, body)},
     )
     if not 200 <= response.status_code < 300:
-        raise httpx.HTTPStatusError(f"receiver answered {response.status_code}",
-                                    request=response.request, response=response)
+        raise httpx.HTTPStatusError(
+            f"receiver answered {response.status_code}", request=response.request, response=response
+        )
 
 
 # --- the outbox ------------------------------------------------------------------------
@@ -133,21 +136,24 @@ async def user_secret(user: User) -> str:
     return user.webhook_secret
 
 
-async def deliver_due(client: httpx.AsyncClient, policy: WebhookPolicy, results_base_url: str,
-                      *, limit: int = 20) -> int:
+async def deliver_due(
+    client: httpx.AsyncClient, policy: WebhookPolicy, results_base_url: str, *, limit: int = 20
+) -> int:
     """Send the deliveries whose time has come; returns how many were attempted.
 
     A delivery is claimed by moving its next attempt past a lease with a conditional update,
     so two API replicas never send the same one at once."""
     now = utcnow()
-    due = await WebhookDelivery.filter(
-        delivered_at=None, gave_up=False, next_attempt_at__lte=now
-    ).order_by("next_attempt_at").limit(limit)
+    due = (
+        await WebhookDelivery.filter(delivered_at=None, gave_up=False, next_attempt_at__lte=now)
+        .order_by("next_attempt_at")
+        .limit(limit)
+    )
     attempted = 0
     for delivery in due:
-        claimed = await WebhookDelivery.filter(
-            id=delivery.id, next_attempt_at=delivery.next_attempt_at
-        ).update(next_attempt_at=now + LEASE)
+        claimed = await WebhookDelivery.filter(id=delivery.id, next_attempt_at=delivery.next_attempt_at).update(
+            next_attempt_at=now + LEASE
+        )
         if not claimed:
             continue
         attempted += 1
@@ -155,8 +161,9 @@ async def deliver_due(client: httpx.AsyncClient, policy: WebhookPolicy, results_
     return attempted
 
 
-async def _attempt(delivery: WebhookDelivery, client: httpx.AsyncClient, policy: WebhookPolicy,
-                   results_base_url: str) -> None:
+async def _attempt(
+    delivery: WebhookDelivery, client: httpx.AsyncClient, policy: WebhookPolicy, results_base_url: str
+) -> None:
     await delivery.fetch_related("task__owner")
     task = delivery.task
     delivery.attempts += 1
@@ -173,8 +180,7 @@ async def _attempt(delivery: WebhookDelivery, client: httpx.AsyncClient, policy:
     else:
         delivery.delivered_at = utcnow()
         delivery.last_error = None
-    await delivery.save(update_fields=["attempts", "last_error", "gave_up", "next_attempt_at",
-                                       "delivered_at"])
+    await delivery.save(update_fields=["attempts", "last_error", "gave_up", "next_attempt_at", "delivered_at"])
 
 
 async def delivery_loop(policy: WebhookPolicy, results_base_url: str, poll_s: float) -> None:

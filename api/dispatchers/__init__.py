@@ -1,10 +1,11 @@
 """Dispatchers run a stored task: `local` (subprocess, embedded default) or `kubernetes`."""
+
 from __future__ import annotations
 
 import importlib
 from typing import TYPE_CHECKING
 
-from api.dispatchers.base import DispatchError, Dispatcher
+from api.dispatchers.base import Dispatcher, DispatchError
 
 if TYPE_CHECKING:
     from api.config import ApiSettings

@@ -1,4 +1,5 @@
 """The dispatcher interface the API talks to after a task row is written."""
+
 from __future__ import annotations
 
 from typing import Protocol

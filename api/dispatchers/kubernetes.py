@@ -4,6 +4,7 @@ Submitting only creates the resource (the operator makes the Job); a refusal by 
 server raises DispatchError with the server's own message, and nothing is left behind.
 Cancelling deletes the resource: its Job goes with it through the owner reference.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -14,7 +15,7 @@ from kubernetes.client.exceptions import ApiException
 
 from api.dispatchers.base import DispatchError
 from videoanalysis.k8s import kube, names
-from videoanalysis.k8s.builders import build_videoanalysis
+from videoanalysis.k8s.resource import build_videoanalysis
 from videoanalysis.models import Task
 
 
@@ -35,11 +36,12 @@ class KubernetesDispatcher:
 
     async def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
         api = await asyncio.to_thread(self._api)
-        return await asyncio.to_thread(getattr(api, method), names.GROUP, names.VERSION, self.namespace,
-                                       names.PLURAL, *args, **kwargs)
+        return await asyncio.to_thread(
+            getattr(api, method), names.GROUP, names.VERSION, self.namespace, names.PLURAL, *args, **kwargs
+        )
 
     async def submit(self, task: Task) -> None:
-        body = build_videoanalysis(task, self.settings)
+        body = build_videoanalysis(task, self.settings.kube_namespace)
         try:
             await self._call("create_namespaced_custom_object", body)
         except ApiException as exc:
@@ -58,8 +60,9 @@ class KubernetesDispatcher:
     async def cancel(self, task: Task) -> None:
         """Delete the task's resource (absent already: nothing to do)."""
         try:
-            await self._call("delete_namespaced_custom_object", names.resource_name(str(task.id)),
-                             propagation_policy="Background")
+            await self._call(
+                "delete_namespaced_custom_object", names.resource_name(str(task.id)), propagation_policy="Background"
+            )
         except ApiException as exc:
             if exc.status != 404:
                 raise DispatchError(f"could not delete the VideoAnalysis: {kube.server_message(exc)}") from None

@@ -4,6 +4,7 @@ Each run gets its own process group (so cancel stops the job and anything it sta
 `VA_LOCAL_CONCURRENCY` run at once (the rest wait their turn), and a run that ends without the
 job having recorded an outcome is marked FAILED with the tail of its stderr, never left PENDING.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -92,8 +93,12 @@ class LocalDispatcher:
         """Run the job; returns (exit code, stderr tail); code None when it could not start."""
         try:
             proc = await asyncio.create_subprocess_exec(
-                *self._command, "--task-id", key, env=self._env,
-                stdin=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+                *self._command,
+                "--task-id",
+                key,
+                env=self._env,
+                stdin=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.PIPE,
                 start_new_session=True,
             )
         except OSError as exc:
@@ -141,5 +146,5 @@ async def _stop(proc: asyncio.subprocess.Process) -> None:
         try:
             await asyncio.wait_for(proc.wait(), KILL_GRACE_SECONDS)
             return
-        except asyncio.TimeoutError:
+        except TimeoutError:
             continue

@@ -1,4 +1,5 @@
 """Accounts: sign-up, sign-in (OAuth2 form, original form or JSON), token refresh, password change."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -10,10 +11,22 @@ from api.config import ApiSettings
 from api.deps import CurrentUser, SettingsDep, unauthorized
 from api.forms import body_doc, parse_as, read_fields
 from api.schemas import (
-    AuthOut, PasswordChangeIn, PasswordChangeOut, RefreshIn, SigninIn, SignupIn, TokenPair, UserOut,
+    AuthOut,
+    PasswordChangeIn,
+    PasswordChangeOut,
+    RefreshIn,
+    SigninIn,
+    SignupIn,
+    TokenPair,
+    UserOut,
 )
 from api.security import (
-    InvalidToken, TokenType, create_token, hash_password, user_from_token, verify_password,
+    InvalidToken,
+    TokenType,
+    create_token,
+    hash_password,
+    user_from_token,
+    verify_password,
 )
 from videoanalysis.models import User
 
@@ -22,11 +35,17 @@ auth_router = APIRouter(prefix="/authentication", tags=["auth"])
 
 _PASSWORD = {"type": "string", "format": "password"}
 SIGNIN_DOC = body_doc(
-    "Signin", {"email": {"type": "string"}, "username": {"type": "string", "description": "same as email"},
-               "password": _PASSWORD}, ["password"],
+    "Signin",
+    {
+        "email": {"type": "string"},
+        "username": {"type": "string", "description": "same as email"},
+        "password": _PASSWORD,
+    },
+    ["password"],
 )
 CHANGE_DOC = body_doc(
-    "PasswordChange", {"old_password": _PASSWORD, "new_password": {**_PASSWORD, "minLength": 8}},
+    "PasswordChange",
+    {"old_password": _PASSWORD, "new_password": {**_PASSWORD, "minLength": 8}},
     ["old_password", "new_password"],
 )
 
@@ -34,10 +53,8 @@ CHANGE_DOC = body_doc(
 def token_pair(user: User, settings: ApiSettings) -> dict[str, str]:
     key = settings.secret_key
     return {
-        "access_token": create_token(
-            user, TokenType.ACCESS, timedelta(minutes=settings.access_token_minutes), key),
-        "refresh_token": create_token(
-            user, TokenType.REFRESH, timedelta(days=settings.refresh_token_days), key),
+        "access_token": create_token(user, TokenType.ACCESS, timedelta(minutes=settings.access_token_minutes), key),
+        "refresh_token": create_token(user, TokenType.REFRESH, timedelta(days=settings.refresh_token_days), key),
         "token_type": "bearer",
     }
 
@@ -49,7 +66,9 @@ async def signup(body: SignupIn, settings: SettingsDep) -> AuthOut:
         raise HTTPException(status.HTTP_409_CONFLICT, detail="a user with this email already exists")
     try:
         user = await User.create(
-            email=body.email, first_name=body.first_name, last_name=body.last_name,
+            email=body.email,
+            first_name=body.first_name,
+            last_name=body.last_name,
             password_hash=hash_password(body.password),
         )
     except IntegrityError:  # a concurrent sign-up with the same email won the race

@@ -1,4 +1,5 @@
 """Probes: /healthz (the process answers) and /readyz (the database answers too)."""
+
 from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, status

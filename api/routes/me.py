@@ -1,4 +1,5 @@
 """The signed-in user's own account."""
+
 from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, status
@@ -37,5 +38,6 @@ async def update_me(body: UserPatch, user: CurrentUser) -> UserOut:
 @router.get("/webhook-secret", response_model=WebhookSecretOut)
 async def read_webhook_secret(user: CurrentUser) -> WebhookSecretOut:
     """The key that signs your completion webhooks (HMAC-SHA256 of "<timestamp>." + body)."""
-    return WebhookSecretOut(secret=await user_secret(user), signature_header=SIGNATURE_HEADER,
-                            timestamp_header=TIMESTAMP_HEADER)
+    return WebhookSecretOut(
+        secret=await user_secret(user), signature_header=SIGNATURE_HEADER, timestamp_header=TIMESTAMP_HEADER
+    )

@@ -1,4 +1,5 @@
 """Tasks: upload a video for analysis, read the result page by page, list, cancel."""
+
 from __future__ import annotations
 
 import base64
@@ -15,12 +16,12 @@ from tortoise.expressions import Q
 from api.config import ApiSettings
 from api.deps import CurrentUser, DispatcherDep, OwnedTask, SettingsDep
 from api.dispatchers import Dispatcher
-from api.metrics import UPLOAD_BYTES, UPLOADS
 from api.dispatchers.base import DispatchError
 from api.forms import parse_as
+from api.metrics import UPLOAD_BYTES, UPLOADS
 from api.schemas import DetectedObject, FrameOut, TaskOut, TaskPage, TaskParams, TaskResult
 from api.upload import Upload, UploadError, receive_upload
-from inference_job.models import known_models
+from videoanalysis.catalogue import ModelNotInstalledError, UnknownModelError, check_installed, entry
 from videoanalysis.models import FrameDetections, Task, User
 from videoanalysis.status import TaskStatus
 from videoanalysis.storage import NotAVideo, UploadTooLarge, new_key, probe_video, video_uri
@@ -30,15 +31,34 @@ from videoanalysis.webhooks import UnsafeCallbackURL, WebhookPolicy, check_url
 router = APIRouter(prefix="/tasks", tags=["tasks"])
 log = logging.getLogger(__name__)
 
-UPLOAD_DOC = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
-    "type": "object", "required": ["videofile"], "properties": {
-        "videofile": {"type": "string", "format": "binary", "description": "the video (also accepted as `file`)"},
-        "model": {"type": "string", "description": "model name; default VA_DEFAULT_MODEL"},
-        "score_threshold": {"type": "number", "minimum": 0, "maximum": 1, "default": 0.5},
-        "frame_stride": {"type": "integer", "minimum": 1, "default": 1},
-        "labels": {"type": "string", "description": "comma-separated labels to keep (all if empty)"},
-        "callback_url": {"type": "string", "description": "POSTed a signed JSON body when the task ends"},
-    }}}}}}
+UPLOAD_DOC = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["videofile"],
+                    "properties": {
+                        "videofile": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "the video (also accepted as `file`)",
+                        },
+                        "model": {"type": "string", "description": "model name; default VA_DEFAULT_MODEL"},
+                        "score_threshold": {"type": "number", "minimum": 0, "maximum": 1, "default": 0.5},
+                        "frame_stride": {"type": "integer", "minimum": 1, "default": 1},
+                        "labels": {"type": "string", "description": "comma-separated labels to keep (all if empty)"},
+                        "callback_url": {
+                            "type": "string",
+                            "description": "POSTed a signed JSON body when the task ends",
+                        },
+                    },
+                }
+            }
+        },
+    }
+}
 
 
 def _task_params(fields: dict[str, str]) -> dict:
@@ -62,13 +82,16 @@ def _callback_url(fields: dict[str, str], policy: WebhookPolicy) -> str | None:
     return url
 
 
-def _model_name(fields: dict[str, str], default: str) -> str:
-    name = fields.get("model", "").strip() or default
-    if name not in known_models():
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
-            detail=f"unknown model {name!r}; known models: {', '.join(known_models())}",
-        )
+def _model_name(fields: dict[str, str], settings: ApiSettings) -> str:
+    """The catalogue's name; with the local dispatcher the job runs in this install, so a
+    model whose dependencies it lacks is refused here rather than failing later."""
+    name = fields.get("model", "").strip() or settings.default_model
+    try:
+        entry(name)
+        if settings.dispatcher == "local":
+            check_installed(name)
+    except (UnknownModelError, ModelNotInstalledError) as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(exc)) from None
     return name
 
 
@@ -82,13 +105,15 @@ async def _store_upload(request: Request, videos_dir: Path, max_bytes: int, chun
     except UploadError as exc:
         raise HTTPException(exc.status, detail=exc.message) from None
     if upload.path is None:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
-                            detail="no video: send the file in the multipart field `videofile`")
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, detail="no video: send the file in the multipart field `videofile`"
+        )
     return upload
 
 
-@router.post("/video-objects-detection/", status_code=status.HTTP_202_ACCEPTED,
-             response_model=TaskOut, openapi_extra=UPLOAD_DOC)
+@router.post(
+    "/video-objects-detection/", status_code=status.HTTP_202_ACCEPTED, response_model=TaskOut, openapi_extra=UPLOAD_DOC
+)
 async def create_detection_task(
     request: Request, user: CurrentUser, settings: SettingsDep, dispatcher: DispatcherDep
 ) -> TaskOut:
@@ -109,7 +134,7 @@ async def _accept_upload(request: Request, user: User, settings: ApiSettings) ->
     upload = await _store_upload(request, videos_dir, settings.max_upload_bytes, settings.upload_chunk_bytes)
     stored: Path = upload.path  # type: ignore[assignment]  # never None after _store_upload
     try:
-        model = _model_name(upload.fields, settings.default_model)
+        model = _model_name(upload.fields, settings)
         params = _task_params(upload.fields)
         callback = await run_in_threadpool(_callback_url, upload.fields, settings.webhook_policy)
         try:
@@ -121,8 +146,12 @@ async def _accept_upload(request: Request, user: User, settings: ApiSettings) ->
         stored.rename(final)
         stored = final
         task = await Task.create(
-            owner=user, model=model, params=params, video_uri=video_uri(key),
-            video_name=Path(upload.filename).name[:255], frames_total=info.frames,
+            owner=user,
+            model=model,
+            params=params,
+            video_uri=video_uri(key),
+            video_name=Path(upload.filename).name[:255],
+            frames_total=info.frames,
             callback_url=callback,
         )
     except BaseException:
@@ -140,8 +169,9 @@ async def _dispatch(task: Task, dispatcher: Dispatcher) -> TaskOut:
             log.exception("dispatcher %s failed on task %s", dispatcher.name, task.id)
         reason = str(exc) or type(exc).__name__
         await transition(task.id, TaskStatus.FAILED, error=f"could not start the analysis: {reason}")
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE,
-                            detail=f"task {task.id} failed to start: {reason}") from None
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE, detail=f"task {task.id} failed to start: {reason}"
+        ) from None
     return TaskOut.of(task)
 
 
@@ -159,13 +189,18 @@ async def read_result(
     more = len(rows) > limit
     rows = rows[:limit]
     frames = [
-        FrameOut(frame=r.frame_index, timestamp=r.timestamp,
-                 objects=[DetectedObject.model_validate(o) for o in r.objects])
+        FrameOut(
+            frame=r.frame_index, timestamp=r.timestamp, objects=[DetectedObject.model_validate(o) for o in r.objects]
+        )
         for r in rows
     ]
     compact = [_best_scores(f) for f in frames]
-    return TaskResult(**TaskOut.of(task).model_dump(), detections=frames, result=compact,
-                      next_cursor=rows[-1].frame_index if more else None)
+    return TaskResult(
+        **TaskOut.of(task).model_dump(),
+        detections=frames,
+        result=compact,
+        next_cursor=rows[-1].frame_index if more else None,
+    )
 
 
 def _best_scores(frame: FrameOut) -> dict[str, float]:
@@ -201,8 +236,7 @@ async def list_tasks(
     tasks = await query.limit(limit + 1)
     more = len(tasks) > limit
     tasks = tasks[:limit]
-    return TaskPage(tasks=[TaskOut.of(t) for t in tasks],
-                    next_cursor=_encode_cursor(tasks[-1]) if more else None)
+    return TaskPage(tasks=[TaskOut.of(t) for t in tasks], next_cursor=_encode_cursor(tasks[-1]) if more else None)
 
 
 @router.delete("/{task_id}/", response_model=TaskOut)

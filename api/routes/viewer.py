@@ -4,6 +4,7 @@ browser can seek), and single frames as JPEG with the boxes drawn.
 These are the only routes that also take the token as the `access_token` query parameter
 (`BrowserUser`/`BrowserTask` in api/deps.py): a navigation and a <video src> send no headers.
 """
+
 from __future__ import annotations
 
 import html
@@ -29,14 +30,22 @@ STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 ASSETS = {"viewer.js": "text/javascript", "viewer.css": "text/css"}
 # Box colours (RGB), one per label by a hash of its name: the page and the JPEGs agree.
 PALETTE: list[tuple[int, int, int]] = [
-    (0, 230, 118), (255, 23, 68), (41, 121, 255), (255, 234, 0), (213, 0, 249),
-    (0, 229, 255), (255, 145, 0), (118, 255, 3), (245, 0, 87), (29, 233, 182),
+    (0, 230, 118),
+    (255, 23, 68),
+    (41, 121, 255),
+    (255, 234, 0),
+    (213, 0, 249),
+    (0, 229, 255),
+    (255, 145, 0),
+    (118, 255, 3),
+    (245, 0, 87),
+    (29, 233, 182),
 ]
 PAGE_HEADERS = {
     "Cache-Control": "no-store",
     "Referrer-Policy": "no-referrer",  # the URL carries the token: never pass it on
     "Content-Security-Policy": "default-src 'self'; img-src 'self' blob: data:; media-src 'self'; "
-                               "script-src 'self'; style-src 'self'; object-src 'none'; base-uri 'none'",
+    "script-src 'self'; style-src 'self'; object-src 'none'; base-uri 'none'",
     "X-Content-Type-Options": "nosniff",
 }
 
@@ -56,15 +65,19 @@ def _page(body_html: str, *, title: str, status_code: int = 200) -> HTMLResponse
         "<meta name=viewport content='width=device-width,initial-scale=1'>"
         f"<title>{html.escape(title)}</title><link rel=stylesheet href='/viewer/assets/viewer.css'>"
         f"</head><body>{body_html}</body></html>",
-        status_code=status_code, headers=PAGE_HEADERS,
+        status_code=status_code,
+        headers=PAGE_HEADERS,
     )
 
 
 def _refusal(exc: HTTPException) -> HTMLResponse:
     """A page a person can read, with the API's status code and message."""
     message = html.escape(str(exc.detail))
-    return _page(f"<main class=refusal><h1>{exc.status_code}</h1><p id=refusal>{message}</p></main>",
-                 title=f"{exc.status_code} · VideoAnalysis", status_code=exc.status_code)
+    return _page(
+        f"<main class=refusal><h1>{exc.status_code}</h1><p id=refusal>{message}</p></main>",
+        title=f"{exc.status_code} · VideoAnalysis",
+        status_code=exc.status_code,
+    )
 
 
 def _video_path(task: Task, videos_dir: Path) -> Path:
@@ -88,7 +101,9 @@ def _video_meta(path: Path) -> tuple[float, int]:
 
 @router.get("/tasks/{task_id}/view", response_class=HTMLResponse)
 async def view_task(
-    task_id: str, settings: SettingsDep, token: TokenDep,
+    task_id: str,
+    settings: SettingsDep,
+    token: TokenDep,
     access_token: Annotated[str | None, Query(description="access token (browsers cannot send headers)")] = None,
 ) -> HTMLResponse:
     """The viewer page: the video with its boxes drawn in sync, a timeline, filters, frame steps.
@@ -100,10 +115,15 @@ async def view_task(
     except HTTPException as exc:
         return _refusal(exc)
     config: dict[str, Any] = {
-        "task_id": str(task.id), "video_name": task.video_name, "model": task.model, "fps": fps, "frames": frames,
-        "palette": ["#%02x%02x%02x" % c for c in PALETTE],
+        "task_id": str(task.id),
+        "video_name": task.video_name,
+        "model": task.model,
+        "fps": fps,
+        "frames": frames,
+        "palette": ["#{:02x}{:02x}{:02x}".format(*c) for c in PALETTE],
         "result_url": f"/tasks/video-analysis-result/{task.id}/",
-        "video_url": f"/tasks/{task.id}/video", "frames_url": f"/tasks/{task.id}/frames/",
+        "video_url": f"/tasks/{task.id}/video",
+        "frames_url": f"/tasks/{task.id}/frames/",
     }
     # `<` escaped so that no value (the video's name comes from the user) can close the tag.
     data = json.dumps(config).replace("<", "\\u003c")
@@ -124,8 +144,13 @@ async def task_video(task: BrowserTask, settings: SettingsDep) -> FileResponse:
     """The uploaded video, with HTTP Range support (206 partial content) so players can seek."""
     path = _video_path(task, settings.resolved_videos_dir)
     media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-    return FileResponse(path, media_type=media_type, filename=task.video_name or path.name,
-                        content_disposition_type="inline", headers={"Cache-Control": "private, max-age=3600"})
+    return FileResponse(
+        path,
+        media_type=media_type,
+        filename=task.video_name or path.name,
+        content_disposition_type="inline",
+        headers={"Cache-Control": "private, max-age=3600"},
+    )
 
 
 def _decode_frame(path: Path, index: int) -> np.ndarray | None:
@@ -148,7 +173,7 @@ def draw_boxes(frame: np.ndarray, objects: list[dict[str, Any]]) -> np.ndarray:
     font, scale = cv2.FONT_HERSHEY_SIMPLEX, max(0.4, min(width, height) / 600)
     for obj in objects:
         r, g, b = label_colour(obj["label"])
-        x1, y1, x2, y2 = (int(round(v)) for v in obj["box"])
+        x1, y1, x2, y2 = (round(v) for v in obj["box"])
         cv2.rectangle(frame, (x1, y1), (x2, y2), (b, g, r), thickness)
         text = f"{obj['label']} {obj['score']:.2f}"
         (tw, th), base = cv2.getTextSize(text, font, scale, 1)
@@ -158,10 +183,12 @@ def draw_boxes(frame: np.ndarray, objects: list[dict[str, Any]]) -> np.ndarray:
     return frame
 
 
-@router.get("/tasks/{task_id}/frames/{index}.jpg", response_class=Response,
-            responses={200: {"content": {"image/jpeg": {}}}})
+@router.get(
+    "/tasks/{task_id}/frames/{index}.jpg", response_class=Response, responses={200: {"content": {"image/jpeg": {}}}}
+)
 async def task_frame(
-    task: BrowserTask, settings: SettingsDep,
+    task: BrowserTask,
+    settings: SettingsDep,
     index: Annotated[int, PathParam(ge=0, description="frame index, from 0")],
     boxes: Annotated[bool, Query(description="draw the detections (false: the plain frame)")] = True,
     min_score: Annotated[float, Query(ge=0.0, le=1.0, description="draw only objects scoring this or more")] = 0.0,
@@ -173,15 +200,21 @@ async def task_frame(
         _, total = await run_in_threadpool(_video_meta, path)
         if index < total:
             stride = (task.params or {}).get("frame_stride", 1)
-            raise HTTPException(status.HTTP_404_NOT_FOUND, detail=(
-                f"frame {index} was not analysed (task {task.status}, frame stride {stride}); "
-                "ask with boxes=false for the plain frame"))
-        raise HTTPException(status.HTTP_404_NOT_FOUND,
-                            detail=f"frame {index} is past the end of the video ({total} frames)")
+            raise HTTPException(
+                status.HTTP_404_NOT_FOUND,
+                detail=(
+                    f"frame {index} was not analysed (task {task.status}, frame stride {stride}); "
+                    "ask with boxes=false for the plain frame"
+                ),
+            )
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, detail=f"frame {index} is past the end of the video ({total} frames)"
+        )
     frame = await run_in_threadpool(_decode_frame, path, index)
     if frame is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND,
-                            detail=f"frame {index} is past the end of the video (it cannot be decoded)")
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, detail=f"frame {index} is past the end of the video (it cannot be decoded)"
+        )
     if boxes and row is not None:
         draw_boxes(frame, [o for o in row.objects if o.get("score", 0.0) >= min_score])
     ok, jpeg = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 90])

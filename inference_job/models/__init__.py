@@ -1,4 +1,5 @@
 """Image-analysis models behind one interface, created by name from a registry."""
+
 from inference_job.models.base import AbstractImageAnalysisMLModel, Detection
 from inference_job.models.factory import (
     UnknownModelError,

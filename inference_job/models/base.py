@@ -1,4 +1,5 @@
 """The interface every model implements."""
+
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
@@ -17,8 +18,11 @@ class Detection:
     box: tuple[float, float, float, float]
 
     def as_json(self) -> dict:
-        return {"label": self.label, "score": round(float(self.score), 4),
-                "box": [round(float(v), 1) for v in self.box]}
+        return {
+            "label": self.label,
+            "score": round(float(self.score), 4),
+            "box": [round(float(v), 1) for v in self.box],
+        }
 
 
 class AbstractImageAnalysisMLModel(ABC):
@@ -66,5 +70,4 @@ class PerFrameModel(AbstractImageAnalysisMLModel):
         """Detect objects in one BGR uint8 frame (H×W×3)."""
 
     def predict(self, frames: Sequence[np.ndarray]) -> list[list[Detection]]:
-        return [sorted(self.predict_one(frame), key=lambda d: d.score, reverse=True)
-                for frame in frames]
+        return [sorted(self.predict_one(frame), key=lambda d: d.score, reverse=True) for frame in frames]

@@ -4,6 +4,7 @@ Frames go through a real batched forward, `model([{"image", "height", "width"}, 
 `torch.inference_mode()` with fp16 autocast on CUDA. torch and Detectron2 are imported here
 only, when the model is created, so the registry and the API stay free of them.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -25,7 +26,7 @@ def config_file(config_name: str) -> Path:
     spec = importlib.util.find_spec("detectron2")
     if spec is None or not spec.submodule_search_locations:
         raise RuntimeError("detectron2 is not installed (see scripts/install-detectron2.sh)")
-    path = Path(list(spec.submodule_search_locations)[0]) / "model_zoo" / "configs" / config_name
+    path = Path(next(iter(spec.submodule_search_locations))) / "model_zoo" / "configs" / config_name
     if not path.is_file():
         raise ValueError(f"model zoo config {config_name!r} not found in detectron2")
     return path
@@ -46,10 +47,18 @@ class Detectron2Model(AbstractImageAnalysisMLModel):
 
     name = "detectron2"
 
-    def __init__(self, *, config_name: str = DEFAULT_CONFIG, weights: str = DEFAULT_WEIGHTS_URL,
-                 cache_dir: Path | str = Path("data/models"), device: str = "auto",
-                 input_size: int = 800, batch_size: int = 0, min_score: float = 0.05,
-                 random_weights: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        config_name: str = DEFAULT_CONFIG,
+        weights: str = DEFAULT_WEIGHTS_URL,
+        cache_dir: Path | str = Path("data/models"),
+        device: str = "auto",
+        input_size: int = 800,
+        batch_size: int = 0,
+        min_score: float = 0.05,
+        random_weights: bool = False,
+    ) -> None:
         # Weights first: a missing file fails before torch is even imported.
         weights_file = None if random_weights else resolve_weights(weights, Path(cache_dir))
         import torch  # noqa: F401  (fails early with a clear ImportError)
@@ -127,8 +136,7 @@ class Detectron2Model(AbstractImageAnalysisMLModel):
         if not frames:
             return []
         inputs = [self.prepare(f) for f in frames]
-        autocast = (torch.autocast("cuda", dtype=torch.float16) if self._device == "cuda"
-                    else contextlib.nullcontext())
+        autocast = torch.autocast("cuda", dtype=torch.float16) if self._device == "cuda" else contextlib.nullcontext()
         with torch.inference_mode(), autocast:
             outputs = self.model(inputs)
         return [self._detections(out["instances"]) for out in outputs]
@@ -139,5 +147,7 @@ class Detectron2Model(AbstractImageAnalysisMLModel):
         boxes = instances.pred_boxes.tensor.float().numpy()
         scores = instances.scores.float().numpy()
         classes = instances.pred_classes.numpy()
-        return [Detection(self._labels[int(c)], float(s), tuple(float(v) for v in b))
-                for b, s, c in zip(boxes, scores, classes)]
+        return [
+            Detection(self._labels[int(c)], float(s), tuple(float(v) for v in b))
+            for b, s, c in zip(boxes, scores, classes, strict=False)
+        ]

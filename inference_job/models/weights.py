@@ -3,6 +3,7 @@
 There is no silent fallback: when weights cannot be had, `WeightsError` says where they were
 looked for, and the job writes that reason to the task.
 """
+
 from __future__ import annotations
 
 import os
@@ -11,11 +12,9 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import urlparse
 
-
 #: The model zoo's COCO Faster R-CNN R50-FPN 3x weights (the default Detectron2 model).
 DEFAULT_WEIGHTS_URL = (
-    "https://dl.fbaipublicfiles.com/detectron2/COCO-Detection/"
-    "faster_rcnn_R_50_FPN_3x/137849458/model_final_280758.pkl"
+    "https://dl.fbaipublicfiles.com/detectron2/COCO-Detection/faster_rcnn_R_50_FPN_3x/137849458/model_final_280758.pkl"
 )
 
 
@@ -39,7 +38,7 @@ def resolve_weights(spec: str, cache_dir: Path, *, timeout_s: float = 60.0) -> P
         if target.is_file():
             return target
         return _download(spec, target, timeout_s)
-    path = Path(spec[len("file://"):] if spec.startswith("file://") else spec).expanduser()
+    path = Path(spec[len("file://") :] if spec.startswith("file://") else spec).expanduser()
     if not path.is_file():
         raise WeightsError(f"weights not found at {path}")
     return path

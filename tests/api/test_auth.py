@@ -1,4 +1,5 @@
 """Accounts over HTTP: sign-up, sign-in in its three forms, token refresh, password change, /me/."""
+
 from __future__ import annotations
 
 import base64
@@ -107,14 +108,21 @@ async def test_token_misuse_is_401(api_client, signup_user):
 async def test_password_change_invalidates_earlier_tokens(api_client, signup_user):
     data, headers = await signup_user(api_client)
     email = data["user"]["email"]
-    wrong = await api_client.post("/authentication/password/change/", headers=headers,
-                                  data={"old_password": "not it at all", "new_password": "new password 1"})
+    wrong = await api_client.post(
+        "/authentication/password/change/",
+        headers=headers,
+        data={"old_password": "not it at all", "new_password": "new password 1"},
+    )
     assert wrong.status_code == 400
-    short = await api_client.post("/authentication/password/change/", headers=headers,
-                                  json={"old_password": PASSWORD, "new_password": "short"})
+    short = await api_client.post(
+        "/authentication/password/change/", headers=headers, json={"old_password": PASSWORD, "new_password": "short"}
+    )
     assert short.status_code == 422
-    resp = await api_client.post("/authentication/password/change/", headers=headers,
-                                 data={"old_password": PASSWORD, "new_password": "new password 1"})
+    resp = await api_client.post(
+        "/authentication/password/change/",
+        headers=headers,
+        data={"old_password": PASSWORD, "new_password": "new password 1"},
+    )
     assert resp.status_code == 200, resp.text
     assert (await api_client.get("/me/", headers=headers)).status_code == 401
     old_refresh = await api_client.post("/authentication/token-refresh", json={"refresh_token": data["refresh_token"]})
@@ -122,8 +130,11 @@ async def test_password_change_invalidates_earlier_tokens(api_client, signup_use
     new_headers = {"Authorization": f"Bearer {resp.json()['access_token']}"}
     assert (await api_client.get("/me/", headers=new_headers)).status_code == 200
     assert (await api_client.post("/signin", json={"email": email, "password": PASSWORD})).status_code == 401
-    again = await api_client.post("/authentication/password/change/", headers=new_headers,
-                                  json={"old_password": "new password 1", "new_password": PASSWORD})
+    again = await api_client.post(
+        "/authentication/password/change/",
+        headers=new_headers,
+        json={"old_password": "new password 1", "new_password": PASSWORD},
+    )
     assert again.status_code == 200
     assert (await api_client.post("/signin", json={"email": email, "password": PASSWORD})).status_code == 200
 
@@ -131,7 +142,9 @@ async def test_password_change_invalidates_earlier_tokens(api_client, signup_use
 async def test_me_patch(api_client, signup_user):
     other, _ = await signup_user(api_client)
     data, headers = await signup_user(api_client)
-    resp = await api_client.patch("/me/", headers=headers, json={"first_name": "Ada B.", "email": "Ada.New@Example.com"})
+    resp = await api_client.patch(
+        "/me/", headers=headers, json={"first_name": "Ada B.", "email": "Ada.New@Example.com"}
+    )
     assert resp.status_code == 200, resp.text
     assert resp.json() == {**data["user"], "first_name": "Ada B.", "email": "ada.new@example.com"}
     assert (await api_client.get("/me/", headers=headers)).json()["email"] == "ada.new@example.com"

@@ -1,4 +1,5 @@
 """Settings: the embedded secret is generated once (0600); weak secrets and bad values fail fast."""
+
 from __future__ import annotations
 
 import stat
@@ -28,10 +29,16 @@ def test_weak_secret_is_refused_outside_embedded(tmp_path, monkeypatch, environm
     assert not (tmp_path / "secret_key").exists()
 
 
-@pytest.mark.parametrize(("variable", "value"), [
-    ("VA_ENVIRONMENT", "staging"), ("VA_DISPATCHER", "slurm"), ("VA_MAX_UPLOAD_BYTES", "0"),
-    ("VA_LOCAL_CONCURRENCY", "many"), ("VA_ACCESS_TOKEN_MINUTES", "-1"),
-])
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("VA_ENVIRONMENT", "staging"),
+        ("VA_DISPATCHER", "slurm"),
+        ("VA_MAX_UPLOAD_BYTES", "0"),
+        ("VA_LOCAL_CONCURRENCY", "many"),
+        ("VA_ACCESS_TOKEN_MINUTES", "-1"),
+    ],
+)
 def test_bad_values_name_the_variable(tmp_path, monkeypatch, variable, value):
     monkeypatch.setenv(variable, value)
     with pytest.raises(SettingsError, match=variable):

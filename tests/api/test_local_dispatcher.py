@@ -5,6 +5,7 @@ The job's own behaviour is tested in tests/job/; here small Python programs stan
 (queueing, killing its process group, a crash, a missing executable). The real job runs in
 tests/api/test_upload.py.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -112,9 +113,11 @@ async def test_missing_executable_and_silent_exit(api_settings, owner):
 
 async def test_job_gets_database_and_storage_environment(api_settings, owner, tmp_path: Path):
     out = tmp_path / "env.json"
-    code = (f"import json, os, sys; json.dump({{k: os.environ.get(k) for k in "
-            f"('VA_DATABASE_URL', 'VA_VIDEOS_DIR', 'VA_DATA_DIR')}} | {{'argv': sys.argv[1:], "
-            f"'pgid': os.getpgid(0) == os.getpid()}}, open({str(out)!r}, 'w'))")
+    code = (
+        f"import json, os, sys; json.dump({{k: os.environ.get(k) for k in "
+        f"('VA_DATABASE_URL', 'VA_VIDEOS_DIR', 'VA_DATA_DIR')}} | {{'argv': sys.argv[1:], "
+        f"'pgid': os.getpgid(0) == os.getpid()}}, open({str(out)!r}, 'w'))"
+    )
     settings = api_settings()
     dispatcher = LocalDispatcher(settings, command=[sys.executable, "-c", code])
     task = await new_task(owner)

@@ -1,4 +1,5 @@
 """Prometheus metrics of the API, read back through /metrics."""
+
 from __future__ import annotations
 
 import re
@@ -10,8 +11,11 @@ from tests.videos import noise_video
 
 
 def samples(text: str) -> dict[tuple[str, tuple], float]:
-    return {(s.name, tuple(sorted(s.labels.items()))): s.value
-            for family in text_string_to_metric_families(text) for s in family.samples}
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
 
 
 async def scrape(client) -> dict[tuple[str, tuple], float]:
@@ -27,10 +31,12 @@ async def test_requests_uploads_and_tasks_are_counted(api_client, signup_user, t
     for _ in range(3):  # three different ids, one route template
         await api_client.get(f"/tasks/video-analysis-result/{uuid.uuid4()}/", headers=headers)
     clip = noise_video(tmp_path / "n.mp4", frames=4).read_bytes()
-    ok = await api_client.post("/tasks/video-objects-detection/", headers=headers,
-                               files={"videofile": ("n.mp4", clip, "video/mp4")})
-    bad = await api_client.post("/tasks/video-objects-detection/", headers=headers,
-                                files={"videofile": ("n.mp4", b"not a video", "video/mp4")})
+    ok = await api_client.post(
+        "/tasks/video-objects-detection/", headers=headers, files={"videofile": ("n.mp4", clip, "video/mp4")}
+    )
+    bad = await api_client.post(
+        "/tasks/video-objects-detection/", headers=headers, files={"videofile": ("n.mp4", b"not a video", "video/mp4")}
+    )
     assert (ok.status_code, bad.status_code) == (202, 415)
     after = await scrape(api_client)
 
@@ -45,6 +51,7 @@ async def test_requests_uploads_and_tasks_are_counted(api_client, signup_user, t
     assert delta("va_upload_bytes_total") == len(clip)
     routes = {dict(k[1])["route"] for k in after if k[0] == "va_http_requests_total"}
     assert not any(re.search(r"[0-9a-f]{8}-[0-9a-f]{4}-", r) for r in routes)  # templates only
-    pending_or_done = sum(after[("va_tasks", (("status", s),))]
-                          for s in ("PENDING", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED"))
+    pending_or_done = sum(
+        after[("va_tasks", (("status", s),))] for s in ("PENDING", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED")
+    )
     assert pending_or_done >= 1

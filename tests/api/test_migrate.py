@@ -1,4 +1,5 @@
 """The checked-in Aerich migrations build the schema the models expect on an empty PostgreSQL."""
+
 from __future__ import annotations
 
 import uuid
@@ -52,7 +53,9 @@ async def test_migrations_match_the_models(db, empty_databases):
     with TortoiseContext():  # the models work on the migrated schema
         await Tortoise.init(config=tortoise_config(migrated))
         user = await User.create(email="m@example.com", password_hash="x")
-        task = await Task.create(owner=user, model="opencv-face", video_uri="videos://a.mp4", params={"frame_stride": 2})
+        task = await Task.create(
+            owner=user, model="opencv-face", video_uri="videos://a.mp4", params={"frame_stride": 2}
+        )
         await FrameDetections.create(task=task, frame_index=0, timestamp=0.0, objects=[{"label": "face"}])
         again = await Task.get(id=task.id).prefetch_related("frames")
         assert again.params == {"frame_stride": 2} and again.frames[0].objects == [{"label": "face"}]

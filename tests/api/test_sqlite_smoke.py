@@ -1,5 +1,6 @@
 """Smoke pass of the embedded default, the way `make run` starts it: `python -m api` on SQLite
 with the local dispatcher, over real HTTP. Sign up, sign in, upload, poll until the real job ends."""
+
 from __future__ import annotations
 
 import asyncio
@@ -29,8 +30,14 @@ async def server(tmp_path: Path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("VA_")}
     env.update(VA_DATA_DIR=str(tmp_path / "data"), HOST="127.0.0.1", PORT=str(port))
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "api", cwd=REPO, env=env,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+        sys.executable,
+        "-m",
+        "api",
+        cwd=REPO,
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
     base = f"http://127.0.0.1:{port}"
     async with httpx.AsyncClient(base_url=base, timeout=30) as client:
         for _ in range(150):
@@ -52,16 +59,21 @@ async def test_embedded_round_trip(server, tmp_path):
     assert (data_dir / "secret_key").exists() and (data_dir / "videoanalysis.sqlite3").exists()
     assert (await client.get("/readyz")).status_code == 200
     assert (await client.get("/docs")).status_code == 200
-    signup = await client.post("/signup", json={"email": "smoke@example.com", "password": "smoke test pw",
-                                                "first_name": "S", "last_name": "M"})
+    signup = await client.post(
+        "/signup", json={"email": "smoke@example.com", "password": "smoke test pw", "first_name": "S", "last_name": "M"}
+    )
     assert signup.status_code == 201, signup.text
     signin = await client.post("/signin", data={"username": "smoke@example.com", "password": "smoke test pw"})
     assert signin.status_code == 200, signin.text
     headers = {"Authorization": f"Bearer {signin.json()['access_token']}"}
     video = pan_video(tmp_path / "pan.mp4", frames=12)
     with open(video.path, "rb") as f:
-        resp = await client.post("/tasks/video-objects-detection/", headers=headers,
-                                 files={"videofile": ("pan.mp4", f, "video/mp4")}, data={"frame_stride": "3"})
+        resp = await client.post(
+            "/tasks/video-objects-detection/",
+            headers=headers,
+            files={"videofile": ("pan.mp4", f, "video/mp4")},
+            data={"frame_stride": "3"},
+        )
     assert resp.status_code == 202, resp.text
     task_id = resp.json()["task_id"]
     for _ in range(600):

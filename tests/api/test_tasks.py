@@ -1,4 +1,5 @@
 """Reading results, listing, cancelling; owner-only access; a dispatcher that refuses; probes."""
+
 from __future__ import annotations
 
 import uuid
@@ -18,8 +19,13 @@ RESULT = "/tasks/video-analysis-result/{}/"
 
 async def make_task(user_id: int, **fields) -> Task:
     """A task row as an upload writes it (no run; these tests read what is stored)."""
-    values = dict(owner_id=user_id, model="opencv-face", video_uri="videos://none.mp4",
-                  video_name="clip.mp4", params={"score_threshold": 0.5, "frame_stride": 1, "labels": None})
+    values = {
+        "owner_id": user_id,
+        "model": "opencv-face",
+        "video_uri": "videos://none.mp4",
+        "video_name": "clip.mp4",
+        "params": {"score_threshold": 0.5, "frame_stride": 1, "labels": None},
+    }
     return await Task.create(**{**values, **fields})
 
 
@@ -29,8 +35,14 @@ async def test_result_pages_through_detections(api_client, signup_user):
     await transition(task.id, TaskStatus.RUNNING, frames_done=7)
     await transition(task.id, TaskStatus.SUCCEEDED)
     for i in range(7):
-        objects = [{"label": "face", "score": 0.5 + i / 100, "box": [i, 2, 30, 40]},
-                   {"label": "face", "score": 0.9, "box": [1, 1, 2, 2]}] if i % 2 else []
+        objects = (
+            [
+                {"label": "face", "score": 0.5 + i / 100, "box": [i, 2, 30, 40]},
+                {"label": "face", "score": 0.9, "box": [1, 1, 2, 2]},
+            ]
+            if i % 2
+            else []
+        )
         await FrameDetections.create(task=task, frame_index=i, timestamp=i / 10, objects=objects)
     seen, cursor = [], None
     while True:
@@ -42,7 +54,7 @@ async def test_result_pages_through_detections(api_client, signup_user):
         assert body["frames_done"] == 7 and body["frames_total"] == 7 and body["started_at"]
         assert len(body["result"]) == len(body["detections"]) <= 3
         seen += body["detections"]
-        for frame, compact in zip(body["detections"], body["result"]):
+        for frame, compact in zip(body["detections"], body["result"], strict=False):
             assert compact == ({"face": 0.9} if frame["objects"] else {})
         cursor = body["next_cursor"]
         if cursor is None:
@@ -138,8 +150,9 @@ async def test_dispatch_failure_marks_task_failed_and_answers_503(open_api_clien
     clip = noise_video(tmp_path / "n.mp4").read_bytes()
     async with open_api_client(dispatcher_instance=RefusingDispatcher()) as client:
         data, headers = await signup_user(client)
-        resp = await client.post("/tasks/video-objects-detection/", headers=headers,
-                                 files={"videofile": ("n.mp4", clip, "video/mp4")})
+        resp = await client.post(
+            "/tasks/video-objects-detection/", headers=headers, files={"videofile": ("n.mp4", clip, "video/mp4")}
+        )
         assert resp.status_code == 503
         assert "the cluster API is unreachable" in resp.json()["detail"]
         task = await Task.get(owner_id=data["user"]["id"])
@@ -152,8 +165,9 @@ async def test_dispatch_failure_marks_task_failed_and_answers_503(open_api_clien
         assert (await Task.get(id=pending.id)).status == TaskStatus.PENDING
     async with open_api_client(dispatcher_instance=BrokenDispatcher()) as client:
         data, headers = await signup_user(client)
-        resp = await client.post("/tasks/video-objects-detection/", headers=headers,
-                                 files={"videofile": ("n.mp4", clip, "video/mp4")})
+        resp = await client.post(
+            "/tasks/video-objects-detection/", headers=headers, files={"videofile": ("n.mp4", clip, "video/mp4")}
+        )
         assert resp.status_code == 503
         task = await Task.get(owner_id=data["user"]["id"])
         assert task.status == TaskStatus.FAILED and "spec" in task.error

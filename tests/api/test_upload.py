@@ -1,4 +1,5 @@
 """Uploads: a real video becomes a PENDING task and is run; every rejection leaves nothing behind."""
+
 from __future__ import annotations
 
 import asyncio
@@ -38,7 +39,9 @@ async def wait_final(client, headers: dict, task_id: str, timeout: float = 90) -
 async def test_upload_real_video_is_stored_and_analysed(api_client, signup_user, clip):
     _, headers = await signup_user(api_client)
     resp = await api_client.post(
-        UPLOAD, headers=headers, files={"videofile": ("noise.mp4", clip, "video/mp4")},
+        UPLOAD,
+        headers=headers,
+        files={"videofile": ("noise.mp4", clip, "video/mp4")},
         data={"score_threshold": "0.3", "frame_stride": "2", "labels": " face, "},
     )
     assert resp.status_code == 202, resp.text
@@ -101,24 +104,36 @@ async def test_rejected_uploads_leave_no_row_and_no_file(api_client, signup_user
 async def test_too_large_is_cut_off_while_reading(open_api_client, signup_user, clip):
     async with open_api_client(max_upload_bytes=len(clip) - 1, upload_chunk_bytes=1024) as client:
         _, headers = await signup_user(client)
-        await assert_rejected(client, headers, 413, "exceeds the limit",
-                              files={"videofile": ("clip.mp4", clip, "video/mp4")})
+        await assert_rejected(
+            client, headers, 413, "exceeds the limit", files={"videofile": ("clip.mp4", clip, "video/mp4")}
+        )
         # Announced too large: refused from Content-Length before reading.
-        await assert_rejected(client, headers, 413, "exceeds the limit", content=b"x",
-                              headers={**headers, "content-type": "multipart/form-data; boundary=b",
-                                       "content-length": str(10**9)})
+        await assert_rejected(
+            client,
+            headers,
+            413,
+            "exceeds the limit",
+            content=b"x",
+            headers={**headers, "content-type": "multipart/form-data; boundary=b", "content-length": str(10**9)},
+        )
         # No Content-Length (chunked): the server stops reading once the cap is passed.
         sent = 0
         limit = client.settings.max_upload_bytes
 
         async def body():
             nonlocal sent
-            yield b"--b\r\nContent-Disposition: form-data; name=\"videofile\"; filename=\"big.mp4\"\r\n\r\n"
+            yield b'--b\r\nContent-Disposition: form-data; name="videofile"; filename="big.mp4"\r\n\r\n'
             for _ in range(1000):
                 sent += 4096
                 yield b"\0" * 4096
             yield b"\r\n--b--\r\n"
 
-        await assert_rejected(client, headers, 413, "exceeds the limit", content=body(),
-                              headers={**headers, "content-type": "multipart/form-data; boundary=b"})
+        await assert_rejected(
+            client,
+            headers,
+            413,
+            "exceeds the limit",
+            content=body(),
+            headers={**headers, "content-type": "multipart/form-data; boundary=b"},
+        )
         assert limit < sent < limit + 64 * 1024 + 2 * 4096  # stopped early, not after 4 MB

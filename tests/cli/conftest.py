@@ -1,6 +1,7 @@
 """A real API server (`python -m api` under uvicorn, local dispatcher) on a free loopback port,
 on the session's PostgreSQL database, and a `cli` helper that runs the real Typer app against it
 with its own config dir (so each test user has its own token file)."""
+
 from __future__ import annotations
 
 import os
@@ -51,16 +52,27 @@ def api_server(db: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[st
     tmp = tmp_path_factory.mktemp("cli-api")
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("VA_")}
-    env.update(HOST="127.0.0.1", PORT=str(port), PYTHONPATH=str(REPO), VA_ENVIRONMENT="development",
-               VA_SECRET_KEY=TEST_SECRET, VA_DATABASE_URL=db, VA_DATA_DIR=str(tmp / "data"),
-               VA_VIDEOS_DIR=str(tmp / "videos"), VA_DISPATCHER="local", VA_DEVICE="cpu",
-               VA_PROGRESS_INTERVAL_S="0", VA_LOCAL_CONCURRENCY="2",
-               VA_MAX_UPLOAD_BYTES=str(MAX_UPLOAD_BYTES))
+    env.update(
+        HOST="127.0.0.1",
+        PORT=str(port),
+        PYTHONPATH=str(REPO),
+        VA_ENVIRONMENT="development",
+        VA_SECRET_KEY=TEST_SECRET,
+        VA_DATABASE_URL=db,
+        VA_DATA_DIR=str(tmp / "data"),
+        VA_VIDEOS_DIR=str(tmp / "videos"),
+        VA_DISPATCHER="local",
+        VA_DEVICE="cpu",
+        VA_PROGRESS_INTERVAL_S="0",
+        VA_LOCAL_CONCURRENCY="2",
+        VA_MAX_UPLOAD_BYTES=str(MAX_UPLOAD_BYTES),
+    )
     (tmp / "videos").mkdir()
     log = tmp / "api.log"
     with open(log, "w") as log_fh:
-        proc = subprocess.Popen([sys.executable, "-m", "api"], cwd=REPO, env=env,
-                                stdout=log_fh, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "api"], cwd=REPO, env=env, stdout=log_fh, stderr=subprocess.STDOUT
+        )
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_ready(url, proc, log)

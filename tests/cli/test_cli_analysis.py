@@ -1,5 +1,6 @@
 """`analyze --wait`, `results`, `status`, `ls`, `cancel` on real analyses: the local dispatcher
 runs `python -m inference_job` with the `opencv-face` model on a real video of a panning face."""
+
 from __future__ import annotations
 
 import csv
@@ -38,8 +39,9 @@ def label_row(table: str, label: str) -> list[str]:
 
 
 def test_analyze_wait_summarises_and_results_agree(cli_user, pan: PanVideo, tmp_path: Path) -> None:
-    run = cli_user("analyze", str(pan.path), "--model", "opencv-face", "--score-threshold", "0",
-                   "--wait", "--poll", "0.2")
+    run = cli_user(
+        "analyze", str(pan.path), "--model", "opencv-face", "--score-threshold", "0", "--wait", "--poll", "0.2"
+    )
     assert run.exit_code == 0, run.output
     assert run.stderr == ""  # not a terminal: no bars, no noise
     task_id, _, table = run.stdout.partition("\n")
@@ -59,17 +61,20 @@ def test_analyze_wait_summarises_and_results_agree(cli_user, pan: PanVideo, tmp_
     assert [f["frame"] for f in data["detections"]] == list(range(pan.frames))  # all 5 pages, in order
     from_json = sorted((f["frame"], o["label"], tuple(o["box"])) for f in data["detections"] for o in f["objects"])
     rows = list(csv.DictReader(outputs["csv"].splitlines()))
-    from_csv = sorted((int(r["frame"]), r["label"], tuple(float(r[k]) for k in ("x1", "y1", "x2", "y2")))
-                      for r in rows)
+    from_csv = sorted((int(r["frame"]), r["label"], tuple(float(r[k]) for k in ("x1", "y1", "x2", "y2"))) for r in rows)
     coco = json.loads(outputs["coco"])
     names = {c["id"]: c["name"] for c in coco["categories"]}
-    from_coco = sorted((a["image_id"], names[a["category_id"]],
-                        (a["bbox"][0], a["bbox"][1], a["bbox"][0] + a["bbox"][2], a["bbox"][1] + a["bbox"][3]))
-                       for a in coco["annotations"])
+    from_coco = sorted(
+        (
+            a["image_id"],
+            names[a["category_id"]],
+            (a["bbox"][0], a["bbox"][1], a["bbox"][0] + a["bbox"][2], a["bbox"][1] + a["bbox"][3]),
+        )
+        for a in coco["annotations"]
+    )
     assert from_json == from_csv == from_coco and len(from_json) == int(detections)
     assert len(coco["images"]) == pan.frames and set(names.values()) == {"face"}
-    hits = sum(any(iou(box, pan.face_boxes[i]) >= 0.5 for j, _, box in from_json if j == i)
-               for i in range(pan.frames))
+    hits = sum(any(iou(box, pan.face_boxes[i]) >= 0.5 for j, _, box in from_json if j == i) for i in range(pan.frames))
     assert hits >= 0.9 * pan.frames  # the boxes follow the panning face
 
     status = cli_user("status", task_id)
@@ -81,8 +86,16 @@ def test_analyze_wait_summarises_and_results_agree(cli_user, pan: PanVideo, tmp_
 
 def test_progress_bars_on_a_terminal(cli_user, tmp_path: Path) -> None:
     video = pan_video(tmp_path / "short.mp4", frames=6)
-    run = cli_user("analyze", str(video.path), "--model", "opencv-face", "--wait", "--poll", "0.1",
-                   env={"TTY_COMPATIBLE": "1", "COLUMNS": "120"})
+    run = cli_user(
+        "analyze",
+        str(video.path),
+        "--model",
+        "opencv-face",
+        "--wait",
+        "--poll",
+        "0.1",
+        env={"TTY_COMPATIBLE": "1", "COLUMNS": "120"},
+    )
     assert run.exit_code == 0, run.output
     bars = ANSI.sub("", run.stderr)
     size_kb = f"{video.path.stat().st_size / 1000:.1f}"
@@ -106,8 +119,21 @@ def test_cancel_a_running_task(cli_user, tmp_path: Path) -> None:
 
 def test_parameters_reach_the_job_and_an_empty_result_says_so(cli_user, tmp_path: Path) -> None:
     video = noise_video(tmp_path / "noise.mp4", frames=10)
-    run = cli_user("analyze", str(video), "--model", "opencv-face", "--frame-stride", "2",
-                   "--labels", "face", "--score-threshold", "0.7", "--wait", "--poll", "0.1")
+    run = cli_user(
+        "analyze",
+        str(video),
+        "--model",
+        "opencv-face",
+        "--frame-stride",
+        "2",
+        "--labels",
+        "face",
+        "--score-threshold",
+        "0.7",
+        "--wait",
+        "--poll",
+        "0.1",
+    )
     assert run.exit_code == 0, run.output
     task_id, _, summary = run.stdout.partition("\n")
     assert "noise.mp4: 5 frames analysed" in summary and "no objects detected" in summary

@@ -1,4 +1,5 @@
 """The real CLI against the real API over HTTP (uvicorn, PostgreSQL, local dispatcher)."""
+
 from __future__ import annotations
 
 import base64
@@ -84,13 +85,15 @@ def test_refused_uploads_show_the_server_detail(cli_user, tmp_path: Path) -> Non
     assert "video" in one_error_line(cli_user("analyze", str(image)), EXIT_ERROR).lower()
     video = pan_video(tmp_path / "pan.mp4", frames=4).path
     assert one_error_line(cli_user("analyze", str(video), "--model", "nope"), EXIT_ERROR).startswith(
-        "unknown model 'nope'; known models: ")
+        "unknown model 'nope'; known models: "
+    )
     usage = cli_user("analyze", str(video), "--score-threshold", "2")
     assert usage.exit_code == 2 and "score-threshold" in usage.stderr  # refused before any upload
     too_big = tmp_path / "big.mp4"
     too_big.write_bytes(os.urandom(MAX_UPLOAD_BYTES + 1))
     assert one_error_line(cli_user("analyze", str(too_big)), EXIT_ERROR) == (
-        f"upload exceeds the limit of {MAX_UPLOAD_BYTES} bytes")
+        f"upload exceeds the limit of {MAX_UPLOAD_BYTES} bytes"
+    )
     assert cli_user("ls").stdout.strip() == "no tasks yet"  # nothing half-created
 
 
@@ -102,4 +105,6 @@ def test_console_script_in_its_own_process(api_server: str, tmp_path: Path) -> N
     assert done.returncode == 0 and "analyze" in done.stdout and "results" in done.stdout, done.stderr
     done = subprocess.run([script, "status", str(uuid.uuid4())], env=env, capture_output=True, text=True)
     assert (done.returncode, done.stdout) == (EXIT_AUTH, "")
-    assert done.stderr == f"error: not logged in to {api_server}: run `videoanalysis login` (or `videoanalysis signup`)\n"
+    assert (
+        done.stderr == f"error: not logged in to {api_server}: run `videoanalysis login` (or `videoanalysis signup`)\n"
+    )

@@ -1,4 +1,5 @@
 """The CLI's pieces without a server: upload body, token store, exports, error lines."""
+
 from __future__ import annotations
 
 import base64
@@ -25,8 +26,14 @@ from videoanalysis.cli.upload import MultipartUpload
 FRAMES = [
     {"frame": 0, "timestamp": 0.0, "objects": [{"label": "face", "score": 0.9, "box": [10, 20, 50, 80]}]},
     {"frame": 2, "timestamp": 0.2, "objects": []},
-    {"frame": 4, "timestamp": 0.4, "objects": [{"label": "face", "score": 0.8, "box": [12, 20, 52, 80]},
-                                               {"label": "cat", "score": 0.6, "box": [0, 0, 4, 3]}]},
+    {
+        "frame": 4,
+        "timestamp": 0.4,
+        "objects": [
+            {"label": "face", "score": 0.8, "box": [12, 20, 52, 80]},
+            {"label": "cat", "score": 0.6, "box": [0, 0, 4, 3]},
+        ],
+    },
 ]
 
 
@@ -49,9 +56,15 @@ def parse_multipart(upload: MultipartUpload) -> dict[str, bytes]:
         state["data"] = bytearray()
 
     _, opts = parse_options_header(upload.headers["Content-Type"])
-    parser = MultipartParser(opts[b"boundary"], {
-        "on_header_value": on_header_value, "on_header_end": on_header_end,
-        "on_part_data": lambda d, s, e: state["data"].extend(d[s:e]), "on_part_end": on_part_end})
+    parser = MultipartParser(
+        opts[b"boundary"],
+        {
+            "on_header_value": on_header_value,
+            "on_header_end": on_header_end,
+            "on_part_data": lambda d, s, e: state["data"].extend(d[s:e]),
+            "on_part_end": on_part_end,
+        },
+    )
     for chunk in upload:
         parser.write(chunk)
     parser.finalize()
@@ -63,8 +76,13 @@ def test_upload_body_streams_in_chunks_with_exact_length(tmp_path: Path) -> None
     payload = bytes(range(256)) * 5000  # 1.28 MB
     video.write_bytes(payload)
     progress: list[int] = []
-    upload = MultipartUpload(video, "videofile", {"model": "opencv-face", "labels": "face,cat"},
-                             on_chunk=progress.append, chunk_size=64 * 1024)
+    upload = MultipartUpload(
+        video,
+        "videofile",
+        {"model": "opencv-face", "labels": "face,cat"},
+        on_chunk=progress.append,
+        chunk_size=64 * 1024,
+    )
     chunks = list(upload)
     assert max(len(c) for c in chunks) <= 64 * 1024  # never the whole file at once
     assert sum(len(c) for c in chunks) == int(upload.headers["Content-Length"])
@@ -91,8 +109,12 @@ def test_token_expiry_reads_the_jwt_claim() -> None:
 
 
 def test_error_detail_flattens_validation_errors() -> None:
-    body = {"detail": [{"loc": ["body", "score_threshold"], "msg": "must be <= 1"},
-                       {"loc": ["body", "frame_stride"], "msg": "must be >= 1"}]}
+    body = {
+        "detail": [
+            {"loc": ["body", "score_threshold"], "msg": "must be <= 1"},
+            {"loc": ["body", "frame_stride"], "msg": "must be >= 1"},
+        ]
+    }
     response = httpx.Response(422, json=body)
     assert error_detail(response) == "score_threshold: must be <= 1; frame_stride: must be >= 1"
     assert error_detail(httpx.Response(413, json={"detail": "video larger\nthan 1 MB"})) == "video larger than 1 MB"
@@ -107,27 +129,32 @@ def test_exports_agree(tmp_path: Path) -> None:
     data = json.loads(js.getvalue())
     assert data["task_id"] == "t1" and data["detections"] == FRAMES
     rows = list(csv.DictReader(io.StringIO(cs.getvalue())))
-    assert [(r["frame"], r["label"], r["x2"]) for r in rows] == [("0", "face", "50"), ("4", "face", "52"), ("4", "cat", "4")]
+    assert [(r["frame"], r["label"], r["x2"]) for r in rows] == [
+        ("0", "face", "50"),
+        ("4", "face", "52"),
+        ("4", "cat", "4"),
+    ]
     coco = json.loads(co.getvalue())
     assert [i["id"] for i in coco["images"]] == [0, 2, 4]
     assert coco["categories"] == [{"id": 1, "name": "face"}, {"id": 2, "name": "cat"}]
     assert [(a["image_id"], a["category_id"], a["bbox"]) for a in coco["annotations"]] == [
-        (0, 1, [10, 20, 40, 60]), (4, 1, [12, 20, 40, 60]), (4, 2, [0, 0, 4, 3])]
+        (0, 1, [10, 20, 40, 60]),
+        (4, 1, [12, 20, 40, 60]),
+        (4, 2, [0, 0, 4, 3]),
+    ]
 
 
 def test_output_file_appears_only_when_complete(tmp_path: Path) -> None:
     target = tmp_path / "out.json"
-    with pytest.raises(RuntimeError):
-        with open_output(target) as fh:
-            fh.write("partial")
-            raise RuntimeError("connection lost")
+    with pytest.raises(RuntimeError), open_output(target) as fh:
+        fh.write("partial")
+        raise RuntimeError("connection lost")
     assert list(tmp_path.iterdir()) == []
     with open_output(target) as fh:
         fh.write("{}")
     assert target.read_text() == "{}"
-    with pytest.raises(CliError, match="no folder"):
-        with open_output(tmp_path / "missing" / "out.json"):
-            pass
+    with pytest.raises(CliError, match="no folder"), open_output(tmp_path / "missing" / "out.json"):
+        pass
 
 
 def free_port() -> int:

@@ -1,5 +1,6 @@
 """The cluster the end-to-end test is given: simulated (the test API server, the default) or
 real (`VA_E2E_API_URL` and `KUBECONFIG` set, as scripts/e2e-kind.sh does). See drivers.py."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -52,6 +53,9 @@ def cluster(request: pytest.FixtureRequest, tmp_path: Path) -> ClusterDriver:
         return RealCluster.from_env()
     request.getfixturevalue("e2e_operator")
     open_api_client: Any = request.getfixturevalue("open_api_client")
-    return SimulatedCluster(kube=request.getfixturevalue("kube_api"),
-                            namespace=request.getfixturevalue("e2e_namespace"),
-                            open_api_client=open_api_client, work_dir=tmp_path)
+    return SimulatedCluster(
+        kube=request.getfixturevalue("kube_api"),
+        namespace=request.getfixturevalue("e2e_namespace"),
+        open_api_client=open_api_client,
+        work_dir=tmp_path,
+    )

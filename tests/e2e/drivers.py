@@ -7,6 +7,7 @@
 - `RealCluster` (`make e2e-kind`: `KUBECONFIG` + `VA_E2E_API_URL`): the chart is installed, the
   API is reached over HTTP, and the real kubelet runs the Job, so `run_job` does nothing.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -66,8 +67,12 @@ class RealCluster:
     def from_env(cls) -> RealCluster:
         from videoanalysis.k8s import kube
 
-        return cls(kube=kube.new_api_client(), namespace=os.environ.get(NAMESPACE_ENV, "videoanalysis"),
-                   url=os.environ[API_URL_ENV], timeout=float(os.environ.get(TIMEOUT_ENV, "300")))
+        return cls(
+            kube=kube.new_api_client(),
+            namespace=os.environ.get(NAMESPACE_ENV, "videoanalysis"),
+            url=os.environ[API_URL_ENV],
+            timeout=float(os.environ.get(TIMEOUT_ENV, "300")),
+        )
 
     @asynccontextmanager
     async def api(self) -> AsyncIterator[httpx.AsyncClient]:
@@ -94,8 +99,7 @@ class SimulatedCluster:
         return self.work_dir / "videos"
 
     def api(self) -> AbstractAsyncContextManager[Any]:
-        return self.open_api_client(dispatcher="kubernetes", kube_namespace=self.namespace,
-                                    videos_dir=self.videos_dir)
+        return self.open_api_client(dispatcher="kubernetes", kube_namespace=self.namespace, videos_dir=self.videos_dir)
 
     async def run_job(self, job: client.V1Job) -> None:
         """Report the Pod running, run its command, report how it ended (like a kubelet)."""
@@ -115,8 +119,13 @@ class SimulatedCluster:
         if command[:3] != ["python", "-m", "inference_job"]:
             raise AssertionError(f"unexpected container command {command}")
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, *command[1:], cwd=ROOT, env={**os.environ, **env},
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+            sys.executable,
+            *command[1:],
+            cwd=ROOT,
+            env={**os.environ, **env},
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
         out, _ = await asyncio.wait_for(proc.communicate(), timeout=120)
         if proc.returncode != 0:
             raise AssertionError(f"the Pod's command failed:\n{out.decode(errors='replace')[-2000:]}")

@@ -4,6 +4,7 @@ inference image's own command -> real detections read back through the API.
 The same test runs on the cluster it is given (tests/e2e/drivers.py): the test API server with
 a simulated kubelet in `make test`, or kind with the real kubelet in `make e2e-kind`.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -25,8 +26,12 @@ FRAMES = 12
 async def upload(api: Any, headers: dict[str, str], video: Path) -> str:
     """POST the video for the OpenCV face model; returns the task id."""
     with open(video, "rb") as f:
-        resp = await api.post("/tasks/video-objects-detection/", headers=headers,
-                              files={"videofile": (video.name, f, "video/mp4")}, data={"model": "opencv-face"})
+        resp = await api.post(
+            "/tasks/video-objects-detection/",
+            headers=headers,
+            files={"videofile": (video.name, f, "video/mp4")},
+            data={"model": "opencv-face"},
+        )
     assert resp.status_code == 202, resp.text
     return str(resp.json()["task_id"])
 
@@ -38,20 +43,26 @@ def job_of(kube: client.ApiClient, namespace: str, resource: str) -> list[client
 @pytest.mark.kubernetes
 @pytest.mark.kind
 async def test_upload_runs_as_a_job_and_detections_come_back(
-    cluster: ClusterDriver, signup_user: Any, tmp_path: Path,
+    cluster: ClusterDriver,
+    signup_user: Any,
+    tmp_path: Path,
 ) -> None:
     video = pan_video(tmp_path / "pan.mp4", frames=FRAMES).path
     async with cluster.api() as api:
         _, headers = await signup_user(api)
         task_id = await upload(api, headers, video)
         name = names.resource_name(task_id)
-        [job] = await wait_for(lambda: job_of(cluster.kube, cluster.namespace, name),
-                               timeout=cluster.timeout, what="the Job")
+        [job] = await wait_for(
+            lambda: job_of(cluster.kube, cluster.namespace, name), timeout=cluster.timeout, what="the Job"
+        )
         assert job.metadata.name == names.job_name(name)
         assert job.spec.template.spec.containers[0].command[-2:] == ["--task-id", task_id]
         await cluster.run_job(job)
-        await wait_for(phase_is(cluster.kube, cluster.namespace, name, "Succeeded"),
-                       timeout=cluster.timeout, what=f"{name} Succeeded")
+        await wait_for(
+            phase_is(cluster.kube, cluster.namespace, name, "Succeeded"),
+            timeout=cluster.timeout,
+            what=f"{name} Succeeded",
+        )
 
         result = (await api.get(f"/tasks/video-analysis-result/{task_id}/", headers=headers)).json()
     assert result["status"] == "SUCCEEDED", result
@@ -65,7 +76,10 @@ async def test_upload_runs_as_a_job_and_detections_come_back(
 
 @pytest.mark.kubernetes
 async def test_refused_resource_gives_503_and_a_failed_task(
-    k8s_cluster: Path, open_api_client: Any, signup_user: Any, tmp_path: Path,
+    k8s_cluster: Path,
+    open_api_client: Any,
+    signup_user: Any,
+    tmp_path: Path,
 ) -> None:
     """The API server refuses the resource (no such namespace): 503 with its message, task FAILED,
     nothing left behind. Test API server only: a deployed API's namespace is fixed by the chart."""
@@ -73,8 +87,9 @@ async def test_refused_resource_gives_503_and_a_failed_task(
         _, headers = await signup_user(api)
         video = pan_video(tmp_path / "pan.mp4", frames=4).path
         with open(video, "rb") as f:
-            resp = await api.post("/tasks/video-objects-detection/", headers=headers,
-                                  files={"videofile": ("pan.mp4", f, "video/mp4")})
+            resp = await api.post(
+                "/tasks/video-objects-detection/", headers=headers, files={"videofile": ("pan.mp4", f, "video/mp4")}
+            )
         assert resp.status_code == 503
         assert 'namespaces "no-such-namespace" not found' in resp.json()["detail"]
         [task] = (await api.get("/tasks/", headers=headers)).json()["tasks"]

@@ -1,6 +1,7 @@
 """What of `make e2e-kind` can be checked without Docker: the kind config, the kind values (helm
 lint/template + kubernetes-validate --strict), the videos PV that binds the chart's claim, the
 script's plan and prerequisite check, and shellcheck on every shell script of the project."""
+
 from __future__ import annotations
 
 import json
@@ -33,14 +34,38 @@ def load(path: Path) -> Any:
 def kind_render(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
     """The chart rendered as the script installs it; validated against the Kubernetes schemas."""
     p = plan()
-    run(BIN / "helm", "lint", "--strict", ROOT / "charts" / "videoanalysis", "-f", ROOT / p["values"],
-        "--namespace", p["namespace"])
-    text = run(BIN / "helm", "template", p["release"], ROOT / "charts" / "videoanalysis", "--namespace",
-               p["namespace"], "-f", ROOT / p["values"], "--include-crds").stdout
+    run(
+        BIN / "helm",
+        "lint",
+        "--strict",
+        ROOT / "charts" / "videoanalysis",
+        "-f",
+        ROOT / p["values"],
+        "--namespace",
+        p["namespace"],
+    )
+    text = run(
+        BIN / "helm",
+        "template",
+        p["release"],
+        ROOT / "charts" / "videoanalysis",
+        "--namespace",
+        p["namespace"],
+        "-f",
+        ROOT / p["values"],
+        "--include-crds",
+    ).stdout
     out = tmp_path_factory.mktemp("kind") / "render.yaml"
     out.write_text(text)
-    run(BIN / "kubernetes-validate", "--strict", "--kubernetes-version", KUBE_VERSION, "--quiet",
-        out, ROOT / p["videos_pv"])
+    run(
+        BIN / "kubernetes-validate",
+        "--strict",
+        "--kubernetes-version",
+        KUBE_VERSION,
+        "--quiet",
+        out,
+        ROOT / p["videos_pv"],
+    )
     return parse(text)
 
 
@@ -68,8 +93,12 @@ def test_videos_pv_binds_the_charts_claim_on_the_mount(kind_render: list[dict[st
 
 def test_kind_values_run_on_cpu_with_the_loaded_images(kind_render: list[dict[str, Any]]) -> None:
     p = plan()
-    containers = [c for d in kind_render if d["kind"] in ("Deployment", "StatefulSet", "Job", "Pod")
-                  for c in pod_spec(d)["containers"]]
+    containers = [
+        c
+        for d in kind_render
+        if d["kind"] in ("Deployment", "StatefulSet", "Job", "Pod")
+        for c in pod_spec(d)["containers"]
+    ]
     assert {c["imagePullPolicy"] for c in containers} == {"Never"}
     operator = one(kind_render, "Deployment", "-operator")["spec"]["template"]["spec"]["containers"][0]
     env = container_env(operator)

@@ -1,5 +1,6 @@
 """Fixtures for the inference job: task rows on the session's PostgreSQL database, a videos
 folder, and running `python -m inference_job` as a real subprocess."""
+
 from __future__ import annotations
 
 import asyncio
@@ -34,21 +35,34 @@ class JobHarness:
 
     def env(self, **extra: str) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("VA_")}
-        env.update(VA_DATABASE_URL=self.pg_url, VA_VIDEOS_DIR=str(self.videos_dir),
-                   VA_DATA_DIR=str(self.videos_dir.parent / "data"), VA_DEVICE="cpu",
-                   VA_PROGRESS_INTERVAL_S="0", PYTHONPATH=str(REPO))
+        env.update(
+            VA_DATABASE_URL=self.pg_url,
+            VA_VIDEOS_DIR=str(self.videos_dir),
+            VA_DATA_DIR=str(self.videos_dir.parent / "data"),
+            VA_DEVICE="cpu",
+            VA_PROGRESS_INTERVAL_S="0",
+            PYTHONPATH=str(REPO),
+        )
         env.update(extra)
         return env
 
     async def task(self, video: str, model: str = "opencv-face", **params) -> Task:
-        return await Task.create(owner=self.owner, model=model, video_uri=video_uri(video),
-                                 video_name=video, params=params)
+        return await Task.create(
+            owner=self.owner, model=model, video_uri=video_uri(video), video_name=video, params=params
+        )
 
     async def run(self, task: Task, timeout: float = 120, **env: str) -> JobResult:
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "inference_job", "--task-id", str(task.id),
-            cwd=REPO, env=self.env(**env), stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.PIPE)
+            sys.executable,
+            "-m",
+            "inference_job",
+            "--task-id",
+            str(task.id),
+            cwd=REPO,
+            env=self.env(**env),
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+        )
         _, err = await asyncio.wait_for(proc.communicate(), timeout)
         return JobResult(proc.returncode, err.decode(errors="replace"))
 

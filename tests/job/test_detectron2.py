@@ -1,5 +1,6 @@
 """Detectron2 with random weights on tiny frames (structure and batch == one-by-one), loading
 weights from a path, and a task failing when weights cannot be had."""
+
 from __future__ import annotations
 
 import shutil
@@ -23,8 +24,7 @@ def model():
     from inference_job.models import create_model
 
     torch.manual_seed(0)
-    return create_model("detectron2", random_weights=True, device="cpu",
-                        input_size=INPUT_SIZE, min_score=0.0)
+    return create_model("detectron2", random_weights=True, device="cpu", input_size=INPUT_SIZE, min_score=0.0)
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +55,7 @@ def test_random_weights_give_well_formed_detections(model, frames) -> None:
 def test_batched_forward_equals_one_by_one(model, frames) -> None:
     batched = model.predict(frames)
     single = [model.predict([f])[0] for f in frames]
-    for b, s in zip(batched, single):
+    for b, s in zip(batched, single, strict=False):
         assert [d.label for d in b] == [d.label for d in s]
         np.testing.assert_allclose(boxes(b), boxes(s), atol=0.5)
         np.testing.assert_allclose([d.score for d in b], [d.score for d in s], atol=1e-3)
@@ -66,19 +66,20 @@ def test_weights_load_from_a_path(model, frames, tmp_path: Path) -> None:
 
     path = tmp_path / "weights.pth"
     torch.save({"model": model.model.state_dict()}, path)
-    loaded = create_model("detectron2", weights=str(path), device="cpu",
-                          input_size=INPUT_SIZE, min_score=0.0)
+    loaded = create_model("detectron2", weights=str(path), device="cpu", input_size=INPUT_SIZE, min_score=0.0)
     got, want = loaded.predict(frames[:1])[0], model.predict(frames[:1])[0]
     assert [d.label for d in got] == [d.label for d in want]
     np.testing.assert_allclose(boxes(got), boxes(want), atol=1e-3)
 
 
-@pytest.mark.parametrize("weights,reason", [
-    ("/nonexistent/model_final.pkl", "weights not found at /nonexistent/model_final.pkl"),
-    ("http://127.0.0.1:9/model_final.pkl", "cannot download weights from http://127.0.0.1:9/"),
-])
-async def test_missing_weights_fail_the_task(harness: JobHarness, pan: PanVideo,
-                                             weights: str, reason: str) -> None:
+@pytest.mark.parametrize(
+    "weights,reason",
+    [
+        ("/nonexistent/model_final.pkl", "weights not found at /nonexistent/model_final.pkl"),
+        ("http://127.0.0.1:9/model_final.pkl", "cannot download weights from http://127.0.0.1:9/"),
+    ],
+)
+async def test_missing_weights_fail_the_task(harness: JobHarness, pan: PanVideo, weights: str, reason: str) -> None:
     shutil.copy(pan.path, harness.videos_dir / "pan.mp4")
     task = await harness.task("pan.mp4", model="detectron2")
     result = await harness.run(task, VA_MODEL_WEIGHTS=weights)

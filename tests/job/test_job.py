@@ -1,4 +1,5 @@
 """`python -m inference_job` end to end: a real subprocess on the session's PostgreSQL."""
+
 from __future__ import annotations
 
 import re
@@ -31,8 +32,7 @@ async def test_job_writes_one_row_per_frame_and_succeeds(harness: JobHarness, pa
     assert len(box) == 4 and box[0] < box[2] and box[1] < box[3]
 
 
-async def test_rerun_after_a_crash_replaces_rows_identically(harness: JobHarness,
-                                                             pan: PanVideo) -> None:
+async def test_rerun_after_a_crash_replaces_rows_identically(harness: JobHarness, pan: PanVideo) -> None:
     shutil.copy(pan.path, harness.videos_dir / "pan.mp4")
     task = await harness.task("pan.mp4", frame_stride=3)
     assert (await harness.run(task, VA_WRITE_BATCH_FRAMES="2")).returncode == 0
@@ -48,8 +48,7 @@ async def test_rerun_after_a_crash_replaces_rows_identically(harness: JobHarness
     assert task.status == TaskStatus.SUCCEEDED and task.frames_total == task.frames_done == 8
 
 
-async def test_stride_threshold_and_labels_filter_what_is_stored(harness: JobHarness,
-                                                                 pan: PanVideo) -> None:
+async def test_stride_threshold_and_labels_filter_what_is_stored(harness: JobHarness, pan: PanVideo) -> None:
     shutil.copy(pan.path, harness.videos_dir / "pan.mp4")
     strict = await harness.task("pan.mp4", frame_stride=4, score_threshold=0.99)
     assert (await harness.run(strict)).returncode == 0
@@ -64,13 +63,15 @@ async def test_stride_threshold_and_labels_filter_what_is_stored(harness: JobHar
     assert all(r.objects for r in rows)
 
 
-@pytest.mark.parametrize("case,reason", [
-    ("truncated", r"video is truncated at frame 1\d "),
-    ("zero-frame", "the video has no frames"),
-    ("missing", "video file not found"),
-])
-async def test_broken_videos_fail_the_task_with_a_reason(harness: JobHarness, tmp_path,
-                                                         case: str, reason: str) -> None:
+@pytest.mark.parametrize(
+    "case,reason",
+    [
+        ("truncated", r"video is truncated at frame 1\d "),
+        ("zero-frame", "the video has no frames"),
+        ("missing", "video file not found"),
+    ],
+)
+async def test_broken_videos_fail_the_task_with_a_reason(harness: JobHarness, tmp_path, case: str, reason: str) -> None:
     dest = harness.videos_dir / "v.avi"
     if case == "truncated":
         src = pan_video(tmp_path / "full.avi", frames=24, fourcc="MJPG").path
@@ -87,13 +88,14 @@ async def test_broken_videos_fail_the_task_with_a_reason(harness: JobHarness, tm
         assert task.frames_total == 24
 
 
-async def test_bad_parameters_and_unknown_models_fail_with_a_reason(harness: JobHarness,
-                                                                    pan: PanVideo) -> None:
+async def test_bad_parameters_and_unknown_models_fail_with_a_reason(harness: JobHarness, pan: PanVideo) -> None:
     shutil.copy(pan.path, harness.videos_dir / "pan.mp4")
     bad_label = await harness.task("pan.mp4", labels=["horse"])
     unknown = await harness.task("pan.mp4", model="no-such-model")
-    for task, reason in ((bad_label, "labels not known to model opencv-face: horse"),
-                         (unknown, "unknown model 'no-such-model'; known models:")):
+    for task, reason in (
+        (bad_label, "labels not known to model opencv-face: horse"),
+        (unknown, "unknown model 'no-such-model'; known models:"),
+    ):
         assert (await harness.run(task)).returncode == 1
         await task.refresh_from_db()
         assert task.status == TaskStatus.FAILED and reason in task.error

@@ -1,5 +1,6 @@
 """The job's metrics (frames/s, batch size, model vs decode time): written to a file and pushed
 to a real Prometheus Pushgateway when the run ends."""
+
 from __future__ import annotations
 
 import shutil
@@ -19,8 +20,12 @@ PUSHGATEWAY = "/usr/bin/prometheus-pushgateway"
 
 
 def values(text: str, **labels: str) -> dict[str, float]:
-    return {s.name: s.value for f in text_string_to_metric_families(text) for s in f.samples
-            if all(s.labels.get(k) == v for k, v in labels.items())}
+    return {
+        s.name: s.value
+        for f in text_string_to_metric_families(text)
+        for s in f.samples
+        if all(s.labels.get(k) == v for k, v in labels.items())
+    }
 
 
 @pytest.fixture
@@ -29,8 +34,9 @@ def pushgateway(tmp_path) -> Iterator[str]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    proc = subprocess.Popen([PUSHGATEWAY, f"--web.listen-address=127.0.0.1:{port}"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [PUSHGATEWAY, f"--web.listen-address=127.0.0.1:{port}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(100):
@@ -45,13 +51,15 @@ def pushgateway(tmp_path) -> Iterator[str]:
         proc.wait(5)
 
 
-async def test_run_metrics_are_written_and_pushed(harness: JobHarness, pan: PanVideo, tmp_path,
-                                                 pushgateway: str) -> None:
+async def test_run_metrics_are_written_and_pushed(
+    harness: JobHarness, pan: PanVideo, tmp_path, pushgateway: str
+) -> None:
     shutil.copy(pan.path, harness.videos_dir / "pan.mp4")
     task = await harness.task("pan.mp4", frame_stride=2)
     metrics_file = tmp_path / "metrics" / "job.prom"
-    result = await harness.run(task, VA_BATCH_SIZE="4", VA_METRICS_FILE=str(metrics_file),
-                               VA_PUSHGATEWAY_URL=pushgateway)
+    result = await harness.run(
+        task, VA_BATCH_SIZE="4", VA_METRICS_FILE=str(metrics_file), VA_PUSHGATEWAY_URL=pushgateway
+    )
     assert result.returncode == 0, result.stderr
     written = values(metrics_file.read_text(), model="opencv-face")
     analysed = (pan.frames + 1) // 2
@@ -66,8 +74,7 @@ async def test_run_metrics_are_written_and_pushed(harness: JobHarness, pan: PanV
     assert f"{analysed} frames in" in result.stderr  # the summary is logged as well
 
 
-async def test_unreachable_pushgateway_does_not_fail_the_analysis(harness: JobHarness,
-                                                                 pan: PanVideo) -> None:
+async def test_unreachable_pushgateway_does_not_fail_the_analysis(harness: JobHarness, pan: PanVideo) -> None:
     shutil.copy(pan.path, harness.videos_dir / "pan.mp4")
     task = await harness.task("pan.mp4", frame_stride=6)
     result = await harness.run(task, VA_PUSHGATEWAY_URL="http://127.0.0.1:9")

@@ -1,4 +1,5 @@
 """The model registry and the `opencv-face` model on a real video of a panning face."""
+
 from __future__ import annotations
 
 import subprocess
@@ -28,8 +29,10 @@ def test_registry_lists_models_and_rejects_unknown_names() -> None:
 
 
 def test_importing_the_registry_and_the_job_never_imports_torch() -> None:
-    code = ("import sys, inference_job.models, inference_job.job, inference_job.models.factory;"
-            "print('torch' in sys.modules, 'detectron2' in sys.modules)")
+    code = (
+        "import sys, inference_job.models, inference_job.job, inference_job.models.factory;"
+        "print('torch' in sys.modules, 'detectron2' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
 
@@ -53,7 +56,7 @@ def test_face_models_follow_the_panning_face(pan: PanVideo, name: str) -> None:
     results = model.predict(frames)
     assert len(results) == pan.frames
     hits, centres = 0, []
-    for dets, expected in zip(results, pan.face_boxes):
+    for dets, expected in zip(results, pan.face_boxes, strict=False):
         faces = [d for d in dets if d.label == "face" and iou(d.box, expected) >= 0.5]
         if faces:
             hits += 1

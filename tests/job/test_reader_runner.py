@@ -1,4 +1,5 @@
 """Reading frames in a thread (stride, truncated and empty files) and the pure pipeline."""
+
 from __future__ import annotations
 
 import threading
@@ -46,8 +47,7 @@ def test_truncated_mp4_without_index_cannot_be_opened(tmp_path: Path) -> None:
         probe(cut)
 
 
-@pytest.mark.parametrize("fourcc,ext,reason", [("MJPG", "avi", "has no frames"),
-                                                ("mp4v", "mp4", "cannot be opened")])
+@pytest.mark.parametrize("fourcc,ext,reason", [("MJPG", "avi", "has no frames"), ("mp4v", "mp4", "cannot be opened")])
 def test_zero_frame_file_fails_clearly(tmp_path: Path, fourcc: str, ext: str, reason: str) -> None:
     path = tmp_path / f"empty.{ext}"
     cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), 10, (64, 48)).release()
@@ -66,10 +66,15 @@ def test_leaving_early_stops_the_reader_thread(avi: Path) -> None:
         time.sleep(0.01)
 
 
-@pytest.mark.parametrize("params,message", [
-    ({"score_threshold": 1.5}, "score_threshold"), ({"frame_stride": 0}, "frame_stride"),
-    ({"frame_stride": "2"}, "frame_stride"), ({"labels": "face"}, "labels"),
-])
+@pytest.mark.parametrize(
+    "params,message",
+    [
+        ({"score_threshold": 1.5}, "score_threshold"),
+        ({"frame_stride": 0}, "frame_stride"),
+        ({"frame_stride": "2"}, "frame_stride"),
+        ({"labels": "face"}, "labels"),
+    ],
+)
 def test_bad_params_are_refused_by_name(params: dict, message: str) -> None:
     with pytest.raises(ParamsError, match=message):
         AnalysisParams.from_task(params)
@@ -86,8 +91,7 @@ class Fixed(AbstractImageAnalysisMLModel):
 
     def predict(self, frames):
         self.calls.append(len(frames))
-        return [[Detection("cat", 0.9, (0, 0, 1, 1)), Detection("dog", 0.3, (1, 1, 2, 2))]
-                for _ in frames]
+        return [[Detection("cat", 0.9, (0, 0, 1, 1)), Detection("dog", 0.3, (1, 1, 2, 2))] for _ in frames]
 
 
 async def test_pipeline_batches_and_filters(avi: Path) -> None:

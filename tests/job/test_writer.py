@@ -1,4 +1,5 @@
 """The batch writer on PostgreSQL: one transaction a batch, throttled progress, cancellation."""
+
 from __future__ import annotations
 
 import pytest
@@ -11,8 +12,9 @@ from videoanalysis.status import TaskStatus
 
 
 def results(start: int, n: int) -> list[FrameResult]:
-    return [FrameResult(i, i / 10, [{"label": "face", "score": 0.5, "box": [0, 0, 1, 1]}])
-            for i in range(start, start + n)]
+    return [
+        FrameResult(i, i / 10, [{"label": "face", "score": 0.5, "box": [0, 0, 1, 1]}]) for i in range(start, start + n)
+    ]
 
 
 async def running_task(harness: JobHarness) -> Task:

@@ -1,4 +1,5 @@
 """The test control plane and the operator as processes the tests start and stop by PID."""
+
 from __future__ import annotations
 
 import json
@@ -37,7 +38,7 @@ def kubectl(*args: str, check: bool = True, input: str | None = None) -> subproc
 
 
 class OperatorProcess:
-    """`python -m videoanalysis.k8s.launcher` (-> `kopf run operator/handlers.py`) as a child."""
+    """`python -m va_operator.launcher` (-> `kopf run -m va_operator.handlers`) as a child."""
 
     def __init__(self, env: dict[str, str], log_path: Path) -> None:
         self.env = {**os.environ, **env}
@@ -52,10 +53,15 @@ class OperatorProcess:
         self.env["VA_LIVENESS_ENDPOINT"] = f"http://127.0.0.1:{port}/healthz"
         self.env["VA_METRICS_PORT"] = str(metrics_port)
         self.metrics_url = f"http://127.0.0.1:{metrics_port}/metrics"
-        log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([sys.executable, "-m", "videoanalysis.k8s.launcher"], cwd=ROOT,
-                                     env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        log.close()
+        with open(self.log_path, "ab") as log:  # the child keeps its own descriptor
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "va_operator.launcher"],
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         deadline = time.monotonic() + 30
         while not _answers(f"http://127.0.0.1:{port}/healthz"):
             if self.proc.poll() is not None or time.monotonic() > deadline:
@@ -96,8 +102,13 @@ def _answers(url: str) -> bool:
 
 
 def watch_env(database_url: str, namespaces: list[str], **extra: str) -> dict[str, str]:
-    return {"VA_DATABASE_URL": database_url, "VA_WATCH_NAMESPACES": json.dumps(namespaces),
-            "VA_PROGRESS_INTERVAL_S": "1", "VA_RETRY_DELAY_S": "1", **extra}
+    return {
+        "VA_DATABASE_URL": database_url,
+        "VA_WATCH_NAMESPACES": json.dumps(namespaces),
+        "VA_PROGRESS_INTERVAL_S": "1",
+        "VA_RETRY_DELAY_S": "1",
+        **extra,
+    }
 
 
 def create_namespace(kube: client.ApiClient, prefix: str, database_url: str) -> str:
@@ -107,13 +118,11 @@ def create_namespace(kube: client.ApiClient, prefix: str, database_url: str) -> 
     core.create_namespace({"metadata": {"name": name}})
     deadline = time.monotonic() + 20
     # Pods are admitted only once the default service account has its token.
-    while not any(s.type == "kubernetes.io/service-account-token"
-                  for s in core.list_namespaced_secret(name).items):
+    while not any(s.type == "kubernetes.io/service-account-token" for s in core.list_namespaced_secret(name).items):
         if time.monotonic() > deadline:
             raise TimeoutError(f"no service-account token in {name}")
         time.sleep(0.2)
-    core.create_namespaced_secret(name, {"metadata": {"name": "videoanalysis-db"},
-                                         "stringData": {"url": database_url}})
+    core.create_namespaced_secret(name, {"metadata": {"name": "videoanalysis-db"}, "stringData": {"url": database_url}})
     return name
 
 

@@ -1,6 +1,7 @@
 """Operator fixtures: the operator as a real `kopf run` process, a fresh namespace per test.
 The control plane itself (`k8s_cluster`, `kube_api`: one per session, CRD installed) lives in
 tests/conftest.py so tests/shipping shares the same one."""
+
 from __future__ import annotations
 
 import time
@@ -42,9 +43,11 @@ def kubelet(kube_api: client.ApiClient) -> SimulatedKubelet:
 @pytest.fixture
 async def make_task(db: str) -> Any:
     """`await make_task(**spec_fields)`: a PENDING task row of a fresh user."""
+
     async def make(model: str = "opencv-face", **params: Any) -> Task:
         user = await User.create(email=f"k8s-{uuid.uuid4().hex[:8]}@example.com", password_hash="x")
         return await Task.create(owner=user, model=model, params=params, video_uri="videos://v.mp4")
+
     return make
 
 
@@ -63,5 +66,3 @@ async def wait_for(predicate: Any, timeout: float = 30, what: str = "condition",
         if time.monotonic() > deadline:
             raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
         await asyncio.sleep(interval)
-
-

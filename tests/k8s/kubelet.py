@@ -5,18 +5,19 @@ way a kubelet reports a container running, finishing or failing to pull its imag
 job controller then turns those Pods into the Job's verdict. `env_of` resolves the Pod's env
 (including secretKeyRef) the way a kubelet would, so a test can run the Pod's own command.
 """
+
 from __future__ import annotations
 
 import base64
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from kubernetes import client
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class SimulatedKubelet:
@@ -36,27 +37,43 @@ class SimulatedKubelet:
 
     def _set(self, pod: client.V1Pod, phase: str, state: dict[str, Any]) -> None:
         container = pod.spec.containers[0]
-        status = {"status": {
-            "phase": phase, "startTime": _now(),
-            "containerStatuses": [{"name": container.name, "image": container.image, "imageID": "",
-                                   "ready": phase == "Running", "restartCount": 0, "state": state}],
-        }}
+        status = {
+            "status": {
+                "phase": phase,
+                "startTime": _now(),
+                "containerStatuses": [
+                    {
+                        "name": container.name,
+                        "image": container.image,
+                        "imageID": "",
+                        "ready": phase == "Running",
+                        "restartCount": 0,
+                        "state": state,
+                    }
+                ],
+            }
+        }
         self.core.patch_namespaced_pod_status(pod.metadata.name, pod.metadata.namespace, status)
 
     def run(self, pod: client.V1Pod) -> None:
         self._set(pod, "Running", {"running": {"startedAt": _now()}})
 
     def finish(self, pod: client.V1Pod, exit_code: int = 0, message: str = "") -> None:
-        term = {"exitCode": exit_code, "reason": "Completed" if exit_code == 0 else "Error",
-                "startedAt": _now(), "finishedAt": _now()}
+        term = {
+            "exitCode": exit_code,
+            "reason": "Completed" if exit_code == 0 else "Error",
+            "startedAt": _now(),
+            "finishedAt": _now(),
+        }
         if message:
             term["message"] = message
         self._set(pod, "Succeeded" if exit_code == 0 else "Failed", {"terminated": term})
 
     def image_pull_backoff(self, pod: client.V1Pod) -> None:
         image = pod.spec.containers[0].image
-        self._set(pod, "Pending", {"waiting": {"reason": "ImagePullBackOff",
-                                               "message": f'Back-off pulling image "{image}"'}})
+        self._set(
+            pod, "Pending", {"waiting": {"reason": "ImagePullBackOff", "message": f'Back-off pulling image "{image}"'}}
+        )
 
     def env_of(self, pod: client.V1Pod) -> dict[str, str]:
         """The container's environment, secretKeyRef values read from the Secret."""

@@ -1,4 +1,5 @@
 """Pure builders, settings and the launcher's command line: no cluster needed."""
+
 from __future__ import annotations
 
 import copy
@@ -9,10 +10,12 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from va_operator.builders import CRD_DEFAULTS, JOB_FALLBACKS, SpecError, build_job
+from va_operator.config import OperatorSettings
+from va_operator.launcher import kopf_run_args
+from va_operator.reconcile import owned_job
 from videoanalysis.k8s import names
-from videoanalysis.k8s.builders import CRD_DEFAULTS, JOB_FALLBACKS, SpecError, build_job, build_videoanalysis
-from videoanalysis.k8s.config import OperatorSettings
-from videoanalysis.k8s.launcher import kopf_run_args
+from videoanalysis.k8s.resource import build_videoanalysis
 from videoanalysis.models import Task
 
 CRD = Path(__file__).resolve().parents[2] / "crds" / "videoanalysis.yaml"
@@ -37,26 +40,43 @@ def container(job: dict) -> dict:
 
 
 def test_videoanalysis_from_task() -> None:
-    task = Task(id=uuid.UUID(TASK_ID), model="opencv-face", video_uri="videos://k.mp4",
-                params={"score_threshold": 0.7, "frame_stride": 3, "labels": ["face"]})
-    body = build_videoanalysis(task, settings(kube_namespace="team-a"))
+    task = Task(
+        id=uuid.UUID(TASK_ID),
+        model="opencv-face",
+        video_uri="videos://k.mp4",
+        params={"score_threshold": 0.7, "frame_stride": 3, "labels": ["face"]},
+    )
+    body = build_videoanalysis(task, "team-a")
     assert body["metadata"] == {
-        "name": f"va-{TASK_ID}", "namespace": "team-a",
+        "name": f"va-{TASK_ID}",
+        "namespace": "team-a",
         "labels": {names.LABEL_TASK: TASK_ID, names.LABEL_NAME: "videoanalysis"},
     }
-    assert body["spec"] == {"taskId": TASK_ID, "videoUri": "videos://k.mp4", "model": "opencv-face",
-                            "scoreThreshold": 0.7, "frameStride": 3, "labels": ["face"]}
+    assert body["spec"] == {
+        "taskId": TASK_ID,
+        "videoUri": "videos://k.mp4",
+        "model": "opencv-face",
+        "scoreThreshold": 0.7,
+        "frameStride": 3,
+        "labels": ["face"],
+    }
 
 
 def test_job_is_deterministic_and_owned() -> None:
-    job = build_job(va_body(), settings())
-    assert job == build_job(copy.deepcopy(va_body()), settings())
+    job = owned_job(va_body(), settings())
+    assert job == owned_job(copy.deepcopy(va_body()), settings())
     meta = job["metadata"]
     assert meta["name"] == f"va-{TASK_ID}" and meta["namespace"] == "team-a"
-    assert meta["ownerReferences"] == [{
-        "apiVersion": names.API_VERSION, "kind": names.KIND, "name": f"va-{TASK_ID}", "uid": "uid-1",
-        "controller": True, "blockOwnerDeletion": True,
-    }]
+    assert meta["ownerReferences"] == [
+        {
+            "apiVersion": names.API_VERSION,
+            "kind": names.KIND,
+            "name": f"va-{TASK_ID}",
+            "uid": "uid-1",
+            "controller": True,
+            "blockOwnerDeletion": True,
+        }
+    ]
     assert meta["labels"][names.LABEL_TASK] == TASK_ID
     assert job["spec"]["template"]["metadata"]["labels"][names.LABEL_RESOURCE] == f"va-{TASK_ID}"
     assert container(job)["command"] == ["python", "-m", "inference_job", "--task-id", TASK_ID]
@@ -64,21 +84,31 @@ def test_job_is_deterministic_and_owned() -> None:
 
 def test_job_scheduling_knobs() -> None:
     tol = {"key": "team", "operator": "Equal", "value": "vision", "effect": "NoSchedule"}
-    job = build_job(va_body(gpus=2, nodeSelector={"gpu": "a100"}, tolerations=[tol],
-                            activeDeadlineSeconds=600, backoffLimit=4,
-                            resources={"requests": {"memory": "4Gi"}}),
-                    settings(runtime_class_name="nvidia", kueue_queue="gpu-queue", job_image="reg/inf:1.2"))
+    job = build_job(
+        va_body(
+            gpus=2,
+            nodeSelector={"gpu": "a100"},
+            tolerations=[tol],
+            activeDeadlineSeconds=600,
+            backoffLimit=4,
+            resources={"requests": {"memory": "4Gi"}},
+        ),
+        settings(runtime_class_name="nvidia", kueue_queue="gpu-queue", job_image="reg/inf:1.2"),
+    )
     spec, pod = job["spec"], job["spec"]["template"]["spec"]
     assert container(job)["resources"] == {"requests": {"memory": "4Gi"}, "limits": {"nvidia.com/gpu": "2"}}
     assert container(job)["image"] == "reg/inf:1.2"
     assert pod["nodeSelector"] == {"gpu": "a100"}
-    assert tol in pod["tolerations"] and {"key": "nvidia.com/gpu", "operator": "Exists",
-                                          "effect": "NoSchedule"} in pod["tolerations"]
+    assert (
+        tol in pod["tolerations"]
+        and {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"} in pod["tolerations"]
+    )
     assert pod["runtimeClassName"] == "nvidia" and pod["restartPolicy"] == "Never"
     assert (spec["backoffLimit"], spec["activeDeadlineSeconds"]) == (4, 600)
     assert spec["ttlSecondsAfterFinished"] == 86400
     assert spec["podFailurePolicy"]["rules"] == [
-        {"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget", "status": "True"}]}]
+        {"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget", "status": "True"}]}
+    ]
     assert job["metadata"]["labels"][names.LABEL_KUEUE_QUEUE] == "gpu-queue"
 
 
@@ -89,21 +119,34 @@ def test_cpu_job_has_no_gpu_limit_or_toleration() -> None:
 
 
 def test_database_url_comes_from_a_secret_and_videos_from_the_pvc() -> None:
-    job = build_job(va_body(), settings(database_secret_name="db", database_secret_key="dsn",
-                                        videos_pvc="videos", videos_mount_path="/videos",
-                                        job_env={"VA_MODEL_WEIGHTS": "/w.pkl", "VA_DATABASE_URL": "x"}))
+    job = build_job(
+        va_body(),
+        settings(
+            database_secret_name="db",
+            database_secret_key="dsn",
+            videos_pvc="videos",
+            videos_mount_path="/videos",
+            job_env={"VA_MODEL_WEIGHTS": "/w.pkl", "VA_DATABASE_URL": "x"},
+        ),
+    )
     env = {e["name"]: e for e in container(job)["env"]}
-    assert env["VA_DATABASE_URL"] == {"name": "VA_DATABASE_URL",
-                                      "valueFrom": {"secretKeyRef": {"name": "db", "key": "dsn"}}}
+    assert env["VA_DATABASE_URL"] == {
+        "name": "VA_DATABASE_URL",
+        "valueFrom": {"secretKeyRef": {"name": "db", "key": "dsn"}},
+    }
     assert env["VA_VIDEOS_DIR"]["value"] == "/videos" and env["VA_MODEL_WEIGHTS"]["value"] == "/w.pkl"
-    assert {"name": "videos", "persistentVolumeClaim": {"claimName": "videos", "readOnly": True}} \
-        in job["spec"]["template"]["spec"]["volumes"]
+    assert {"name": "videos", "persistentVolumeClaim": {"claimName": "videos", "readOnly": True}} in job["spec"][
+        "template"
+    ]["spec"]["volumes"]
 
 
-@pytest.mark.parametrize("spec, message", [
-    ({"model": "no-such-model"}, "unknown model 'no-such-model'"),
-    ({"gpus": 9}, "exceeds the operator's limit of 8"),
-])
+@pytest.mark.parametrize(
+    "spec, message",
+    [
+        ({"model": "no-such-model"}, "unknown model 'no-such-model'"),
+        ({"gpus": 9}, "exceeds the operator's limit of 8"),
+    ],
+)
 def test_specs_that_can_never_run_are_refused(spec: dict, message: str) -> None:
     with pytest.raises(SpecError, match=message):
         build_job(va_body(**spec), settings())
@@ -117,8 +160,10 @@ def test_long_names_stay_within_limits() -> None:
 
 @pytest.mark.parametrize("version", ["1.27.0", "1.30.0", "1.33.0", "1.37.0"])
 def test_job_validates_strictly_against_current_schemas(version: str) -> None:
-    job = build_job(va_body(gpus=1, nodeSelector={"a": "b"}, resources={"limits": {"cpu": "2"}}),
-                    settings(runtime_class_name="nvidia", service_account_name="inference"))
+    job = build_job(
+        va_body(gpus=1, nodeSelector={"a": "b"}, resources={"limits": {"cpu": "2"}}),
+        settings(runtime_class_name="nvidia", service_account_name="inference"),
+    )
     kubernetes_validate.validate(job, version, strict=True)
 
 
@@ -132,17 +177,21 @@ def test_crd_validates_and_defaults_match_the_builder() -> None:
     assert {k: props[k]["default"] for k in CRD_DEFAULTS} == CRD_DEFAULTS
     # Left unset by the API server so the operator's VA_JOB_DEFAULTS can fill them in.
     assert not [k for k in JOB_FALLBACKS if "default" in props[k]]
-    assert [c["name"] for c in version["additionalPrinterColumns"] if not c.get("priority")] == \
-        ["Phase", "Progress", "Model", "Age"]
+    assert [c["name"] for c in version["additionalPrinterColumns"] if not c.get("priority")] == [
+        "Phase",
+        "Progress",
+        "Model",
+        "Age",
+    ]
 
 
 def test_settings_drive_kopf_command_line(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("VA_KUBE_NAMESPACE", "videos")
-    args = kopf_run_args(OperatorSettings(), Path("/h.py"))
-    assert args == ["kopf", "run", "/h.py", "--namespace", "videos", "--standalone"]
+    args = kopf_run_args(OperatorSettings(), "handlers")
+    assert args == ["kopf", "run", "-m", "handlers", "--namespace", "videos", "--standalone"]
     monkeypatch.setenv("VA_WATCH_NAMESPACES", '["*"]')
     monkeypatch.setenv("VA_PEERING_NAME", "va")
-    assert kopf_run_args(OperatorSettings(), Path("/h.py"))[3:] == ["--all-namespaces", "--peering", "va"]
+    assert kopf_run_args(OperatorSettings(), "handlers")[4:] == ["--all-namespaces", "--peering", "va"]
 
 
 def test_bad_operator_setting_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,5 +1,6 @@
 """Cluster-wide Job defaults (VA_JOB_DEFAULTS) merged under each resource's spec, and the Job's
 pod security context: pure tests, then one operator on the test cluster started with them."""
+
 from __future__ import annotations
 
 import copy
@@ -17,15 +18,17 @@ from tests.k8s.cluster import OperatorProcess, watch_env
 from tests.k8s.conftest import wait_for
 from tests.k8s.test_builders import container, va_body
 from tests.k8s.test_operator import create_va, jobs
-from videoanalysis.k8s.builders import build_job, effective_spec
-from videoanalysis.k8s.config import OperatorSettings
-from videoanalysis.k8s.defaults import JobDefaults, merge_job_defaults
+from va_operator.builders import build_job, effective_spec
+from va_operator.config import OperatorSettings
+from va_operator.defaults import JobDefaults, merge_job_defaults
 
 GPU_TOL = {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
 TEAM_TOL = {"key": "team", "operator": "Equal", "value": "vision", "effect": "NoSchedule"}
 #: What the chart renders from values-gpu.yaml (see charts/videoanalysis/templates/operator-deployment.yaml).
 CHART_DEFAULTS = {
-    "gpus": 2, "activeDeadlineSeconds": 7200, "backoffLimit": 3,
+    "gpus": 2,
+    "activeDeadlineSeconds": 7200,
+    "backoffLimit": 3,
     "nodeSelector": {"nvidia.com/gpu.present": "true", "pool": "gpu"},
     "tolerations": [GPU_TOL],
     "resources": {"requests": {"cpu": "2", "memory": "4Gi"}, "limits": {"cpu": "4", "memory": "16Gi"}},
@@ -42,14 +45,22 @@ def test_env_json_parses_and_fills_an_empty_spec(monkeypatch: pytest.MonkeyPatch
     job = build_job(va_body(), settings)
     pod = job["spec"]["template"]["spec"]
     assert (job["spec"]["activeDeadlineSeconds"], job["spec"]["backoffLimit"]) == (7200, 3)
-    assert container(job)["resources"] == {"requests": {"cpu": "2", "memory": "4Gi"},
-                                           "limits": {"cpu": "4", "memory": "16Gi", "nvidia.com/gpu": "2"}}
+    assert container(job)["resources"] == {
+        "requests": {"cpu": "2", "memory": "4Gi"},
+        "limits": {"cpu": "4", "memory": "16Gi", "nvidia.com/gpu": "2"},
+    }
     assert pod["nodeSelector"] == CHART_DEFAULTS["nodeSelector"] and pod["tolerations"] == [GPU_TOL]
 
 
 def test_the_resources_own_values_win() -> None:
-    spec = {"gpus": 0, "activeDeadlineSeconds": 60, "backoffLimit": 0, "nodeSelector": {"pool": "cpu"},
-            "tolerations": [TEAM_TOL], "resources": {"limits": {"memory": "2Gi"}}}
+    spec = {
+        "gpus": 0,
+        "activeDeadlineSeconds": 60,
+        "backoffLimit": 0,
+        "nodeSelector": {"pool": "cpu"},
+        "tolerations": [TEAM_TOL],
+        "resources": {"limits": {"memory": "2Gi"}},
+    }
     job = build_job(va_body(**spec), with_defaults())
     pod = job["spec"]["template"]["spec"]
     assert (job["spec"]["activeDeadlineSeconds"], job["spec"]["backoffLimit"]) == (60, 0)
@@ -58,8 +69,10 @@ def test_the_resources_own_values_win() -> None:
     # tolerations: union, the defaults first.
     assert pod["tolerations"] == [GPU_TOL, TEAM_TOL]
     # resources: per section and name; gpus=0 adds no GPU limit.
-    assert container(job)["resources"] == {"requests": {"cpu": "2", "memory": "4Gi"},
-                                           "limits": {"cpu": "4", "memory": "2Gi"}}
+    assert container(job)["resources"] == {
+        "requests": {"cpu": "2", "memory": "4Gi"},
+        "limits": {"cpu": "4", "memory": "2Gi"},
+    }
 
 
 def test_without_defaults_the_builtin_fallbacks_apply() -> None:
@@ -79,10 +92,15 @@ def test_merge_is_pure_and_drops_duplicate_tolerations() -> None:
     assert merge_job_defaults(own, None) == {"tolerations": [GPU_TOL, TEAM_TOL], "gpus": 1}
 
 
-@pytest.mark.parametrize("bad, field", [
-    ('{"gpu": 1}', "gpu"), ('{"backoffLimit": -1}', "backoffLimit"), ('{"nodeSelector": ["a"]}', "nodeSelector"),
-    ("not json", "job_defaults"),
-])
+@pytest.mark.parametrize(
+    "bad, field",
+    [
+        ('{"gpu": 1}', "gpu"),
+        ('{"backoffLimit": -1}', "backoffLimit"),
+        ('{"nodeSelector": ["a"]}', "nodeSelector"),
+        ("not json", "job_defaults"),
+    ],
+)
 def test_bad_job_defaults_name_the_variable(monkeypatch: pytest.MonkeyPatch, bad: str, field: str) -> None:
     monkeypatch.setenv("VA_JOB_DEFAULTS", bad)
     with pytest.raises(ValueError, match=field):
@@ -107,7 +125,11 @@ def test_job_pod_runs_restricted(version: str) -> None:
 
 @pytest.mark.kubernetes
 async def test_the_running_operator_applies_the_charts_job_defaults(
-    db: str, k8s_cluster: Any, kube_api: client.ApiClient, make_task: Any, tmp_path: Path,
+    db: str,
+    k8s_cluster: Any,
+    kube_api: client.ApiClient,
+    make_task: Any,
+    tmp_path: Path,
 ) -> None:
     """An operator started with the chart's VA_JOB_DEFAULTS builds Jobs with them (its own
     namespace, so the session operator does not also handle the resource)."""

@@ -1,5 +1,6 @@
 """The operator's Prometheus metrics: the counting decorator on its own, then the real operator's
 /metrics scraped while it creates a Job and fails a spec on the test cluster."""
+
 from __future__ import annotations
 
 import urllib.request
@@ -14,7 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from tests.k8s.cluster import OperatorProcess, free_port
 from tests.k8s.conftest import wait_for
 from tests.k8s.test_operator import create_va, jobs, phase_is
-from videoanalysis.k8s import metrics
+from va_operator import metrics
 
 
 def sample(text: str, name: str, **labels: str) -> float:
@@ -30,10 +31,15 @@ def local(name: str, **labels: str) -> float:
     return REGISTRY.get_sample_value(name, labels) or 0.0
 
 
-@pytest.mark.parametrize("raised, outcome", [
-    (None, "success"), (kopf.TemporaryError("api hiccup"), "retry"),
-    (kopf.PermanentError("bad spec"), "permanent"), (RuntimeError("bug"), "error"),
-])
+@pytest.mark.parametrize(
+    "raised, outcome",
+    [
+        (None, "success"),
+        (kopf.TemporaryError("api hiccup"), "retry"),
+        (kopf.PermanentError("bad spec"), "permanent"),
+        (RuntimeError("bug"), "error"),
+    ],
+)
 async def test_counted_labels_each_run_by_outcome(raised: Exception | None, outcome: str) -> None:
     @metrics.counted("unit")
     async def handler(value: int, **_: Any) -> int:
@@ -64,7 +70,10 @@ def test_metrics_server_is_off_at_port_zero_and_serves_otherwise() -> None:
 
 @pytest.mark.kubernetes
 async def test_operator_metrics_count_jobs_reconciles_and_failures(
-    operator: OperatorProcess, namespace: str, kube_api: client.ApiClient, make_task: Any,
+    operator: OperatorProcess,
+    namespace: str,
+    kube_api: client.ApiClient,
+    make_task: Any,
 ) -> None:
     text = await wait_for(lambda: _try_scrape(operator), what="the operator's /metrics")
     created = sample(text, "va_operator_jobs_created_total")
@@ -74,17 +83,28 @@ async def test_operator_metrics_count_jobs_reconciles_and_failures(
     create_va(kube_api, await make_task(), namespace)
     await wait_for(lambda: jobs(kube_api, namespace), what="the Job")
     # The handler ends after the Job is created (it then records Pending): wait for both.
-    text = await wait_for(lambda: (t := operator.scrape()) and sample(t, "va_operator_jobs_created_total") > created
-                          and sample(t, "va_operator_reconciles_total", handler="ensure_job", outcome="success")
-                          > ensured and t, what="jobs_created and a successful ensure_job")
+    text = await wait_for(
+        lambda: (
+            (t := operator.scrape())
+            and sample(t, "va_operator_jobs_created_total") > created
+            and sample(t, "va_operator_reconciles_total", handler="ensure_job", outcome="success") > ensured
+            and t
+        ),
+        what="jobs_created and a successful ensure_job",
+    )
     assert sample(text, "va_operator_jobs_created_total") == created + 1
 
     name = create_va(kube_api, await make_task(model="no-such-model"), namespace)
     await wait_for(phase_is(kube_api, namespace, name, "Failed"), what="Failed")
-    text = await wait_for(lambda: (t := operator.scrape())
-                          and sample(t, "va_operator_failures_total", reason="InvalidSpec") > invalid
-                          and sample(t, "va_operator_reconciles_total", handler="ensure_job", outcome="permanent")
-                          and t, what="failures_total and a permanent ensure_job")
+    text = await wait_for(
+        lambda: (
+            (t := operator.scrape())
+            and sample(t, "va_operator_failures_total", reason="InvalidSpec") > invalid
+            and sample(t, "va_operator_reconciles_total", handler="ensure_job", outcome="permanent")
+            and t
+        ),
+        what="failures_total and a permanent ensure_job",
+    )
     assert sample(text, "va_operator_failures_total", reason="InvalidSpec") == invalid + 1
     assert sample(text, "va_operator_reconciles_total", handler="ensure_job", outcome="permanent") >= 1
     assert sample(text, "va_operator_jobs_created_total") == created + 1  # no Job for a bad spec

@@ -1,4 +1,5 @@
 """The operator against a real API server and job controller; the kubelet is simulated."""
+
 from __future__ import annotations
 
 import json
@@ -12,9 +13,9 @@ from api.dispatchers.kubernetes import KubernetesDispatcher
 from tests.k8s.cluster import OperatorProcess, kubectl
 from tests.k8s.conftest import wait_for
 from tests.k8s.kubelet import SimulatedKubelet
+from va_operator.config import OperatorSettings
 from videoanalysis.k8s import names
-from videoanalysis.k8s.builders import build_videoanalysis
-from videoanalysis.k8s.config import OperatorSettings
+from videoanalysis.k8s.resource import build_videoanalysis
 from videoanalysis.models import Task
 from videoanalysis.status import TaskStatus
 
@@ -22,8 +23,7 @@ pytestmark = pytest.mark.kubernetes
 
 
 def get_va(api: client.ApiClient, ns: str, name: str) -> dict[str, Any]:
-    return client.CustomObjectsApi(api).get_namespaced_custom_object(
-        names.GROUP, names.VERSION, ns, names.PLURAL, name)
+    return client.CustomObjectsApi(api).get_namespaced_custom_object(names.GROUP, names.VERSION, ns, names.PLURAL, name)
 
 
 def jobs(api: client.ApiClient, ns: str) -> list[client.V1Job]:
@@ -56,33 +56,56 @@ async def submit(task: Task, ns: str) -> str:
 
 def create_va(api: client.ApiClient, task: Task, ns: str, **spec: Any) -> str:
     """Create the task's resource with extra spec fields (what a person could kubectl apply)."""
-    body = build_videoanalysis(task, OperatorSettings(kube_namespace=ns))
+    body = build_videoanalysis(task, ns)
     body["spec"].update(spec)
     client.CustomObjectsApi(api).create_namespaced_custom_object(names.GROUP, names.VERSION, ns, names.PLURAL, body)
     return body["metadata"]["name"]
 
 
 def bad_resource(ns: str, **spec: Any) -> str:
-    return json.dumps({"apiVersion": names.API_VERSION, "kind": names.KIND,
-                       "metadata": {"name": "bad", "namespace": ns}, "spec": spec})
+    return json.dumps(
+        {
+            "apiVersion": names.API_VERSION,
+            "kind": names.KIND,
+            "metadata": {"name": "bad", "namespace": ns},
+            "spec": spec,
+        }
+    )
 
 
 async def test_crd_installs_and_refuses_bad_resources(k8s_cluster: Any, namespace: str) -> None:
     crd = json.loads(kubectl("get", "crd", names.CRD_NAME, "-o", "json").stdout)
     assert {c["type"]: c["status"] for c in crd["status"]["conditions"]}["Established"] == "True"
-    refused = kubectl("create", "--validate=false", "-f", "-", check=False,
-                      input=bad_resource(namespace, videoUri="videos://a.mp4", scoreThreshold=2))
+    refused = kubectl(
+        "create",
+        "--validate=false",
+        "-f",
+        "-",
+        check=False,
+        input=bad_resource(namespace, videoUri="videos://a.mp4", scoreThreshold=2),
+    )
     assert refused.returncode != 0
     assert "spec.scoreThreshold" in refused.stderr and "less than or equal to 1" in refused.stderr
     assert "spec.taskId: Required value" in refused.stderr
-    zero_stride = kubectl("create", "--validate=false", "-f", "-", check=False, input=bad_resource(
-        namespace, taskId="123e4567-e89b-12d3-a456-426614174000", videoUri="videos://a.mp4", frameStride=0))
+    zero_stride = kubectl(
+        "create",
+        "--validate=false",
+        "-f",
+        "-",
+        check=False,
+        input=bad_resource(
+            namespace, taskId="123e4567-e89b-12d3-a456-426614174000", videoUri="videos://a.mp4", frameStride=0
+        ),
+    )
     assert zero_stride.returncode != 0 and "spec.frameStride" in zero_stride.stderr
     assert kubectl("get", "va", "-n", namespace, "--ignore-not-found", "-o", "name").stdout == ""
 
 
 async def test_job_follows_the_resource_through_a_restart_to_success(
-    operator: OperatorProcess, namespace: str, kube_api: client.ApiClient, kubelet: SimulatedKubelet,
+    operator: OperatorProcess,
+    namespace: str,
+    kube_api: client.ApiClient,
+    kubelet: SimulatedKubelet,
     make_task: Any,
 ) -> None:
     task = await make_task()
@@ -106,8 +129,10 @@ async def test_job_follows_the_resource_through_a_restart_to_success(
     await wait_for(phase_is(kube_api, namespace, name, "Running"), what="Running")
     await row_is(task, TaskStatus.RUNNING)
     await Task.filter(id=task.id).update(frames_done=6, frames_total=12)
-    await wait_for(lambda: get_va(kube_api, namespace, name)["status"].get("progress") == "50%",
-                   what="progress mirrored from the task row")
+    await wait_for(
+        lambda: get_va(kube_api, namespace, name)["status"].get("progress") == "50%",
+        what="progress mirrored from the task row",
+    )
     kubelet.finish(pod, exit_code=0)
     status = (await wait_for(phase_is(kube_api, namespace, name, "Succeeded"), what="Succeeded"))["status"]
     assert status["reason"] == "Completed" and status["jobName"] == job.metadata.name
@@ -119,12 +144,16 @@ async def test_job_follows_the_resource_through_a_restart_to_success(
     assert table.split("\n")[0].split() == ["NAME", "PHASE", "PROGRESS", "MODEL", "AGE"]
     assert table.split("\n")[1].split()[:4] == [name, "Succeeded", "100%", "opencv-face"]
     # JobCreated may have been posted by the operator that was stopped (Events are best-effort).
-    await wait_for(lambda: {"PodRunning", "Completed"} <= event_reasons(kube_api, namespace, name),
-                   what="an Event per transition")
+    await wait_for(
+        lambda: {"PodRunning", "Completed"} <= event_reasons(kube_api, namespace, name), what="an Event per transition"
+    )
 
 
 async def test_backoff_limit_fails_with_the_pods_reason(
-    operator: OperatorProcess, namespace: str, kube_api: client.ApiClient, kubelet: SimulatedKubelet,
+    operator: OperatorProcess,
+    namespace: str,
+    kube_api: client.ApiClient,
+    kubelet: SimulatedKubelet,
     make_task: Any,
 ) -> None:
     task = await make_task()
@@ -138,12 +167,15 @@ async def test_backoff_limit_fails_with_the_pods_reason(
     assert "exited with code 3 (Error): cannot decode video" in va["status"]["message"]
     await row_is(task, TaskStatus.FAILED)
     assert "back-off limit reached" in task.error
-    await wait_for(lambda: {"JobCreated", "BackoffLimitExceeded"} <= event_reasons(kube_api, namespace, name),
-                   what="an Event per transition")
+    await wait_for(
+        lambda: {"JobCreated", "BackoffLimitExceeded"} <= event_reasons(kube_api, namespace, name),
+        what="an Event per transition",
+    )
 
 
-async def test_deadline_exceeded(operator: OperatorProcess, namespace: str, kube_api: client.ApiClient,
-                                 kubelet: SimulatedKubelet, make_task: Any) -> None:
+async def test_deadline_exceeded(
+    operator: OperatorProcess, namespace: str, kube_api: client.ApiClient, kubelet: SimulatedKubelet, make_task: Any
+) -> None:
     task = await make_task()
     name = create_va(kube_api, task, namespace, activeDeadlineSeconds=2)
     [job] = await wait_for(lambda: jobs(kube_api, namespace), what="the Job")
@@ -157,7 +189,10 @@ async def test_deadline_exceeded(operator: OperatorProcess, namespace: str, kube
 
 
 async def test_image_pull_failure_fails_and_stops_the_job(
-    operator: OperatorProcess, namespace: str, kube_api: client.ApiClient, kubelet: SimulatedKubelet,
+    operator: OperatorProcess,
+    namespace: str,
+    kube_api: client.ApiClient,
+    kubelet: SimulatedKubelet,
     make_task: Any,
 ) -> None:
     task = await make_task()
@@ -173,7 +208,10 @@ async def test_image_pull_failure_fails_and_stops_the_job(
 
 
 async def test_spec_that_can_never_run_fails_without_a_job(
-    operator: OperatorProcess, namespace: str, kube_api: client.ApiClient, make_task: Any,
+    operator: OperatorProcess,
+    namespace: str,
+    kube_api: client.ApiClient,
+    make_task: Any,
 ) -> None:
     task = await make_task(model="no-such-model")
     name = await submit(task, namespace)
@@ -185,7 +223,10 @@ async def test_spec_that_can_never_run_fails_without_a_job(
 
 
 async def test_deleting_the_resource_cancels_the_task_and_the_job(
-    operator: OperatorProcess, namespace: str, kube_api: client.ApiClient, make_task: Any,
+    operator: OperatorProcess,
+    namespace: str,
+    kube_api: client.ApiClient,
+    make_task: Any,
 ) -> None:
     task = await make_task()
     await submit(task, namespace)

@@ -1,20 +1,26 @@
 """The phase state machine: Job/Pod observations to status patches, without a cluster."""
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
-from videoanalysis.k8s.state import (
-    Outcome, Phase, job_outcome, next_status, pod_failure_detail, pod_outcome, progress_text,
+from va_operator.state import (
+    Outcome,
+    Phase,
+    job_outcome,
+    next_status,
+    pod_failure_detail,
+    pod_outcome,
+    progress_text,
 )
 from videoanalysis.status import TaskStatus
 
-T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def job(cond: str | None = None, reason: str = "", **status: object) -> dict:
     conds = [{"type": cond, "status": "True", "reason": reason}] if cond else []
-    return {"spec": {"backoffLimit": 2, "activeDeadlineSeconds": 60},
-            "status": {"conditions": conds, **status}}
+    return {"spec": {"backoffLimit": 2, "activeDeadlineSeconds": 60}, "status": {"conditions": conds, **status}}
 
 
 def test_job_verdicts_have_readable_reasons() -> None:
@@ -30,25 +36,48 @@ def test_job_verdicts_have_readable_reasons() -> None:
 def test_pod_observations() -> None:
     running = pod_outcome({"metadata": {"name": "p"}, "status": {"phase": "Running"}})
     assert running.phase is Phase.RUNNING
-    pulling = {"status": {"phase": "Pending", "containerStatuses": [
-        {"image": "reg/x:1", "state": {"waiting": {"reason": "ImagePullBackOff", "message": "not found"}}}]}}
+    pulling = {
+        "status": {
+            "phase": "Pending",
+            "containerStatuses": [
+                {"image": "reg/x:1", "state": {"waiting": {"reason": "ImagePullBackOff", "message": "not found"}}}
+            ],
+        }
+    }
     failed = pod_outcome(pulling)
     assert (failed.phase, failed.reason) == (Phase.FAILED, "ImagePullFailure")
     assert "reg/x:1" in failed.message and "not found" in failed.message
-    first_try = {"status": {"phase": "Pending", "containerStatuses": [
-        {"state": {"waiting": {"reason": "ErrImagePull"}}}]}}
+    first_try = {
+        "status": {"phase": "Pending", "containerStatuses": [{"state": {"waiting": {"reason": "ErrImagePull"}}}]}
+    }
     assert pod_outcome(first_try) is None
-    dead = {"status": {"phase": "Failed", "containerStatuses": [{"name": "inference", "state": {
-        "terminated": {"exitCode": 3, "reason": "Error", "message": "video unreadable\n"}}}]}}
+    dead = {
+        "status": {
+            "phase": "Failed",
+            "containerStatuses": [
+                {
+                    "name": "inference",
+                    "state": {"terminated": {"exitCode": 3, "reason": "Error", "message": "video unreadable\n"}},
+                }
+            ],
+        }
+    }
     assert pod_failure_detail(dead) == "container inference exited with code 3 (Error): video unreadable"
 
 
 def test_phases_move_forward_only_with_conditions() -> None:
     pending = next_status({}, Outcome(Phase.PENDING, "JobCreated", "Job j created"), generation=1, now=T0, job_name="j")
     assert pending["phase"] == "Pending" and pending["jobName"] == "j" and pending["observedGeneration"] == 1
-    assert pending["conditions"] == [{"type": "JobCreated", "status": "True", "reason": "JobCreated",
-                                      "message": "Job j created", "lastTransitionTime": "2026-01-01T00:00:00Z",
-                                      "observedGeneration": 1}]
+    assert pending["conditions"] == [
+        {
+            "type": "JobCreated",
+            "status": "True",
+            "reason": "JobCreated",
+            "message": "Job j created",
+            "lastTransitionTime": "2026-01-01T00:00:00Z",
+            "observedGeneration": 1,
+        }
+    ]
     running = next_status(pending, Outcome(Phase.RUNNING, "PodRunning", "pod p is running"), now=T0)
     assert running["startTime"] == "2026-01-01T00:00:00Z"
     assert next_status({**pending, **running}, Outcome(Phase.RUNNING, "PodRunning", "again")) is None

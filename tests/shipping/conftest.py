@@ -1,5 +1,6 @@
 """Fixtures of the shipping checks: the renders of scripts/chart-check.sh. The test Kubernetes
 API server (`k8s_cluster`, `kube_api`) comes from tests/conftest.py, shared with tests/k8s."""
+
 from __future__ import annotations
 
 import os

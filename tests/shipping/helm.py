@@ -1,4 +1,5 @@
 """Runs the shipped tools (helm, kubernetes-validate, hadolint) and parses what they render."""
+
 from __future__ import annotations
 
 import subprocess

@@ -1,4 +1,5 @@
 """What the rendered chart grants and runs: RBAC, security contexts, probes, settings names."""
+
 from __future__ import annotations
 
 import json
@@ -8,7 +9,7 @@ import pytest
 from api.config import ApiSettings
 from inference_job.config import JobSettings
 from tests.shipping.helm import Manifest, container_env, find, one, pod_spec, render
-from videoanalysis.k8s.config import OperatorSettings
+from va_operator.config import OperatorSettings
 from videoanalysis.settings import CoreSettings
 
 WORKLOADS = ("Deployment", "StatefulSet", "Job", "Pod")
@@ -56,8 +57,9 @@ def test_bindings_name_the_components_service_accounts(renders: dict[str, list[M
     assert accounts["va-videoanalysis-job"]["automountServiceAccountToken"] is False
     for component in ("api", "operator"):
         binding = one(docs, "RoleBinding", f"-{component}")
-        assert binding["subjects"] == [{"kind": "ServiceAccount", "name": f"va-videoanalysis-{component}",
-                                        "namespace": "videoanalysis"}]
+        assert binding["subjects"] == [
+            {"kind": "ServiceAccount", "name": f"va-videoanalysis-{component}", "namespace": "videoanalysis"}
+        ]
         deployment = one(docs, "Deployment", f"-{component}")
         assert pod_spec(deployment)["serviceAccountName"] == f"va-videoanalysis-{component}"
 
@@ -82,7 +84,7 @@ def test_operator_is_one_recreated_replica_with_kopf_liveness(renders: dict[str,
     assert operator["spec"]["replicas"] == 1 and operator["spec"]["strategy"] == {"type": "Recreate"}
     container = pod_spec(operator)["containers"][0]
     command = container["command"]
-    assert command[:2] == ["kopf", "run"] and command[-1] == "operator/handlers.py"
+    assert command[:2] == ["kopf", "run"] and command[-2:] == ["-m", "va_operator.handlers"]
     assert "--standalone" in command and "--namespace=videoanalysis" in command
     liveness = container["livenessProbe"]["httpGet"]
     port = next(p["containerPort"] for p in container["ports"] if p["name"] == liveness["port"])
@@ -109,8 +111,14 @@ def test_api_probes_service_and_shared_videos_volume(renders: dict[str, list[Man
 
 
 def test_existing_claim_and_secret_are_used_instead_of_new_ones() -> None:
-    docs = render("--set", "storage.existingClaim=shared-videos", "--set", "secret.existingSecret=va-creds",
-                  "--set", "postgresql.enabled=false")
+    docs = render(
+        "--set",
+        "storage.existingClaim=shared-videos",
+        "--set",
+        "secret.existingSecret=va-creds",
+        "--set",
+        "postgresql.enabled=false",
+    )
     assert not find(docs, "PersistentVolumeClaim") and not find(docs, "Secret") and not find(docs, "StatefulSet")
     api = pod_spec(one(docs, "Deployment", "-api"))
     assert {"name": "videos", "persistentVolumeClaim": {"claimName": "shared-videos"}} in api["volumes"]
@@ -148,7 +156,8 @@ def test_migrations_run_as_a_hook_before_the_api(renders: dict[str, list[Manifes
     secret = one(docs, "Secret")
     assert secret["metadata"]["annotations"]["helm.sh/hook"] == "pre-install,pre-upgrade"
     assert int(secret["metadata"]["annotations"]["helm.sh/hook-weight"]) < int(
-        migrate["metadata"]["annotations"]["helm.sh/hook-weight"])
+        migrate["metadata"]["annotations"]["helm.sh/hook-weight"]
+    )
 
 
 def test_helm_test_calls_readyz_through_the_service(renders: dict[str, list[Manifest]]) -> None:
@@ -159,20 +168,22 @@ def test_helm_test_calls_readyz_through_the_service(renders: dict[str, list[Mani
 
 
 def test_generated_secrets_are_strong_and_the_database_url_points_at_the_bundled_db(
-        renders: dict[str, list[Manifest]]) -> None:
+    renders: dict[str, list[Manifest]],
+) -> None:
     import base64
+
     data = {k: base64.b64decode(v).decode() for k, v in one(renders["default"], "Secret")["data"].items()}
     assert len(data["secret-key"]) >= 32
-    assert data["database-url"] == (f"postgres://videoanalysis:{data['postgres-password']}"
-                                    "@va-videoanalysis-postgresql:5432/videoanalysis")
+    assert data["database-url"] == (
+        f"postgres://videoanalysis:{data['postgres-password']}@va-videoanalysis-postgresql:5432/videoanalysis"
+    )
 
 
 @pytest.mark.parametrize("values", ["default", "values-gpu", "values-dev"])
 def test_env_names_match_the_settings_classes(renders: dict[str, list[Manifest]], values: str) -> None:
     """Every VA_ variable the chart sets is read by that component's settings class."""
     docs = renders[values]
-    expected = {"-api": _fields(ApiSettings), "-operator": _fields(OperatorSettings),
-                "-migrate": _fields(CoreSettings)}
+    expected = {"-api": _fields(ApiSettings), "-operator": _fields(OperatorSettings), "-migrate": _fields(CoreSettings)}
     for suffix, names in expected.items():
         kind = "Job" if suffix == "-migrate" else "Deployment"
         env = container_env(pod_spec(one(docs, kind, suffix))["containers"][0])
@@ -183,8 +194,9 @@ def test_env_names_match_the_settings_classes(renders: dict[str, list[Manifest]]
 
 
 @pytest.mark.parametrize("values", ["default", "values-gpu", "values-dev"])
-def test_rendered_env_parses_into_the_settings(renders: dict[str, list[Manifest]], values: str,
-                                               monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+def test_rendered_env_parses_into_the_settings(
+    renders: dict[str, list[Manifest]], values: str, monkeypatch: pytest.MonkeyPatch, tmp_path
+) -> None:
     """The values the chart renders are accepted by the settings classes (types, enums, JSON)."""
     docs = renders[values]
     secrets = {"secret-key": "k" * 48, "database-url": "postgres://u:p@db:5432/videoanalysis"}

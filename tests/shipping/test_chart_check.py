@@ -1,4 +1,5 @@
 """`make chart-check` inside `make test`, and proof that each of its checks can fail."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,8 +10,16 @@ from tests.shipping.helm import BIN, CHART, ROOT, Manifest, helm_template, run
 def test_chart_check_passes_and_renders_every_values_file(renders: dict[str, list[Manifest]]) -> None:
     for name, docs in renders.items():
         kinds = {d["kind"] for d in docs}
-        assert {"CustomResourceDefinition", "Deployment", "Service", "Role", "RoleBinding",
-                "ServiceAccount", "Job", "Pod"} <= kinds, name
+        assert {
+            "CustomResourceDefinition",
+            "Deployment",
+            "Service",
+            "Role",
+            "RoleBinding",
+            "ServiceAccount",
+            "Job",
+            "Pod",
+        } <= kinds, name
 
 
 def test_kubernetes_validate_strict_rejects_an_unknown_field(tmp_path: Path) -> None:
@@ -72,7 +81,7 @@ def _uncommented_leaves(lines: list[str]) -> list[str]:
     for raw in lines:
         line = raw.rstrip()
         stripped = line.lstrip()
-        if not stripped or stripped.startswith("- ") or ":" not in stripped or stripped.startswith("#"):
+        if not stripped or stripped.startswith(("- ", "#")) or ":" not in stripped:
             previous = stripped if stripped.startswith("#") else (previous if not stripped else "")
             continue
         indent = len(line) - len(stripped)
@@ -90,8 +99,10 @@ def _uncommented_leaves(lines: list[str]) -> list[str]:
 def test_notes_say_how_to_reach_the_api_and_watch_analyses(tmp_path: Path) -> None:
     """NOTES.txt as `helm install` prints it (client-side dry run: no cluster contacted)."""
     env = {"KUBECONFIG": str(tmp_path / "none"), "HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}
-    for values, expected in ((None, "kubectl port-forward --namespace videoanalysis svc/va-videoanalysis-api 8000:80"),
-                             (CHART / "values-gpu.yaml", "https://videoanalysis.example.com/docs")):
+    for values, expected in (
+        (None, "kubectl port-forward --namespace videoanalysis svc/va-videoanalysis-api 8000:80"),
+        (CHART / "values-gpu.yaml", "https://videoanalysis.example.com/docs"),
+    ):
         args = ["-f", str(values)] if values else []
         proc = run(BIN / "helm", "install", "va", CHART, "-n", "videoanalysis", "--dry-run=client", *args, env=env)
         notes = proc.stdout.partition("NOTES:")[2]

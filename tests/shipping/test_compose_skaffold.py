@@ -1,5 +1,6 @@
 """docker-compose-develop.yml and skaffold.yaml: parsed, validated where a validator exists here,
 and checked against the chart and the settings classes they feed."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -73,8 +74,15 @@ def test_skaffold_builds_the_three_images_and_deploys_the_chart() -> None:
     for key, template in release["setValueTemplates"].items():
         component, _, field = key.split(".")
         image = f"videoanalysis_{component}"
-        assert template == ({"repository": f"{{{{.IMAGE_REPO_{image}}}}}",
-                             "tag": f"{{{{.IMAGE_TAG_{image}}}}}@{{{{.IMAGE_DIGEST_{image}}}}}"}[field])
+        assert (
+            template
+            == (
+                {
+                    "repository": f"{{{{.IMAGE_REPO_{image}}}}}",
+                    "tag": f"{{{{.IMAGE_TAG_{image}}}}}@{{{{.IMAGE_DIGEST_{image}}}}}",
+                }[field]
+            )
+        )
         assert f"videoanalysis-{component}" in artifacts
 
 
@@ -86,7 +94,10 @@ def test_skaffold_values_render_the_images_it_builds() -> None:
         args += ["--set", f"{key}={value}"]
     for key in release["setValueTemplates"]:
         component, _, field = key.split(".")
-        args += ["--set-string", f"{key}={'localhost:5000/videoanalysis-' + component if field == 'repository' else 'abc123@sha256:0f'}"]
+        args += [
+            "--set-string",
+            f"{key}={'localhost:5000/videoanalysis-' + component if field == 'repository' else 'abc123@sha256:0f'}",
+        ]
     docs = render(*args, values=ROOT / release["valuesFiles"][0])
     api = pod_spec(one(docs, "Deployment", "-api"))["containers"][0]
     assert api["image"] == "localhost:5000/videoanalysis-api:abc123@sha256:0f"

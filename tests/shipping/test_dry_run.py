@@ -1,6 +1,7 @@
 """The rendered chart applied with server-side dry-run to the real test API server (1.20.2):
 the API server's own validation and defaulting, not a schema copy. CRD first (the fixture
 installs it), then every manifest of each values file, then a sample VideoAnalysis."""
+
 from __future__ import annotations
 
 import uuid
@@ -20,8 +21,12 @@ SAMPLE = {
     "apiVersion": "videoanalysis.io/v1alpha1",
     "kind": "VideoAnalysis",
     "metadata": {"name": "sample"},
-    "spec": {"taskId": str(uuid.uuid4()), "videoUri": "videos://demo.mp4", "gpus": 1,
-             "nodeSelector": {"nvidia.com/gpu.present": "true"}},
+    "spec": {
+        "taskId": str(uuid.uuid4()),
+        "videoUri": "videos://demo.mp4",
+        "gpus": 1,
+        "nodeSelector": {"nvidia.com/gpu.present": "true"},
+    },
 }
 
 
@@ -36,18 +41,35 @@ def ship_namespace(k8s_cluster: Path, kube_api: client.ApiClient) -> Iterator[st
 
 
 def _dry_run(namespace: str, text: str) -> str:
-    proc = kubectl("apply", "--server-side", "--dry-run=server", "--field-manager=helm",
-                   "-n", namespace, "-f", "-", input=text, check=False)
+    proc = kubectl(
+        "apply",
+        "--server-side",
+        "--dry-run=server",
+        "--field-manager=helm",
+        "-n",
+        namespace,
+        "-f",
+        "-",
+        input=text,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
     return proc.stdout
 
 
 @pytest.mark.parametrize("values", sorted(VALUES))
-def test_rendered_chart_passes_server_side_dry_run(ship_namespace: str, kube_api: client.ApiClient,
-                                                   renders: dict[str, list[Manifest]], values: str) -> None:
+def test_rendered_chart_passes_server_side_dry_run(
+    ship_namespace: str, kube_api: client.ApiClient, renders: dict[str, list[Manifest]], values: str
+) -> None:
     docs = renders[values]
-    text = yaml.safe_dump_all([{**d, "metadata": {**d["metadata"], "namespace": ship_namespace}}
-                               if d["kind"] != "CustomResourceDefinition" else d for d in docs])
+    text = yaml.safe_dump_all(
+        [
+            {**d, "metadata": {**d["metadata"], "namespace": ship_namespace}}
+            if d["kind"] != "CustomResourceDefinition"
+            else d
+            for d in docs
+        ]
+    )
     out = _dry_run(ship_namespace, text)
     assert out.count("(server dry run)") == len(docs)
     # A dry run persists nothing.
@@ -56,8 +78,19 @@ def test_rendered_chart_passes_server_side_dry_run(ship_namespace: str, kube_api
 
 
 def test_sample_videoanalysis_is_accepted_and_defaulted(ship_namespace: str) -> None:
-    proc = kubectl("apply", "--server-side", "--dry-run=server", "-n", ship_namespace, "-o", "yaml",
-                   "-f", "-", input=yaml.safe_dump(SAMPLE), check=False)
+    proc = kubectl(
+        "apply",
+        "--server-side",
+        "--dry-run=server",
+        "-n",
+        ship_namespace,
+        "-o",
+        "yaml",
+        "-f",
+        "-",
+        input=yaml.safe_dump(SAMPLE),
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
     spec = yaml.safe_load(proc.stdout)["spec"]
     assert spec["model"] == "detectron2" and spec["frameStride"] == 1 and spec["scoreThreshold"] == 0.5
@@ -65,6 +98,15 @@ def test_sample_videoanalysis_is_accepted_and_defaulted(ship_namespace: str) -> 
 
 def test_api_server_refuses_a_videoanalysis_out_of_bounds(ship_namespace: str) -> None:
     bad = {**SAMPLE, "spec": {**SAMPLE["spec"], "gpus": 99}}
-    proc = kubectl("apply", "--server-side", "--dry-run=server", "-n", ship_namespace, "-f", "-",
-                   input=yaml.safe_dump(bad), check=False)
+    proc = kubectl(
+        "apply",
+        "--server-side",
+        "--dry-run=server",
+        "-n",
+        ship_namespace,
+        "-f",
+        "-",
+        input=yaml.safe_dump(bad),
+        check=False,
+    )
     assert proc.returncode != 0 and "spec.gpus" in proc.stderr

@@ -1,4 +1,5 @@
 """The Dockerfiles (no engine here: hadolint runs in chart-check; these check the contract)."""
+
 from __future__ import annotations
 
 import re
@@ -39,9 +40,9 @@ def test_final_stage_is_non_root_on_a_pinned_base(name: str) -> None:
 def test_inference_image_installs_the_model_with_the_projects_own_script() -> None:
     text = (DOCKERFILES["inference_job"]).read_text()
     assert "ARG MODEL=detectron2" in text
-    assert "scripts/install-detectron2.sh --python /opt/venv/bin/python --no-deps" in text
-    assert '".[detectron2]"' in text  # torch pins from pyproject's extra: one recipe with `make test`
-    assert "known_models()" in text  # the build fails on a MODEL the factory does not know
+    assert "scripts/install.sh detectron2 --python /opt/venv/bin/python" in text
+    assert "scripts/install.sh job --python /opt/venv/bin/python" in text
+    assert "check_installed" in text  # the build fails on a MODEL the catalogue does not know
     assert "WEIGHTS_URL" in text and "VA_MODEL_WEIGHTS=/opt/models/model_final.pkl" in text
     steps = _instructions(DOCKERFILES["inference_job"])
     assert steps[-1] == ("ENTRYPOINT", '["python", "-m", "inference_job"]')
@@ -66,12 +67,16 @@ def test_health_endpoints_agree_with_the_chart() -> None:
     assert (ROOT / "operator" / "handlers.py").exists()
 
 
-def test_api_image_carries_the_migrations_the_hook_runs() -> None:
-    steps = _instructions(DOCKERFILES["api"])
-    assert ("WORKDIR", "/app") in steps and ("COPY", "migrations ./migrations") in steps
+@pytest.mark.parametrize(("name", "deployable"), [("api", "api"), ("operator", "operator")])
+def test_each_image_installs_with_the_recipe_the_install_tests_run(name: str, deployable: str) -> None:
+    runs = " ".join(a for w, a in _instructions(DOCKERFILES[name]) if w == "RUN")
+    assert f"scripts/install.sh {deployable} --python /opt/venv/bin/python" in runs
+
+
+def test_migrations_ship_in_the_package_the_hook_runs() -> None:
     migrate = pod_spec(one(render(), "Job", "-migrate"))["containers"][0]["command"]
-    assert migrate[-2:] == ["--location", "/app/migrations"]
-    assert (ROOT / "migrations" / "models").is_dir()
+    assert migrate == ["python", "-m", "videoanalysis.migrate"]  # from the installed package
+    assert sorted((ROOT / "videoanalysis" / "migrations" / "models").glob("0_*.py"))
 
 
 def test_dockerignore_keeps_secrets_and_the_venv_out() -> None:

@@ -1,5 +1,6 @@
 """Metrics in the chart: the operator's metrics port and Service, and the optional Prometheus
 Operator ServiceMonitors (`serviceMonitor.enabled`) for the API and the operator."""
+
 from __future__ import annotations
 
 import kubernetes_validate
@@ -41,8 +42,14 @@ def test_metrics_port_zero_turns_the_operator_metrics_off() -> None:
 
 
 def test_service_monitors_scrape_the_api_and_the_operator_and_the_rest_validates() -> None:
-    args = ("--set", "serviceMonitor.enabled=true", "--set", "serviceMonitor.labels.release=kps",
-            "--set", "serviceMonitor.scrapeTimeout=10s")
+    args = (
+        "--set",
+        "serviceMonitor.enabled=true",
+        "--set",
+        "serviceMonitor.labels.release=kps",
+        "--set",
+        "serviceMonitor.scrapeTimeout=10s",
+    )
     run(BIN / "helm", "lint", "--strict", CHART, "--namespace", NAMESPACE, *args)
     docs = render(*args)
     monitors = {m["metadata"]["name"]: m for m in find(docs, "ServiceMonitor")}

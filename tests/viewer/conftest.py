@@ -1,6 +1,7 @@
 """Viewer fixtures: the real API (`python -m api` under uvicorn on the session PostgreSQL database,
 the CLI tests' fixture), two analysed videos, two users, and a real headless Chromium driven
 through Debian's chromedriver (installed by `make test-prereqs`, see mk/viewer.mk)."""
+
 from __future__ import annotations
 
 import time
@@ -42,8 +43,13 @@ def _signup(url: str) -> str:
 def _submit(url: str, token: str, video: PanVideo, **fields: str) -> str:
     headers = {"Authorization": f"Bearer {token}"}
     with open(video.path, "rb") as fh:
-        resp = httpx.post(f"{url}/tasks/video-objects-detection/", headers=headers, timeout=60,
-                          files={"videofile": (video.path.name, fh)}, data={"model": "opencv-face", **fields})
+        resp = httpx.post(
+            f"{url}/tasks/video-objects-detection/",
+            headers=headers,
+            timeout=60,
+            files={"videofile": (video.path.name, fh)},
+            data={"model": "opencv-face", **fields},
+        )
     if resp.status_code != 202:
         raise RuntimeError(f"upload failed: {resp.status_code} {resp.text}")
     return resp.json()["task_id"]
@@ -52,8 +58,12 @@ def _submit(url: str, token: str, video: PanVideo, **fields: str) -> str:
 def _wait_result(url: str, token: str, task_id: str) -> dict:
     deadline = time.monotonic() + WAIT_S
     while time.monotonic() < deadline:
-        resp = httpx.get(f"{url}/tasks/video-analysis-result/{task_id}/", params={"limit": 1000},
-                         headers={"Authorization": f"Bearer {token}"}, timeout=30)
+        resp = httpx.get(
+            f"{url}/tasks/video-analysis-result/{task_id}/",
+            params={"limit": 1000},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=30,
+        )
         body = resp.json()
         if body.get("ready"):
             if body["status"] != "SUCCEEDED":
@@ -97,10 +107,18 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
         raise RuntimeError("chromium/chromedriver missing: run `make test-prereqs` (mk/viewer.mk)")
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
-    for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--disable-component-update", "--no-first-run", "--window-size=1280,900",
-                "--force-device-scale-factor=1", "--mute-audio",
-                f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"):
+    for arg in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--no-first-run",
+        "--window-size=1280,900",
+        "--force-device-scale-factor=1",
+        "--mute-audio",
+        f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}",
+    ):
         options.add_argument(arg)
     driver = webdriver.Chrome(options=options, service=Service(executable_path=str(CHROMEDRIVER)))
     driver.set_page_load_timeout(30)

@@ -1,4 +1,5 @@
 """Pixel checks for drawn boxes: the outline colour on the box edges, and nowhere far from them."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -14,7 +15,7 @@ def to_display(box: list[float], x0: float, y0: float, scale: float) -> Box:
 
 def near(img: np.ndarray, colour: tuple[int, int, int], tol: int) -> np.ndarray:
     """Mask (HxW) of pixels whose every channel is within `tol` of `colour` (same channel order)."""
-    return (np.abs(img[..., :3].astype(int) - np.array(colour)).max(axis=-1) <= tol)
+    return np.abs(img[..., :3].astype(int) - np.array(colour)).max(axis=-1) <= tol
 
 
 def edge_hits(img: np.ndarray, box: Box, colour: tuple[int, int, int], tol: int, n: int = 10) -> float:
@@ -27,13 +28,19 @@ def edge_hits(img: np.ndarray, box: Box, colour: tuple[int, int, int], tol: int,
         points += [(x, y1), (x, y2), (x1, y), (x2, y)]
     hits = 0
     for px, py in points:
-        cx, cy = int(round(px)), int(round(py))
-        hits += bool(mask[max(0, cy - 1):cy + 2, max(0, cx - 1):cx + 2].any())
+        cx, cy = round(px), round(py)
+        hits += bool(mask[max(0, cy - 1) : cy + 2, max(0, cx - 1) : cx + 2].any())
     return hits / len(points)
 
 
-def stray_pixels(img: np.ndarray, box: Box, colour: tuple[int, int, int], tol: int,
-                 band: float = 6, label: tuple[float, float] = (0, 0)) -> int:
+def stray_pixels(
+    img: np.ndarray,
+    box: Box,
+    colour: tuple[int, int, int],
+    tol: int,
+    band: float = 6,
+    label: tuple[float, float] = (0, 0),
+) -> int:
     """Pixels of the colour farther than `band` px from every box edge, leaving out the label
     (`label` = width, height of the tag drawn above or inside the top-left corner)."""
     mask = near(img, colour, tol)

@@ -1,6 +1,7 @@
 """The viewer page in a real headless Chromium against the real API: boxes drawn over the playing
 video at the right places (pixel checks on screenshots), the score filter, frame steps, the
 still-image fallback for a codec the browser cannot play, and refusals."""
+
 from __future__ import annotations
 
 import os
@@ -62,7 +63,7 @@ def _assert_box_drawn(img: np.ndarray, geo: dict, box: list[float], size: tuple[
     colour = label_colour("face")
     assert edge_hits(img, shown, colour, tol=12) >= 0.95
     x0, y0 = round(geo["x"]), round(geo["y"])
-    picture = img[y0:y0 + round(size[1] * geo["scale"]), x0:x0 + round(size[0] * geo["scale"])]
+    picture = img[y0 : y0 + round(size[1] * geo["scale"]), x0 : x0 + round(size[0] * geo["scale"])]
     local = to_display(box, geo["x"] - x0, geo["y"] - y0, geo["scale"])
     assert stray_pixels(picture, local, colour, tol=12, label=(120, 22)) < 20
 
@@ -70,7 +71,7 @@ def _assert_box_drawn(img: np.ndarray, geo: dict, box: list[float], size: tuple[
 def _picture(img: np.ndarray, geo: dict, size: tuple[int, int]) -> np.ndarray:
     x, y, s = geo["x"], geo["y"], geo["scale"]
     w, h = size
-    crop = img[round(y):round(y + h * s), round(x):round(x + w * s)]
+    crop = img[round(y) : round(y + h * s), round(x) : round(x + w * s)]
     return cv2.resize(crop, size, interpolation=cv2.INTER_AREA).astype(int)
 
 
@@ -83,10 +84,14 @@ def _decoded(path: Path, index: int) -> np.ndarray:
     return cv2.cvtColor(frame, cv2.COLOR_BGR2RGB).astype(int)
 
 
-def test_boxes_follow_the_video_and_the_score_filter(browser, api_server: str, viewer_tasks: dict[str, Analysed]) -> None:
+def test_boxes_follow_the_video_and_the_score_filter(
+    browser, api_server: str, viewer_tasks: dict[str, Analysed]
+) -> None:
     task = viewer_tasks["webm"]
     _open(browser, api_server, task.task_id, task.token)
-    WebDriverWait(browser, 20).until(lambda d: d.execute_script("return document.getElementById('video').readyState") >= 2)
+    WebDriverWait(browser, 20).until(
+        lambda d: d.execute_script("return document.getElementById('video').readyState") >= 2
+    )
     assert browser.find_element(By.ID, "status").text == "SUCCEEDED"
     assert not browser.find_element(By.ID, "notice").is_displayed()
     frame = 10
@@ -112,14 +117,19 @@ def test_boxes_follow_the_video_and_the_score_filter(browser, api_server: str, v
     assert edge_hits(img, shown, label_colour("face"), tol=12) < 0.1
 
 
-def test_unplayable_codec_falls_back_to_server_frames(browser, api_server: str, viewer_tasks: dict[str, Analysed]) -> None:
+def test_unplayable_codec_falls_back_to_server_frames(
+    browser, api_server: str, viewer_tasks: dict[str, Analysed]
+) -> None:
     task = viewer_tasks["mp4v"]  # MPEG-4 part 2: Chromium has no decoder for it; every 6th frame analysed
     _open(browser, api_server, task.task_id, task.token)
     WebDriverWait(browser, 20).until(lambda d: d.find_element(By.ID, "notice").is_displayed())
     assert "cannot play" in browser.find_element(By.ID, "notice").text
     _step_to(browser, 12)
-    WebDriverWait(browser, 20).until(lambda d: d.execute_script(
-        "const s = document.getElementById('still'); return s.complete && s.naturalWidth > 0 && s.src.includes('/frames/12.jpg')"))
+    WebDriverWait(browser, 20).until(
+        lambda d: d.execute_script(
+            "const s = document.getElementById('still'); return s.complete && s.naturalWidth > 0 && s.src.includes('/frames/12.jpg')"
+        )
+    )
     browser.execute_async_script(SETTLE_JS)
     img, geo = _shot(browser, "viewer-mp4v-frame12.png")
     _assert_box_drawn(img, geo, task.frames[12]["objects"][0]["box"], task.video.size)

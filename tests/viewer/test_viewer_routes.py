@@ -1,5 +1,6 @@
 """The viewer's HTTP routes on the real API: frame JPEGs with boxes, the video with Range, the
 query-token rule, and owner-only refusals."""
+
 from __future__ import annotations
 
 import cv2
@@ -24,8 +25,9 @@ def test_frame_jpeg_has_the_box_drawn_at_the_detection(api_server: str, viewer_t
     task = viewer_tasks["webm"]
     face = task.frames[FRAME]["objects"][0]
     assert face["label"] == "face" and _iou(face["box"], task.video.face_boxes[FRAME]) > 0.5
-    resp = httpx.get(f"{api_server}/tasks/{task.task_id}/frames/{FRAME}.jpg",
-                     headers={"Authorization": f"Bearer {task.token}"})
+    resp = httpx.get(
+        f"{api_server}/tasks/{task.task_id}/frames/{FRAME}.jpg", headers={"Authorization": f"Bearer {task.token}"}
+    )
     assert resp.status_code == 200 and resp.headers["content-type"] == "image/jpeg"
     img = cv2.imdecode(np.frombuffer(resp.content, np.uint8), cv2.IMREAD_COLOR)
     assert img.shape == (240, 320, 3)
@@ -34,12 +36,14 @@ def test_frame_jpeg_has_the_box_drawn_at_the_detection(api_server: str, viewer_t
     assert edge_hits(img, box, (b, g, r), tol=60) >= 0.9
     assert stray_pixels(img, box, (b, g, r), tol=40, label=(110, 16)) < 15
 
-    plain = httpx.get(f"{api_server}/tasks/{task.task_id}/frames/{FRAME}.jpg",
-                      params={"boxes": "false", "access_token": task.token})
+    plain = httpx.get(
+        f"{api_server}/tasks/{task.task_id}/frames/{FRAME}.jpg", params={"boxes": "false", "access_token": task.token}
+    )
     plain_img = cv2.imdecode(np.frombuffer(plain.content, np.uint8), cv2.IMREAD_COLOR)
     assert plain.status_code == 200 and edge_hits(plain_img, box, (b, g, r), tol=60) < 0.2
-    hidden = httpx.get(f"{api_server}/tasks/{task.task_id}/frames/{FRAME}.jpg",
-                       params={"min_score": 1, "access_token": task.token})
+    hidden = httpx.get(
+        f"{api_server}/tasks/{task.task_id}/frames/{FRAME}.jpg", params={"min_score": 1, "access_token": task.token}
+    )
     hidden_img = cv2.imdecode(np.frombuffer(hidden.content, np.uint8), cv2.IMREAD_COLOR)
     assert edge_hits(hidden_img, box, (b, g, r), tol=60) < 0.2
 
@@ -88,8 +92,7 @@ def test_other_users_and_strangers_are_refused(
 
 def test_query_token_is_only_for_the_browser_routes(api_server: str, viewer_tasks: dict[str, Analysed]) -> None:
     task = viewer_tasks["webm"]
-    result = httpx.get(f"{api_server}/tasks/video-analysis-result/{task.task_id}/",
-                       params={"access_token": task.token})
+    result = httpx.get(f"{api_server}/tasks/video-analysis-result/{task.task_id}/", params={"access_token": task.token})
     assert result.status_code == 401
     page = httpx.get(f"{api_server}/tasks/{task.task_id}/view", params={"access_token": task.token})
     assert page.status_code == 200 and "/viewer/assets/viewer.js" in page.text

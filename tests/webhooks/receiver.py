@@ -1,4 +1,5 @@
 """A real HTTP receiver on loopback that records what it is sent (the other end of a webhook)."""
+
 from __future__ import annotations
 
 import threading
@@ -25,11 +26,11 @@ class Receiver:
         assert self.server is not None
         return f"http://127.0.0.1:{self.server.server_address[1]}/hook"
 
-    def start(self) -> "Receiver":
+    def start(self) -> Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 receiver.requests.append(Received(dict(self.headers.items()), body))
                 index = min(len(receiver.requests) - 1, len(receiver.statuses) - 1)

@@ -1,4 +1,5 @@
 """The outbox on real PostgreSQL, delivered over real HTTP to a receiver on loopback."""
+
 from __future__ import annotations
 
 import asyncio
@@ -34,8 +35,9 @@ async def attempts(task: Task) -> int:
 
 async def make_task(url: str | None) -> Task:
     user = await User.create(email=f"{uuid.uuid4().hex}@example.com", password_hash="x")
-    return await Task.create(owner=user, model="opencv-face", video_uri="videos://x.mp4",
-                             callback_url=url, frames_total=3)
+    return await Task.create(
+        owner=user, model="opencv-face", video_uri="videos://x.mp4", callback_url=url, frames_total=3
+    )
 
 
 async def test_ending_queues_exactly_one_delivery_in_the_same_transaction(db):
@@ -106,21 +108,28 @@ async def test_guarded_api_refuses_loopback_callback(api_client, signup_user, tm
     _, headers = await signup_user(api_client)
     video = pan_video(tmp_path / "pan.mp4", frames=4).path.read_bytes()
     before = await Task.all().count()
-    resp = await api_client.post("/tasks/video-objects-detection/", headers=headers,
-                                 files={"videofile": ("pan.mp4", video, "video/mp4")},
-                                 data={"callback_url": "http://127.0.0.1:9/hook"})
+    resp = await api_client.post(
+        "/tasks/video-objects-detection/",
+        headers=headers,
+        files={"videofile": ("pan.mp4", video, "video/mp4")},
+        data={"callback_url": "http://127.0.0.1:9/hook"},
+    )
     assert resp.status_code == 422 and "non-public address" in resp.json()["detail"]
     assert await Task.all().count() == before
 
 
 async def test_api_calls_back_when_the_analysis_ends(open_api_client, signup_user, receiver, tmp_path):
     video = pan_video(tmp_path / "pan.mp4", frames=6).path.read_bytes()
-    async with open_api_client(webhook_allow_private=True, webhook_poll_seconds=0.1,
-                               public_url="http://va.test") as client:
+    async with open_api_client(
+        webhook_allow_private=True, webhook_poll_seconds=0.1, public_url="http://va.test"
+    ) as client:
         _, headers = await signup_user(client)
-        resp = await client.post("/tasks/video-objects-detection/", headers=headers,
-                                 files={"videofile": ("pan.mp4", video, "video/mp4")},
-                                 data={"callback_url": receiver.url})
+        resp = await client.post(
+            "/tasks/video-objects-detection/",
+            headers=headers,
+            files={"videofile": ("pan.mp4", video, "video/mp4")},
+            data={"callback_url": receiver.url},
+        )
         assert resp.status_code == 202, resp.text
         task_id = resp.json()["task_id"]
         for _ in range(600):

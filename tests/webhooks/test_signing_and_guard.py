@@ -1,4 +1,5 @@
 """Pure parts of the webhooks: signatures, the SSRF guard, the back-off."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -26,20 +27,34 @@ def test_signature_verifies_and_detects_tampering():
     assert not verify("k" * 64, "1700000000", body.replace(b"SUCCEEDED", b"FAILED"), signature)
 
 
-@pytest.mark.parametrize("url", [
-    "http://127.0.0.1:8080/hook", "http://localhost/hook", "http://10.1.2.3/", "http://192.168.0.7/",
-    "http://172.16.0.1/", "http://169.254.169.254/latest/meta-data", "http://[::1]/", "http://0.0.0.0/",
-    "http://[::ffff:127.0.0.1]/",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8080/hook",
+        "http://localhost/hook",
+        "http://10.1.2.3/",
+        "http://192.168.0.7/",
+        "http://172.16.0.1/",
+        "http://169.254.169.254/latest/meta-data",
+        "http://[::1]/",
+        "http://0.0.0.0/",
+        "http://[::ffff:127.0.0.1]/",
+    ],
+)
 def test_guard_refuses_internal_addresses(url):
     with pytest.raises(UnsafeCallbackURL, match="non-public address"):
         check_url(url, WebhookPolicy())
 
 
-@pytest.mark.parametrize("url, message", [
-    ("ftp://example.com/x", "absolute http"), ("/relative", "absolute http"),
-    ("http://user:pw@example.com/", "credentials"), ("http://no-such-host.invalid/", "does not resolve"),
-])
+@pytest.mark.parametrize(
+    "url, message",
+    [
+        ("ftp://example.com/x", "absolute http"),
+        ("/relative", "absolute http"),
+        ("http://user:pw@example.com/", "credentials"),
+        ("http://no-such-host.invalid/", "does not resolve"),
+    ],
+)
 def test_guard_refuses_malformed_urls(url, message):
     with pytest.raises(UnsafeCallbackURL, match=message):
         check_url(url, WebhookPolicy())
@@ -53,5 +68,4 @@ def test_guard_can_be_relaxed_for_private_receivers():
 
 def test_retry_delay_doubles_and_is_capped():
     policy = WebhookPolicy(base_delay_s=5, max_delay_s=60)
-    assert [retry_delay(n, policy) for n in (1, 2, 3, 4, 5)] == [
-        timedelta(seconds=s) for s in (5, 10, 20, 40, 60)]
+    assert [retry_delay(n, policy) for n in (1, 2, 3, 4, 5)] == [timedelta(seconds=s) for s in (5, 10, 20, 40, 60)]

@@ -3,6 +3,7 @@
 Every failure leaves here as a :class:`CliError` whose message is fit for one line on stderr:
 the server's `detail` for a 4xx, `server unreachable at <url>` when nothing answers.
 """
+
 from __future__ import annotations
 
 import base64
@@ -64,8 +65,16 @@ class ApiClient:
         self.close()
 
     # -- transport -------------------------------------------------------------------------
-    def send(self, method: str, path: str, *, auth: bool = True, not_found: str | None = None,
-             body: Callable[[], Iterable[bytes]] | None = None, **kwargs: Any) -> httpx.Response:
+    def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        auth: bool = True,
+        not_found: str | None = None,
+        body: Callable[[], Iterable[bytes]] | None = None,
+        **kwargs: Any,
+    ) -> httpx.Response:
         """Send a request; `body` builds a fresh streamed body per attempt (for a retry after refresh)."""
         extra_headers = dict(kwargs.pop("headers", None) or {})
         for attempt in (1, 2):
@@ -96,8 +105,9 @@ class ApiClient:
         if code < 400:
             return response
         if code == 401 and auth:
-            raise CliError(f"not logged in to {self.url} (or the session expired): "
-                           "run `videoanalysis login`", EXIT_AUTH)
+            raise CliError(
+                f"not logged in to {self.url} (or the session expired): run `videoanalysis login`", EXIT_AUTH
+            )
         if code == 404 and not_found:
             raise CliError(not_found, EXIT_NOT_FOUND)
         if code >= 500:
@@ -108,8 +118,9 @@ class ApiClient:
     def _access_token(self, force_refresh: bool = False) -> str:
         creds = self.store.get(self.url)
         if creds is None:
-            raise CliError(f"not logged in to {self.url}: run `videoanalysis login` "
-                           "(or `videoanalysis signup`)", EXIT_AUTH)
+            raise CliError(
+                f"not logged in to {self.url}: run `videoanalysis login` (or `videoanalysis signup`)", EXIT_AUTH
+            )
         expiry = token_expiry(creds.access_token)
         if force_refresh or (expiry is not None and expiry < time.time() + REFRESH_MARGIN_S):
             creds = self.refresh(creds)
@@ -117,13 +128,11 @@ class ApiClient:
 
     def refresh(self, creds: Credentials) -> Credentials:
         """Trade the refresh token for new tokens and store them."""
-        response = self._transport("POST", "/authentication/token-refresh",
-                                   json={"refresh_token": creds.refresh_token})
+        response = self._transport("POST", "/authentication/token-refresh", json={"refresh_token": creds.refresh_token})
         if response.status_code >= 400:
             raise CliError(f"session at {self.url} expired: run `videoanalysis login`", EXIT_AUTH)
         data = response.json()
-        new = Credentials(creds.email, data["access_token"],
-                          data.get("refresh_token") or creds.refresh_token)
+        new = Credentials(creds.email, data["access_token"], data.get("refresh_token") or creds.refresh_token)
         self.store.save(self.url, new)
         return new
 

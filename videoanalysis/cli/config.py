@@ -3,6 +3,7 @@
 Tokens are kept per server URL, so one user can be logged in to a laptop server and a cluster
 at once. `VA_CONFIG_DIR` overrides the directory (tests, containers).
 """
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """Errors the CLI reports as one line on stderr, each with its own exit code."""
+
 from __future__ import annotations
 
 # Exit codes, documented in README ("Command line"); 2 is Click's usage error.

@@ -3,6 +3,7 @@
 Frames are `{"frame", "timestamp", "objects": [{"label", "score", "box": [x1, y1, x2, y2]}]}`
 as the API returns them; no writer holds more than one page of a video's detections.
 """
+
 from __future__ import annotations
 
 import csv
@@ -40,8 +41,7 @@ def write_csv(out: IO[str], frames: Iterable[dict]) -> None:
     writer.writerow(CSV_COLUMNS)
     for frame in frames:
         for obj in frame.get("objects", []):
-            writer.writerow([frame["frame"], frame["timestamp"], obj["label"],
-                             obj["score"], *obj["box"]])
+            writer.writerow([frame["frame"], frame["timestamp"], obj["label"], obj["score"], *obj["box"]])
 
 
 def write_coco(out: IO[str], meta: dict[str, Any], frames: Iterable[dict]) -> None:
@@ -54,27 +54,48 @@ def write_coco(out: IO[str], meta: dict[str, Any], frames: Iterable[dict]) -> No
     size = {k: meta[k] for k in ("width", "height") if meta.get(k)}
     stem = Path(str(meta.get("video_name") or meta.get("task_id") or "frame")).stem
     with tempfile.TemporaryFile("w+") as annotations:
-        out.write('{"info": ' + json.dumps({"description": f"detections of task {meta.get('task_id')}",
-                                             "model": meta.get("model")}) + ',\n "images": [')
+        out.write(
+            '{"info": '
+            + json.dumps({"description": f"detections of task {meta.get('task_id')}", "model": meta.get("model")})
+            + ',\n "images": ['
+        )
         ann_id = 0
         for n, frame in enumerate(frames):
             image_id = int(frame["frame"])
-            image = {"id": image_id, "file_name": f"{stem}_{image_id:06d}.jpg",
-                     "frame_index": image_id, "timestamp": frame["timestamp"], **size}
+            image = {
+                "id": image_id,
+                "file_name": f"{stem}_{image_id:06d}.jpg",
+                "frame_index": image_id,
+                "timestamp": frame["timestamp"],
+                **size,
+            }
             out.write(("," if n else "") + "\n  " + json.dumps(image))
             for obj in frame.get("objects", []):
                 x1, y1, x2, y2 = obj["box"]
                 cat = categories.setdefault(obj["label"], len(categories) + 1)
                 w, h = x2 - x1, y2 - y1
                 ann_id += 1
-                annotations.write(("," if ann_id > 1 else "") + "\n  " + json.dumps(
-                    {"id": ann_id, "image_id": image_id, "category_id": cat, "bbox": [x1, y1, w, h],
-                     "area": w * h, "iscrowd": 0, "score": obj["score"]}))
+                annotations.write(
+                    ("," if ann_id > 1 else "")
+                    + "\n  "
+                    + json.dumps(
+                        {
+                            "id": ann_id,
+                            "image_id": image_id,
+                            "category_id": cat,
+                            "bbox": [x1, y1, w, h],
+                            "area": w * h,
+                            "iscrowd": 0,
+                            "score": obj["score"],
+                        }
+                    )
+                )
         out.write('\n ],\n "annotations": [')
         annotations.seek(0)
         shutil.copyfileobj(annotations, out)
-        out.write('\n ],\n "categories": ' + json.dumps(
-            [{"id": i, "name": name} for name, i in categories.items()]) + "}\n")
+        out.write(
+            '\n ],\n "categories": ' + json.dumps([{"id": i, "name": name} for name, i in categories.items()]) + "}\n"
+        )
 
 
 def export(fmt: str, out: IO[str], meta: dict[str, Any], frames: Iterable[dict]) -> None:

@@ -3,12 +3,13 @@
 Data (task ids, tables, results) goes to stdout; progress bars and errors go to stderr, an
 error as one line with a non-zero exit code (see videoanalysis.cli.errors).
 """
+
 from __future__ import annotations
 
 import functools
 import time
-from enum import Enum
 from collections.abc import Callable
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -19,17 +20,31 @@ from videoanalysis.cli.client import ApiClient
 from videoanalysis.cli.config import DEFAULT_URL, CredentialStore
 from videoanalysis.cli.errors import EXIT_ERROR, CliError
 from videoanalysis.cli.export import FORMATS, export, open_output
-from videoanalysis.cli.render import (LabelCounts, err, frames_progress, out, print_wide,
-                                      task_table, tasks_table, upload_progress)
+from videoanalysis.cli.render import (
+    LabelCounts,
+    err,
+    frames_progress,
+    out,
+    print_wide,
+    task_table,
+    tasks_table,
+    upload_progress,
+)
 
-app = typer.Typer(help=__doc__.split("\n")[0], no_args_is_help=True, add_completion=False,
-                  pretty_exceptions_enable=False, context_settings={"help_option_names": ["-h", "--help"]})
+app = typer.Typer(
+    help=__doc__.split("\n")[0],
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 F = TypeVar("F", bound=Callable[..., Any])
 Format = Enum("Format", {name: name for name in FORMATS}, type=str)  # json, csv, coco
 
 
 def one_line_errors(func: F) -> F:
     """Turn a CliError into `error: <message>` on stderr and its exit code."""
+
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
@@ -38,15 +53,23 @@ def one_line_errors(func: F) -> F:
             err.print(f"error: {exc.message}", style="red", markup=False, highlight=False, soft_wrap=True)
             raise typer.Exit(exc.exit_code) from None
         except OSError as exc:
-            err.print(f"error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "),
-                      style="red", markup=False, highlight=False, soft_wrap=True)
+            err.print(
+                f"error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "),
+                style="red",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
             raise typer.Exit(EXIT_ERROR) from None
+
     return wrapper  # type: ignore[return-value]
 
 
 @app.callback()
-def main(ctx: typer.Context, url: Annotated[str, typer.Option(
-        "--url", envvar="VA_URL", help="Server URL.", show_default=True)] = DEFAULT_URL) -> None:
+def main(
+    ctx: typer.Context,
+    url: Annotated[str, typer.Option("--url", envvar="VA_URL", help="Server URL.", show_default=True)] = DEFAULT_URL,
+) -> None:
     """Analyse videos from the terminal: upload, follow progress, read detections."""
     ctx.obj = url
 
@@ -60,25 +83,36 @@ TaskArg = Annotated[str, typer.Argument(help="Task id (from `analyze` or `ls`)."
 
 @app.command()
 @one_line_errors
-def signup(ctx: typer.Context,
-           email: Annotated[str, typer.Option(prompt=True, help="Account e-mail.")],
-           password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True,
-                                                 envvar="VA_PASSWORD", help="At least 8 characters.")],
-           first_name: Annotated[str, typer.Option(help="First name.")] = "",
-           last_name: Annotated[str, typer.Option(help="Last name.")] = "") -> None:
+def signup(
+    ctx: typer.Context,
+    email: Annotated[str, typer.Option(prompt=True, help="Account e-mail.")],
+    password: Annotated[
+        str,
+        typer.Option(
+            prompt=True, hide_input=True, confirmation_prompt=True, envvar="VA_PASSWORD", help="At least 8 characters."
+        ),
+    ],
+    first_name: Annotated[str, typer.Option(help="First name.")] = "",
+    last_name: Annotated[str, typer.Option(help="Last name.")] = "",
+) -> None:
     """Create an account and log in (the token is kept in your config dir, mode 0600)."""
     with client(ctx) as api:
-        data = api.authenticate("/signup", {"email": email, "password": password,
-                                            "first_name": first_name, "last_name": last_name})
+        data = api.authenticate(
+            "/signup", {"email": email, "password": password, "first_name": first_name, "last_name": last_name}
+        )
     err.print(f"signed up and logged in to {api.url} as {data['user']['email']}")
 
 
 @app.command()
 @one_line_errors
-def login(ctx: typer.Context,
-          email: Annotated[str, typer.Option(prompt=True, help="Account e-mail.")],
-          password: Annotated[str, typer.Option(prompt=True, hide_input=True, envvar="VA_PASSWORD",
-                                                help="Password (prompted when not given).")]) -> None:
+def login(
+    ctx: typer.Context,
+    email: Annotated[str, typer.Option(prompt=True, help="Account e-mail.")],
+    password: Annotated[
+        str,
+        typer.Option(prompt=True, hide_input=True, envvar="VA_PASSWORD", help="Password (prompted when not given)."),
+    ],
+) -> None:
     """Log in and keep the token in your config dir (mode 0600)."""
     with client(ctx) as api:
         data = api.authenticate("/signin", {"email": email, "password": password})
@@ -93,8 +127,7 @@ def logout(ctx: typer.Context) -> None:
     err.print("logged out" if forgotten else "was not logged in")
 
 
-VideoArg = Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True,
-                                          help="Video file to upload.")]
+VideoArg = Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="Video file to upload.")]
 ModelOpt = Annotated[str | None, typer.Option(help="Model name (server default if omitted).")]
 ScoreOpt = Annotated[float | None, typer.Option(min=0.0, max=1.0, help="Keep detections scoring at least this.")]
 StrideOpt = Annotated[int | None, typer.Option(min=1, help="Analyse every Nth frame.")]
@@ -105,12 +138,27 @@ PollOpt = Annotated[float, typer.Option(min=0.05, help="Seconds between progress
 
 @app.command()
 @one_line_errors
-def analyze(ctx: typer.Context, video: VideoArg, model: ModelOpt = None, score_threshold: ScoreOpt = None,
-            frame_stride: StrideOpt = None, labels: LabelsOpt = None, wait: WaitOpt = False,
-            poll: PollOpt = 1.0) -> None:
+def analyze(
+    ctx: typer.Context,
+    video: VideoArg,
+    model: ModelOpt = None,
+    score_threshold: ScoreOpt = None,
+    frame_stride: StrideOpt = None,
+    labels: LabelsOpt = None,
+    wait: WaitOpt = False,
+    poll: PollOpt = 1.0,
+) -> None:
     """Upload VIDEO for analysis and print the task id; with --wait, follow it and summarise."""
-    fields = {k: str(v) for k, v in {"model": model, "score_threshold": score_threshold,
-                                      "frame_stride": frame_stride, "labels": labels}.items() if v is not None}
+    fields = {
+        k: str(v)
+        for k, v in {
+            "model": model,
+            "score_threshold": score_threshold,
+            "frame_stride": frame_stride,
+            "labels": labels,
+        }.items()
+        if v is not None
+    }
     with client(ctx) as api:
         size = video.stat().st_size
         with upload_progress() as bar:
@@ -135,8 +183,9 @@ def follow(api: ApiClient, task_id: str, poll: float) -> dict[str, Any]:
         job = bar.add_task("PENDING", total=None)
         while True:
             task = remote.task_status(api, task_id)
-            bar.update(job, description=task["status"], completed=task.get("frames_done") or 0,
-                       total=task.get("frames_total"))
+            bar.update(
+                job, description=task["status"], completed=task.get("frames_done") or 0, total=task.get("frames_total")
+            )
             if task["ready"]:
                 return task
             time.sleep(poll)
@@ -164,12 +213,15 @@ def status(ctx: typer.Context, task_id: TaskArg) -> None:
 
 @app.command()
 @one_line_errors
-def results(ctx: typer.Context, task_id: TaskArg,
-            fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.json,
-            output: Annotated[Path | None, typer.Option("--output", "-o", dir_okay=False,
-                                                        help="Write here instead of stdout.")] = None,
-            page_size: Annotated[int, typer.Option(min=1, max=1000, help="Frames per request.")]
-            = remote.PAGE_SIZE) -> None:
+def results(
+    ctx: typer.Context,
+    task_id: TaskArg,
+    fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.json,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", dir_okay=False, help="Write here instead of stdout.")
+    ] = None,
+    page_size: Annotated[int, typer.Option(min=1, max=1000, help="Frames per request.")] = remote.PAGE_SIZE,
+) -> None:
     """Write all detections of a task as JSON, CSV or a COCO dataset."""
     task_id = remote.task_id_arg(task_id)
     with client(ctx) as api:
@@ -195,8 +247,9 @@ def cancel(ctx: typer.Context, task_id: TaskArg) -> None:
 
 @app.command("ls")
 @one_line_errors
-def list_tasks(ctx: typer.Context,
-               limit: Annotated[int, typer.Option(min=1, help="Show at most this many tasks.")] = 50) -> None:
+def list_tasks(
+    ctx: typer.Context, limit: Annotated[int, typer.Option(min=1, help="Show at most this many tasks.")] = 50
+) -> None:
     """List your tasks, newest first."""
     with client(ctx) as api:
         tasks = []

@@ -1,4 +1,5 @@
 """The API's task endpoints, as the CLI uses them (field names from api/schemas.py)."""
+
 from __future__ import annotations
 
 import uuid
@@ -26,20 +27,21 @@ def _not_found(task_id: str) -> str:
     return f"task {task_id} not found"
 
 
-def upload(client: ApiClient, path: Path, fields: dict[str, str],
-           on_chunk: Callable[[int], None] | None = None) -> dict[str, Any]:
+def upload(
+    client: ApiClient, path: Path, fields: dict[str, str], on_chunk: Callable[[int], None] | None = None
+) -> dict[str, Any]:
     """Stream `path` as the `videofile` field; return the created task."""
     body = lambda: MultipartUpload(path, "videofile", fields, on_chunk)  # noqa: E731
     return client.send("POST", UPLOAD_PATH, body=body).json()
 
 
-def result_page(client: ApiClient, task_id: str, limit: int = PAGE_SIZE,
-                cursor: int | None = None) -> dict[str, Any]:
+def result_page(client: ApiClient, task_id: str, limit: int = PAGE_SIZE, cursor: int | None = None) -> dict[str, Any]:
     params: dict[str, Any] = {"limit": limit}
     if cursor is not None:
         params["cursor"] = cursor
-    return client.send("GET", f"/tasks/video-analysis-result/{task_id}/", params=params,
-                       not_found=_not_found(task_id)).json()
+    return client.send(
+        "GET", f"/tasks/video-analysis-result/{task_id}/", params=params, not_found=_not_found(task_id)
+    ).json()
 
 
 def task_status(client: ApiClient, task_id: str) -> dict[str, Any]:
@@ -47,8 +49,9 @@ def task_status(client: ApiClient, task_id: str) -> dict[str, Any]:
     return result_page(client, task_id, limit=1)
 
 
-def iter_frames(client: ApiClient, task_id: str, first: dict[str, Any] | None = None,
-                page_size: int = PAGE_SIZE) -> Iterator[dict[str, Any]]:
+def iter_frames(
+    client: ApiClient, task_id: str, first: dict[str, Any] | None = None, page_size: int = PAGE_SIZE
+) -> Iterator[dict[str, Any]]:
     """Every stored frame of the task in order, fetched page by page."""
     page = first or result_page(client, task_id, page_size)
     while True:

@@ -1,4 +1,5 @@
 """Rich output: progress bars on stderr, tables on stdout (so stdout stays pipe-friendly)."""
+
 from __future__ import annotations
 
 from collections import Counter
@@ -7,27 +8,48 @@ from typing import Any
 
 from rich import box
 from rich.console import Console
-from rich.progress import (BarColumn, DownloadColumn, MofNCompleteColumn, Progress, TextColumn,
-                           TimeElapsedColumn, TimeRemainingColumn, TransferSpeedColumn)
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
 from rich.table import Table
 
 out = Console()
 err = Console(stderr=True)
 
-STATUS_STYLE = {"PENDING": "yellow", "RUNNING": "cyan", "SUCCEEDED": "green",
-                "FAILED": "red", "CANCELLED": "magenta"}
+STATUS_STYLE = {"PENDING": "yellow", "RUNNING": "cyan", "SUCCEEDED": "green", "FAILED": "red", "CANCELLED": "magenta"}
 
 
 def upload_progress() -> Progress:
     """A bar by bytes for the upload (drawn only when stderr is a terminal, so pipes stay clean)."""
-    return Progress(TextColumn("[bold]upload"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-                    TimeRemainingColumn(), console=err, disable=not err.is_terminal)
+    return Progress(
+        TextColumn("[bold]upload"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        disable=not err.is_terminal,
+    )
 
 
 def frames_progress() -> Progress:
     """A bar by frames while the task runs; the total is set once the job knows it."""
-    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TextColumn("frames"), TimeElapsedColumn(), console=err, disable=not err.is_terminal)
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("frames"),
+        TimeElapsedColumn(),
+        console=err,
+        disable=not err.is_terminal,
+    )
 
 
 def status_text(status: str) -> str:
@@ -78,11 +100,14 @@ def task_table(task: dict[str, Any]) -> Table:
     table.add_column()
     params = task.get("params") or {}
     rows = [
-        ("task", str(task["task_id"])), ("status", status_text(task["status"])),
-        ("video", task.get("video_name") or ""), ("model", task.get("model") or ""),
+        ("task", str(task["task_id"])),
+        ("status", status_text(task["status"])),
+        ("video", task.get("video_name") or ""),
+        ("model", task.get("model") or ""),
         ("frames", progress_text(task)),
         ("params", ", ".join(f"{k}={v}" for k, v in params.items() if v is not None)),
-        ("created", task.get("created_at") or ""), ("started", task.get("started_at") or ""),
+        ("created", task.get("created_at") or ""),
+        ("started", task.get("started_at") or ""),
         ("finished", task.get("finished_at") or ""),
     ]
     if task.get("error"):
@@ -95,13 +120,24 @@ def task_table(task: dict[str, Any]) -> Table:
 def tasks_table(tasks: Iterable[dict[str, Any]]) -> Table:
     """One row per task; only the video name may be shortened to fit the terminal."""
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-    for name, justify, width in (("task", "left", 36), ("status", "left", 9), ("frames", "right", 7),
-                                 ("model", "left", 6), ("created", "left", 10), ("video", "left", 5)):
+    for name, justify, width in (
+        ("task", "left", 36),
+        ("status", "left", 9),
+        ("frames", "right", 7),
+        ("model", "left", 6),
+        ("created", "left", 10),
+        ("video", "left", 5),
+    ):
         table.add_column(name, justify=justify, no_wrap=True, overflow="ellipsis", min_width=width)
     for task in tasks:
-        table.add_row(str(task["task_id"]), status_text(task["status"]), progress_text(task),
-                      task.get("model", ""), str(task.get("created_at", ""))[:16].replace("T", " "),
-                      task.get("video_name", ""))
+        table.add_row(
+            str(task["task_id"]),
+            status_text(task["status"]),
+            progress_text(task),
+            task.get("model", ""),
+            str(task.get("created_at", ""))[:16].replace("T", " "),
+            task.get("video_name", ""),
+        )
     return table
 
 

@@ -4,6 +4,7 @@ httpx would read a file object lazily too, but it gives no hook for progress; bu
 body here keeps the file out of memory, sets an exact Content-Length (so the server's size
 cap applies before it reads anything) and reports every chunk sent.
 """
+
 from __future__ import annotations
 
 import mimetypes
@@ -23,8 +24,14 @@ def _quote(value: str) -> str:
 class MultipartUpload:
     """One file field plus plain form fields, as a re-iterable body of known length."""
 
-    def __init__(self, path: Path, field: str, fields: Mapping[str, str],
-                 on_chunk: Callable[[int], None] | None = None, chunk_size: int = CHUNK_SIZE) -> None:
+    def __init__(
+        self,
+        path: Path,
+        field: str,
+        fields: Mapping[str, str],
+        on_chunk: Callable[[int], None] | None = None,
+        chunk_size: int = CHUNK_SIZE,
+    ) -> None:
         self.path = path
         self.file_size = os.stat(path).st_size
         self.boundary = secrets.token_hex(16)

@@ -1,2 +1,2 @@
-"""The VideoAnalysis resource and its Job: names, settings, pure builders, the phase state
-machine and the API-server glue the Kopf handlers (`operator/handlers.py`) call."""
+"""What the API shares with the operator about the VideoAnalysis resource: its names, its
+builder and the Kubernetes client. Free of Kopf: the operator's logic is `va_operator`."""

@@ -3,6 +3,7 @@
 The official client is synchronous; callers run its calls in a worker thread
 (`asyncio.to_thread`) so the operator's and the API's event loops never block.
 """
+
 from __future__ import annotations
 
 import functools
@@ -22,8 +23,9 @@ def new_api_client() -> client.ApiClient:
         config.load_incluster_config(client_configuration=configuration)
     except ConfigException:
         # Read $KUBECONFIG now, not at import time as the library's default does.
-        config.load_kube_config(config_file=os.environ.get("KUBECONFIG", "~/.kube/config"),
-                                client_configuration=configuration)
+        config.load_kube_config(
+            config_file=os.environ.get("KUBECONFIG", "~/.kube/config"), client_configuration=configuration
+        )
     return client.ApiClient(configuration)
 
 

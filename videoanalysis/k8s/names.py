@@ -1,4 +1,5 @@
 """Pinned names of the VideoAnalysis resource, its labels and its Job."""
+
 from __future__ import annotations
 
 import hashlib
@@ -36,4 +37,4 @@ def job_name(resource: str) -> str:
     if len(resource) <= _MAX_JOB_NAME:
         return resource
     digest = hashlib.sha256(resource.encode()).hexdigest()[:8]
-    return f"{resource[:_MAX_JOB_NAME - 9].rstrip('-.')}-{digest}"
+    return f"{resource[: _MAX_JOB_NAME - 9].rstrip('-.')}-{digest}"

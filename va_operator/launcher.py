@@ -1,19 +1,20 @@
-"""`python -m videoanalysis.k8s.launcher`: `kopf run operator/handlers.py` with the watched
+"""`python -m va_operator.launcher`: `kopf run -m va_operator.handlers` with the watched
 namespaces and peering taken from `OperatorSettings` (Kopf reads those only at start)."""
+
 from __future__ import annotations
 
 import os
 import sys
 from pathlib import Path
 
-from videoanalysis.k8s.config import OperatorSettings
+from va_operator.config import OperatorSettings
 
-HANDLERS = Path(__file__).resolve().parents[2] / "operator" / "handlers.py"
+HANDLERS_MODULE = "va_operator.handlers"
 
 
-def kopf_run_args(settings: OperatorSettings, handlers: Path = HANDLERS) -> list[str]:
-    """The `kopf run ...` command line for these settings (pure; unit-tested)."""
-    args = ["kopf", "run", str(handlers)]
+def kopf_run_args(settings: OperatorSettings, module: str = HANDLERS_MODULE) -> list[str]:
+    """The `kopf run -m ...` command line for these settings (pure; unit-tested)."""
+    args = ["kopf", "run", "-m", module]
     if settings.clusterwide:
         args.append("--all-namespaces")
     else:

@@ -1,6 +1,7 @@
 """The operator's one settings object (env prefix `VA_`): what the Kopf handlers and the Job
 builder need besides the core settings. Kopf's own settings (watched namespaces, peering,
-posting level) come from here too, see `videoanalysis.k8s.launcher` and `apply_kopf_settings`."""
+posting level) come from here too, see `va_operator.launcher` and `apply_kopf_settings`."""
+
 from __future__ import annotations
 
 import logging
@@ -9,7 +10,7 @@ from typing import Any
 from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
-from videoanalysis.k8s.defaults import JobDefaults
+from va_operator.defaults import JobDefaults
 from videoanalysis.settings import CoreSettings
 
 
@@ -21,14 +22,11 @@ class OperatorSettings(CoreSettings):
     kube_namespace: str = Field("default", min_length=1, description="Namespace of the resources.")
     watch_namespaces: list[str] = Field(
         default_factory=list,
-        description="Namespaces (globs allowed) the operator watches; empty: VA_KUBE_NAMESPACE; "
-        '["*"]: all namespaces.',
+        description='Namespaces (globs allowed) the operator watches; empty: VA_KUBE_NAMESPACE; ["*"]: all namespaces.',
     )
     peering_name: str = Field("", description="Kopf peering object; empty: standalone (one replica).")
     posting_level: str = Field("INFO", description="Lowest log level posted as a Kubernetes Event.")
-    job_image: str = Field(
-        "videoanalysis/inference:latest", min_length=1, description="The inference image."
-    )
+    job_image: str = Field("videoanalysis/inference:latest", min_length=1, description="The inference image.")
     image_pull_policy: str = Field("IfNotPresent", pattern="^(Always|IfNotPresent|Never)$")
     job_command: list[str] = Field(
         default_factory=lambda: ["python", "-m", "inference_job"],
@@ -38,9 +36,7 @@ class OperatorSettings(CoreSettings):
         "videoanalysis-db", min_length=1, description="Secret holding the Job's VA_DATABASE_URL."
     )
     database_secret_key: str = Field("url", min_length=1, description="Key of the URL in that Secret.")
-    videos_pvc: str = Field(
-        "videoanalysis-videos", min_length=1, description="PVC with the uploaded videos."
-    )
+    videos_pvc: str = Field("videoanalysis-videos", min_length=1, description="PVC with the uploaded videos.")
     videos_mount_path: str = Field("/data/videos", description="Where the Job mounts it (VA_VIDEOS_DIR).")
     job_env: dict[str, str] = Field(
         default_factory=dict, description="Extra plain env of the Job (JSON), e.g. VA_MODEL_WEIGHTS."

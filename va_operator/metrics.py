@@ -2,6 +2,7 @@
 failed by reason; served on `VA_METRICS_PORT` by prometheus_client's own HTTP server (a
 daemon thread started by the startup handler, so Kopf's event loop is never involved).
 """
+
 from __future__ import annotations
 
 import functools
@@ -43,6 +44,7 @@ def counted(handler: str) -> Callable[[F], F]:
     Placed under the `@kopf.on...` decorators; the wrapper keeps the name and signature Kopf
     uses for the handler's id and keyword arguments.
     """
+
     def wrap(fn: F) -> F:
         @functools.wraps(fn)
         async def run(*args: Any, **kwargs: Any) -> Any:

@@ -4,11 +4,12 @@ Pending -> Running -> Succeeded | Failed. A phase never moves back and an ended 
 never changes again, so late or replayed watch events are harmless. Every move carries a
 reason a person can read and shows up as a condition with its lastTransitionTime.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -49,7 +50,7 @@ class Outcome:
 
 
 def now_iso(now: datetime | None = None) -> str:
-    return (now or datetime.now(timezone.utc)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _true_condition(obj: Mapping[str, Any], kind: str) -> Mapping[str, Any] | None:
@@ -92,9 +93,7 @@ def pod_outcome(pod: Mapping[str, Any]) -> Outcome | None:
         waiting = (cs.get("state") or {}).get("waiting") or {}
         if waiting.get("reason") in IMAGE_PULL_FAILURES:
             detail = waiting.get("message") or waiting["reason"]
-            return Outcome(
-                Phase.FAILED, "ImagePullFailure", f"image pull failure for {cs.get('image')}: {detail}"
-            )
+            return Outcome(Phase.FAILED, "ImagePullFailure", f"image pull failure for {cs.get('image')}: {detail}")
     return None
 
 
@@ -118,16 +117,25 @@ def _conditions(
     for cond in result:
         if outcome.phase.rank == 2 and cond.get("type") == "Running" and cond.get("status") == "True":
             cond.update(status="False", reason=outcome.reason, lastTransitionTime=stamp)
-    new = {"type": wanted, "status": "True", "reason": outcome.reason, "message": outcome.message,
-           "lastTransitionTime": stamp}
+    new = {
+        "type": wanted,
+        "status": "True",
+        "reason": outcome.reason,
+        "message": outcome.message,
+        "lastTransitionTime": stamp,
+    }
     if generation is not None:
         new["observedGeneration"] = generation
     return [*result, new]
 
 
 def next_status(
-    current: Mapping[str, Any] | None, outcome: Outcome, *, generation: int | None = None,
-    now: datetime | None = None, job_name: str | None = None,
+    current: Mapping[str, Any] | None,
+    outcome: Outcome,
+    *,
+    generation: int | None = None,
+    now: datetime | None = None,
+    job_name: str | None = None,
 ) -> dict[str, Any] | None:
     """The status patch that moves the resource to `outcome`, or None if it must not move."""
     current = current or {}

@@ -1,20 +1,20 @@
-"""Pure manifest builders: a task becomes a VideoAnalysis resource, a resource becomes a Job.
+"""Pure manifest builders: a VideoAnalysis resource becomes a Job.
 
-No I/O here: the handlers read, call these, and talk to the API server. The Job runs the
+No I/O and no Kopf here: the handlers read, call these, and talk to the API server (the
+owner reference is added there, by `kopf.adopt`). The Job runs the
 inference image's own CLI (`python -m inference_job --task-id <uuid>`), which reads the task
 row (model, parameters, video) from the database named by a Secret, never a literal URL.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-import kopf
-
+from va_operator.config import OperatorSettings
+from va_operator.defaults import JobDefaults, merge_job_defaults
+from videoanalysis.catalogue import UnknownModelError, entry
 from videoanalysis.k8s import names
-from videoanalysis.k8s.config import OperatorSettings
-from videoanalysis.k8s.defaults import JobDefaults, merge_job_defaults
-from videoanalysis.models import Task
 
 #: Same defaults as the CRD's schema (a unit test keeps the two equal), applied here too so a
 #: body built by hand (tests, older API servers) gives the same Job.
@@ -30,55 +30,22 @@ class SpecError(ValueError):
     """The resource's spec can never run (the operator marks it Failed, no retries)."""
 
 
-def build_videoanalysis(task: Task, settings: Any) -> dict[str, Any]:
-    """The VideoAnalysis resource for a stored task (`settings.kube_namespace` is used)."""
-    params = task.params or {}
-    spec: dict[str, Any] = {
-        "taskId": str(task.id),
-        "videoUri": task.video_uri,
-        "model": task.model,
-    }
-    if params.get("score_threshold") is not None:
-        spec["scoreThreshold"] = float(params["score_threshold"])
-    if params.get("frame_stride") is not None:
-        spec["frameStride"] = int(params["frame_stride"])
-    if params.get("labels") is not None:
-        spec["labels"] = [str(label) for label in params["labels"]]
-    if params.get("batch_size") is not None:
-        spec["batchSize"] = int(params["batch_size"])
-    return {
-        "apiVersion": names.API_VERSION,
-        "kind": names.KIND,
-        "metadata": {
-            "name": names.resource_name(str(task.id)),
-            "namespace": settings.kube_namespace,
-            "labels": {
-                names.LABEL_TASK: str(task.id),
-                names.LABEL_NAME: "videoanalysis",
-            },
-        },
-        "spec": spec,
-    }
-
-
 def effective_spec(spec: Mapping[str, Any], job_defaults: JobDefaults | None = None) -> dict[str, Any]:
     """The spec the Job is built from: the resource's own fields, then the cluster's job
-    defaults merged under them (see `videoanalysis.k8s.defaults`), then `SPEC_DEFAULTS`."""
+    defaults merged under them (see `va_operator.defaults`), then `SPEC_DEFAULTS`."""
     return {**SPEC_DEFAULTS, **merge_job_defaults(spec, job_defaults)}
 
 
 def validate_spec(spec: Mapping[str, Any], settings: OperatorSettings) -> None:
     """Refuse what no retry can fix; the CRD schema already checked types and ranges."""
-    from inference_job.models import known_models  # torch-free by contract
-
     if not spec.get("taskId"):
         raise SpecError("spec.taskId is missing")
-    if spec["model"] not in known_models():
-        raise SpecError(f"unknown model {spec['model']!r}; known models: {', '.join(known_models())}")
+    try:
+        entry(spec["model"])
+    except UnknownModelError as exc:
+        raise SpecError(str(exc)) from None
     if int(spec["gpus"]) > settings.max_gpus_per_job:
-        raise SpecError(
-            f"spec.gpus={spec['gpus']} exceeds the operator's limit of {settings.max_gpus_per_job}"
-        )
+        raise SpecError(f"spec.gpus={spec['gpus']} exceeds the operator's limit of {settings.max_gpus_per_job}")
 
 
 def job_labels(va_name: str, task_id: str, settings: OperatorSettings) -> dict[str, str]:
@@ -102,9 +69,7 @@ def _container(spec: Mapping[str, Any], settings: OperatorSettings) -> dict[str,
     env: list[dict[str, Any]] = [
         {
             "name": "VA_DATABASE_URL",
-            "valueFrom": {
-                "secretKeyRef": {"name": settings.database_secret_name, "key": settings.database_secret_key}
-            },
+            "valueFrom": {"secretKeyRef": {"name": settings.database_secret_name, "key": settings.database_secret_key}},
         },
         {"name": "VA_VIDEOS_DIR", "value": settings.videos_mount_path},
         {"name": "VA_DATA_DIR", "value": "/tmp/videoanalysis"},
@@ -169,7 +134,7 @@ def build_job(va_body: Mapping[str, Any], settings: OperatorSettings) -> dict[st
     job: dict[str, Any] = {
         "apiVersion": "batch/v1",
         "kind": "Job",
-        "metadata": {"name": names.job_name(meta["name"]), "labels": labels},
+        "metadata": {"name": names.job_name(meta["name"]), "namespace": meta["namespace"], "labels": labels},
         "spec": {
             "completions": 1,
             "parallelism": 1,
@@ -183,5 +148,4 @@ def build_job(va_body: Mapping[str, Any], settings: OperatorSettings) -> dict[st
             "template": {"metadata": {"labels": dict(labels)}, "spec": _pod_spec(spec, settings)},
         },
     }
-    kopf.adopt(job, owner=va_body)  # owner reference + namespace: GC deletes it with the resource
     return job

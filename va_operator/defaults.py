@@ -9,6 +9,7 @@ built-in fallbacks (`builders.SPEC_DEFAULTS`). Maps and lists merge instead of r
 - `resources`: `requests` and `limits` merge per resource name (resource's quantity wins).
 Scalars (`gpus`, `activeDeadlineSeconds`, `backoffLimit`) are taken whole.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping

@@ -3,6 +3,7 @@ resource's phase (status subresource, optimistic concurrency), mirror it to the 
 and post an Event per move. API hiccups become `kopf.TemporaryError`, specs that can never
 run `kopf.PermanentError`.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -13,11 +14,12 @@ from typing import Any
 import kopf
 from kubernetes.client.exceptions import ApiException
 
+from va_operator import metrics
+from va_operator.builders import SpecError, build_job
+from va_operator.config import OperatorSettings
+from va_operator.state import Outcome, Phase, next_status, pod_failure_detail, progress_text
 from videoanalysis import tasks
-from videoanalysis.k8s import kube, metrics, names
-from videoanalysis.k8s.builders import SpecError, build_job
-from videoanalysis.k8s.config import OperatorSettings
-from videoanalysis.k8s.state import Outcome, Phase, next_status, pod_failure_detail, progress_text
+from videoanalysis.k8s import kube, names
 from videoanalysis.models import Task
 from videoanalysis.status import TaskStatus
 
@@ -31,10 +33,17 @@ def _classify(exc: ApiException, what: str, settings: OperatorSettings) -> kopf.
     return kopf.PermanentError(message)
 
 
+def owned_job(body: Mapping[str, Any], settings: OperatorSettings) -> dict[str, Any]:
+    """The resource's Job with its owner reference: the GC deletes it with the resource."""
+    job = build_job(body, settings)
+    kopf.adopt(job, owner=body)  # type: ignore[arg-type]  # a resource body is a kopf.Body
+    return job
+
+
 async def ensure_job(body: Mapping[str, Any], settings: OperatorSettings) -> dict[str, Any]:
     """Create the resource's Job unless it exists (409 is success); returns the Job."""
     try:
-        job = build_job(body, settings)
+        job = owned_job(body, settings)
     except SpecError as exc:
         await advance(body, Outcome(Phase.FAILED, "InvalidSpec", str(exc)), settings)
         raise kopf.PermanentError(str(exc)) from exc
@@ -72,9 +81,7 @@ async def read_resource(namespace: str, name: str) -> dict[str, Any] | None:
         raise
 
 
-async def advance(
-    body: Mapping[str, Any], outcome: Outcome, settings: OperatorSettings, *, attempts: int = 5
-) -> bool:
+async def advance(body: Mapping[str, Any], outcome: Outcome, settings: OperatorSettings, *, attempts: int = 5) -> bool:
     """Move the resource to `outcome` if the state machine allows it. Returns True on a move.
 
     Read-modify-write with the resourceVersion, so two watchers racing cannot lose a move.
@@ -85,15 +92,21 @@ async def advance(
         if current is None:
             return False
         patch = next_status(
-            current.get("status"), outcome, generation=current["metadata"].get("generation"),
+            current.get("status"),
+            outcome,
+            generation=current["metadata"].get("generation"),
             job_name=names.job_name(name),
         )
         if patch is None:
             return False
         try:
             await asyncio.to_thread(
-                kube.custom().patch_namespaced_custom_object_status, names.GROUP, names.VERSION,
-                namespace, names.PLURAL, name,
+                kube.custom().patch_namespaced_custom_object_status,
+                names.GROUP,
+                names.VERSION,
+                namespace,
+                names.PLURAL,
+                name,
                 {"metadata": {"resourceVersion": current["metadata"]["resourceVersion"]}, "status": patch},
             )
         except ApiException as exc:
@@ -122,8 +135,13 @@ async def _after_move(resource: Mapping[str, Any], outcome: Outcome) -> None:
         metrics.FAILURES.labels(outcome.reason).inc()
     post = kopf.warn if outcome.phase is Phase.FAILED else kopf.info
     post(dict(resource), reason=outcome.reason, message=outcome.message)
-    log.info("%s/%s -> %s (%s)", resource["metadata"]["namespace"], resource["metadata"]["name"],
-             outcome.phase.value, outcome.reason)
+    log.info(
+        "%s/%s -> %s (%s)",
+        resource["metadata"]["namespace"],
+        resource["metadata"]["name"],
+        outcome.phase.value,
+        outcome.reason,
+    )
 
 
 def owner_of(obj: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -146,9 +164,7 @@ async def failure_details(job: Mapping[str, Any]) -> str | None:
 async def stop_job(namespace: str, job: str) -> None:
     """Delete a Job that can never succeed (its Pods go with it)."""
     try:
-        await asyncio.to_thread(
-            kube.batch().delete_namespaced_job, job, namespace, propagation_policy="Background"
-        )
+        await asyncio.to_thread(kube.batch().delete_namespaced_job, job, namespace, propagation_policy="Background")
     except ApiException as exc:
         if exc.status != 404:
             raise

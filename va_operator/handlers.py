@@ -1,0 +1,98 @@
+"""Kopf handlers of the VideoAnalysis operator: `kopf run -m va_operator.handlers` (or
+`python -m va_operator.launcher`, which adds the namespaces and peering from settings).
+
+Thin on purpose: builders, the phase state machine and the API calls live beside it in
+`va_operator`. The Job is the resource's child (owner reference), so deleting the
+resource deletes the Job through Kubernetes' garbage collector, not through code here.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import kopf
+
+from va_operator import metrics, reconcile
+from va_operator.config import OperatorSettings, apply_kopf_settings
+from va_operator.state import Outcome, Phase, job_outcome, pod_outcome
+from videoanalysis.db import close_db, init_db
+from videoanalysis.k8s import names
+
+SETTINGS = OperatorSettings()
+VA = {"group": names.GROUP, "version": names.VERSION, "plural": names.PLURAL}
+OURS = {names.LABEL_MANAGED_BY: names.MANAGED_BY, names.LABEL_RESOURCE: kopf.PRESENT}
+
+
+def _not_ended(status: kopf.Status, **_: Any) -> bool:
+    return status.get("phase") not in (Phase.SUCCEEDED.value, Phase.FAILED.value)
+
+
+@kopf.on.startup()
+async def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
+    """Kopf's settings from ours; Tortoise connected for the task rows; /metrics served."""
+    apply_kopf_settings(settings, SETTINGS)
+    await init_db(SETTINGS, generate_schemas=False, global_fallback=True)
+    metrics.start_metrics_server(SETTINGS.metrics_port)  # last: a retried startup binds once
+
+
+@kopf.on.cleanup()
+async def cleanup(**_: Any) -> None:
+    await close_db()
+
+
+@kopf.on.create(**VA)
+@kopf.on.resume(**VA, when=_not_ended)
+@metrics.counted("ensure_job")
+async def ensure_job(body: kopf.Body, **_: Any) -> None:
+    """Create the Job if absent (a restart or a retry finds it and moves on)."""
+    job = await reconcile.ensure_job(body, SETTINGS)
+    await reconcile.advance(
+        body, Outcome(Phase.PENDING, "JobCreated", f"Job {job['metadata']['name']} created"), SETTINGS
+    )
+
+
+@kopf.on.event("batch", "v1", "jobs", labels=OURS)
+@metrics.counted("job_changed")
+async def job_changed(type: str, body: kopf.Body, **_: Any) -> None:
+    """The job controller's verdict (Complete/Failed) becomes the resource's phase."""
+    owner = reconcile.owner_of(body)
+    outcome = job_outcome(body) if type != "DELETED" else None
+    if owner is None or outcome is None:
+        return
+    if outcome.phase is Phase.FAILED and outcome.reason == "BackoffLimitExceeded":
+        detail = await reconcile.failure_details(body)
+        if detail:
+            outcome = Outcome(outcome.phase, outcome.reason, f"{outcome.message}; last: {detail}")
+    await reconcile.advance(owner, outcome, SETTINGS)
+
+
+@kopf.on.event("", "v1", "pods", labels=OURS)
+@metrics.counted("pod_changed")
+async def pod_changed(type: str, body: kopf.Body, **_: Any) -> None:
+    """A running Pod makes the resource Running; an image that cannot be pulled fails it."""
+    owner = reconcile.owner_of(body)
+    outcome = pod_outcome(body) if type != "DELETED" else None
+    if owner is None or outcome is None:
+        return
+    moved = await reconcile.advance(owner, outcome, SETTINGS)
+    if moved and outcome.phase is Phase.FAILED:
+        await reconcile.stop_job(body["metadata"]["namespace"], names.job_name(owner["metadata"]["name"]))
+
+
+@kopf.timer(**VA, interval=SETTINGS.progress_interval_s, field="status.phase", value="Running")
+@metrics.counted("progress")
+async def progress(spec: kopf.Spec, status: kopf.Status, patch: kopf.Patch, **_: Any) -> None:
+    """Mirror the task row's frame counters into status.progress (writes only on change)."""
+    changed = await reconcile.mirror_progress(spec, status)
+    if changed:
+        patch.status.update(changed)
+
+
+@kopf.on.delete(**VA)
+@metrics.counted("deleted")
+async def deleted(spec: kopf.Spec, body: kopf.Body, **_: Any) -> None:
+    """The resource is going away: its Job goes by owner reference, the task ends CANCELLED."""
+    if await reconcile.cancel_task(spec):
+        kopf.info(body, reason="Cancelled", message="the task was cancelled by deleting the resource")
+    logging.getLogger(__name__).info("resource %s deleted", body["metadata"]["name"])
