@@ -6,7 +6,8 @@
 #   DEPLOYABLE  cli | api | job | operator | detectron2
 #   --python    interpreter of the target environment (default: python3 on PATH)
 #   --source    the project: a source folder or a built wheel (default: this checkout)
-#   --wheels    install offline from this folder of wheels (pip --no-index --find-links)
+#   --wheels    install offline from this folder of wheels (pip --no-index --find-links);
+#               may be given several times
 #   --dry-run   resolve only, writing pip's JSON report to FILE (installs nothing)
 set -euo pipefail
 
@@ -15,13 +16,13 @@ usage() { sed -n '2,11p' "$0" >&2; exit 2; }
 DEPLOYABLE="$1"; shift
 PY=python3
 SRC="$(cd "$(dirname "$0")/.." && pwd)"
-WHEELS=""
+WHEELS=()
 REPORT=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --python) PY="$2"; shift 2 ;;
     --source) SRC="$2"; shift 2 ;;
-    --wheels) WHEELS="$2"; shift 2 ;;
+    --wheels) WHEELS+=("$2"); shift 2 ;;
     --dry-run) REPORT="$2"; shift 2 ;;
     *) usage ;;
   esac
@@ -29,12 +30,15 @@ done
 
 case "$DEPLOYABLE" in
   cli) TARGET="$SRC" ;;
-  api|job|operator|detectron2) TARGET="$SRC[$DEPLOYABLE]" ;;
+  api|job|operator|detectron2) TARGET="${SRC}[${DEPLOYABLE}]" ;;
   *) echo "install.sh: unknown deployable '$DEPLOYABLE' (cli, api, job, operator, detectron2)" >&2; exit 2 ;;
 esac
 
 PIP=("$PY" -m pip install --disable-pip-version-check)
-[ -n "$WHEELS" ] && PIP+=(--no-index --find-links "$WHEELS")
+if [ ${#WHEELS[@]} -gt 0 ]; then
+  PIP+=(--no-index)
+  for dir in "${WHEELS[@]}"; do PIP+=(--find-links "$dir"); done
+fi
 if [ -n "$REPORT" ]; then
   "${PIP[@]}" --dry-run --ignore-installed --quiet --report "$REPORT" "$TARGET"
   exit 0

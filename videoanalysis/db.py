@@ -11,11 +11,13 @@ from videoanalysis.settings import CoreSettings
 MODELS_MODULE = "videoanalysis.models"
 
 
-def tortoise_config(database_url: str) -> dict[str, Any]:
-    """The Tortoise config dict (also used by Aerich, see `videoanalysis.migrations_config`)."""
+def tortoise_config(database_url: str, *, migrations: bool = False) -> dict[str, Any]:
+    """The Tortoise config dict. `migrations=True` adds Aerich's own table (only
+    `videoanalysis.migrate` needs it: the job and the operator install no Aerich)."""
+    models = [MODELS_MODULE, "aerich.models"] if migrations else [MODELS_MODULE]
     return {
         "connections": {"default": database_url},
-        "apps": {"models": {"models": [MODELS_MODULE, "aerich.models"], "default_connection": "default"}},
+        "apps": {"models": {"models": models, "default_connection": "default"}},
         "use_tz": True,
         "timezone": "UTC",
     }

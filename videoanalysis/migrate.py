@@ -31,7 +31,7 @@ async def migrate(database_url: str, location: Path = MIGRATIONS_DIR) -> list[st
     Runs in a Tortoise context of its own, so a caller's connections are left alone."""
     if not (location / APP).is_dir():
         raise FileNotFoundError(f"no migrations at {location / APP}")
-    command = Command(tortoise_config=tortoise_config(database_url), app=APP, location=str(location))
+    command = Command(tortoise_config=tortoise_config(database_url, migrations=True), app=APP, location=str(location))
     with TortoiseContext():
         try:
             await command.init()

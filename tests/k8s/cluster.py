@@ -40,9 +40,12 @@ def kubectl(*args: str, check: bool = True, input: str | None = None) -> subproc
 class OperatorProcess:
     """`python -m va_operator.launcher` (-> `kopf run -m va_operator.handlers`) as a child."""
 
-    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+    def __init__(self, env: dict[str, str], log_path: Path, python: str = sys.executable, cwd: Path = ROOT) -> None:
         self.env = {**os.environ, **env}
         self.log_path = log_path
+        # Another environment's interpreter runs the operator it installed, away from the source
+        # tree (`python -m` puts the working directory first on sys.path).
+        self.python, self.cwd = python, cwd
         self.proc: subprocess.Popen[bytes] | None = None
         self.metrics_url = ""
 
@@ -55,8 +58,8 @@ class OperatorProcess:
         self.metrics_url = f"http://127.0.0.1:{metrics_port}/metrics"
         with open(self.log_path, "ab") as log:  # the child keeps its own descriptor
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "va_operator.launcher"],
-                cwd=ROOT,
+                [self.python, "-m", "va_operator.launcher"],
+                cwd=self.cwd,
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -127,9 +130,11 @@ def create_namespace(kube: client.ApiClient, prefix: str, database_url: str) -> 
 
 
 @contextmanager
-def running_operator(database_url: str, namespace_glob: str, log_path: Path) -> Iterator[OperatorProcess]:
+def running_operator(
+    database_url: str, namespace_glob: str, log_path: Path, python: str = sys.executable, cwd: Path = ROOT
+) -> Iterator[OperatorProcess]:
     """A real operator process watching the namespaces matching `namespace_glob`."""
-    proc = OperatorProcess(watch_env(database_url, [namespace_glob]), log_path)
+    proc = OperatorProcess(watch_env(database_url, [namespace_glob]), log_path, python, cwd)
     proc.start()
     try:
         yield proc

@@ -1,0 +1,160 @@
+"""Each deployable, installed in a fresh venv by its image's recipe, starts and does its job.
+
+Marked `install`: they build a wheel and four venvs (from a local wheel cache), about a minute.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from kubernetes import client
+
+from tests.install.conftest import INSTALL, ROOT, clean_env, run
+from tests.k8s.cluster import create_namespace, free_port, running_operator
+from videoanalysis.k8s import names
+from videoanalysis.k8s.resource import build_videoanalysis
+from videoanalysis.models import Task, User
+from videoanalysis.status import TaskStatus
+
+pytestmark = pytest.mark.install
+VIDEO = ROOT / "tests" / "data" / "astronaut-pan.mp4"
+
+
+@pytest.fixture(scope="module")
+def installed_api(install: Callable[[str], Path], tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`python -m api` of the `api` install, embedded default (SQLite, local dispatcher), run
+    from an empty folder so nothing of the source tree is importable."""
+    bin_dir = install("api")
+    home = tmp_path_factory.mktemp("api-home")
+    port = free_port()
+    log = home / "api.log"
+    env = clean_env(HOST="127.0.0.1", PORT=str(port), VA_DATA_DIR=str(home / "data"))
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [bin_dir / "python", "-m", "api"], cwd=home, env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"the installed API did not become ready:\n{log.read_text()[-3000:]}")
+            time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+def test_installed_api_analyses_a_real_video_through_its_local_dispatcher(installed_api: str) -> None:
+    out = run(sys.executable, ROOT / "scripts" / "smoke_client.py", installed_api, VIDEO, "--ready-timeout", "10")
+    assert "SUCCEEDED" in out and " 0 detections" not in out
+
+
+def test_installed_api_refuses_a_model_whose_dependencies_it_lacks(installed_api: str) -> None:
+    email = f"install-{uuid.uuid4().hex[:8]}@example.com"
+    signed = httpx.post(
+        f"{installed_api}/signup",
+        json={"email": email, "password": "install test pw", "first_name": "I", "last_name": "T"},
+    )
+    headers = {"Authorization": f"Bearer {signed.json()['access_token']}"}
+    with VIDEO.open("rb") as video:
+        resp = httpx.post(
+            f"{installed_api}/tasks/video-objects-detection/",
+            headers=headers,
+            files={"videofile": ("clip.mp4", video, "video/mp4")},
+            data={"model": "detectron2"},
+        )
+    assert resp.status_code == 422
+    assert "not installed" in resp.json()["detail"] and "torch" in resp.json()["detail"]
+
+
+def test_installed_cli_alone_signs_in_and_lists_tasks(
+    install: Callable[[str], Path], installed_api: str, tmp_path: Path
+) -> None:
+    bin_dir = install("cli")
+    # The CLI's install holds none of the server: no FastAPI, no Tortoise, no OpenCV.
+    run(
+        bin_dir / "python",
+        "-c",
+        "import importlib.util as u, sys; "
+        "found = [m for m in ('fastapi', 'tortoise', 'cv2', 'torch') if u.find_spec(m)]; "
+        "sys.exit(f'server modules in the CLI install: {found}' if found else 0)",
+        cwd=tmp_path,
+        env=clean_env(),
+    )
+    env = clean_env(VA_URL=installed_api, VA_CONFIG_DIR=str(tmp_path / "config"), VA_PASSWORD="cli install pw")
+    email = f"cli-{uuid.uuid4().hex[:8]}@example.com"
+    cli = bin_dir / "videoanalysis"
+    run(cli, "signup", "--email", email, "--first-name", "C", "--last-name", "L", cwd=tmp_path, env=env)
+    run(cli, "login", "--email", email, cwd=tmp_path, env=env)
+    task = run(cli, "analyze", VIDEO, "--model", "opencv-face", cwd=tmp_path, env=env).strip()
+    listed = run(cli, "ls", cwd=tmp_path, env=env)
+    assert task[:8] in listed
+
+
+async def test_installed_job_analyses_a_task_row(install: Callable[[str], Path], db: str, tmp_path: Path) -> None:
+    bin_dir = install("job")
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    (videos / "clip.mp4").write_bytes(VIDEO.read_bytes())
+    user = await User.create(email=f"job-{uuid.uuid4().hex[:8]}@example.com", password_hash="x")
+    task = await Task.create(
+        owner=user,
+        model="opencv-face",
+        video_uri="videos://clip.mp4",
+        params={"score_threshold": 0.0, "frame_stride": 1},
+    )
+    env = clean_env(VA_DATABASE_URL=db, VA_VIDEOS_DIR=str(videos), VA_DATA_DIR=str(tmp_path / "data"))
+    run(bin_dir / "python", "-m", "inference_job", "--task-id", str(task.id), cwd=tmp_path, env=env)
+    await task.refresh_from_db()
+    assert task.status == TaskStatus.SUCCEEDED and task.frames_done == task.frames_total > 0
+
+
+async def test_installed_operator_creates_the_job_of_a_resource(
+    install: Callable[[str], Path], db: str, kube_api: client.ApiClient, tmp_path: Path
+) -> None:
+    bin_dir = install("operator")
+    namespace = create_namespace(kube_api, "va-inst-", db)
+    user = await User.create(email=f"op-{uuid.uuid4().hex[:8]}@example.com", password_hash="x")
+    task = await Task.create(owner=user, model="opencv-face", video_uri="videos://v.mp4", params={})
+    body = build_videoanalysis(task, namespace)
+    try:
+        with running_operator(db, namespace, tmp_path / "operator.log", str(bin_dir / "python"), tmp_path) as operator:
+            client.CustomObjectsApi(kube_api).create_namespaced_custom_object(
+                names.GROUP, names.VERSION, namespace, names.PLURAL, body
+            )
+            deadline = time.monotonic() + 30
+            job_name = names.job_name(body["metadata"]["name"])
+            while not client.BatchV1Api(kube_api).list_namespaced_job(namespace).items:
+                assert time.monotonic() < deadline, f"no Job:\n{operator.log_tail()}"
+                time.sleep(0.3)
+            (job,) = client.BatchV1Api(kube_api).list_namespaced_job(namespace).items
+            assert job.metadata.name == job_name
+    finally:
+        client.CoreV1Api(kube_api).delete_namespace(namespace)
+
+
+def test_detectron2_extra_resolves(tmp_path: Path, project_wheel: Path) -> None:
+    """5 GB of CUDA wheels: the resolution only, with the project's pins."""
+    report = tmp_path / "report.json"
+    run(INSTALL, "detectron2", "--python", sys.executable, "--source", project_wheel, "--dry-run", report, timeout=900)
+    installs = {
+        item["metadata"]["name"].lower(): item["metadata"]["version"]
+        for item in json.loads(report.read_text())["install"]
+    }
+    assert installs["torch"] == "2.14.1" and installs["torchvision"] == "0.29.1"
+    assert {"fvcore", "opencv-python-headless", "tortoise-orm"} <= set(installs)
