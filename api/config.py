@@ -11,6 +11,7 @@ import os
 import secrets
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import SettingsConfigDict
@@ -122,7 +123,7 @@ def embedded_secret(data_dir: Path) -> str:
     return value
 
 
-def load_settings(**overrides: object) -> ApiSettings:
+def load_settings(**overrides: Any) -> ApiSettings:
     """Build the settings, turning a validation error into one message naming the variables."""
     try:
         return ApiSettings(**overrides)

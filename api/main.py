@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from tortoise import Tortoise
@@ -72,7 +73,9 @@ def create_app(settings: ApiSettings | None = None, *, dispatcher: Dispatcher | 
 
 async def fail_orphans() -> None:
     """Embedded mode: runs of a previous process of this server cannot finish any more."""
-    open_ids = await Task.filter(status__in=[TaskStatus.PENDING, TaskStatus.RUNNING]).values_list("id", flat=True)
+    open_ids: list[Any] = await Task.filter(status__in=[TaskStatus.PENDING, TaskStatus.RUNNING]).values_list(
+        "id", flat=True
+    )
     for task_id in open_ids:
         await transition(task_id, TaskStatus.FAILED, error="the service restarted before the analysis finished")
     if open_ids:

@@ -134,7 +134,7 @@ async def receive_upload(
     file part, nothing is left on disk and `Upload.path` is None."""
     check_content_length(request, max_bytes)
     reader = _Reader(file_fields)
-    parser = MultipartParser(multipart_boundary(request), reader.callbacks())
+    parser = MultipartParser(multipart_boundary(request), reader.callbacks())  # type: ignore[arg-type]  # a plain dict of the callbacks the TypedDict names
 
     async def file_chunks() -> AsyncIterator[bytes]:
         total = 0

@@ -20,8 +20,8 @@ from videoanalysis.db import close_db, init_db
 from videoanalysis.k8s import names
 
 SETTINGS = OperatorSettings()
-VA = {"group": names.GROUP, "version": names.VERSION, "plural": names.PLURAL}
-OURS = {names.LABEL_MANAGED_BY: names.MANAGED_BY, names.LABEL_RESOURCE: kopf.PRESENT}
+VA = (names.GROUP, names.VERSION, names.PLURAL)
+OURS: dict[str, Any] = {names.LABEL_MANAGED_BY: names.MANAGED_BY, names.LABEL_RESOURCE: kopf.PRESENT}
 
 
 def _not_ended(status: kopf.Status, **_: Any) -> bool:
@@ -41,8 +41,8 @@ async def cleanup(**_: Any) -> None:
     await close_db()
 
 
-@kopf.on.create(**VA)
-@kopf.on.resume(**VA, when=_not_ended)
+@kopf.on.create(*VA)
+@kopf.on.resume(*VA, when=_not_ended)
 @metrics.counted("ensure_job")
 async def ensure_job(body: kopf.Body, **_: Any) -> None:
     """Create the Job if absent (a restart or a retry finds it and moves on)."""
@@ -80,7 +80,7 @@ async def pod_changed(type: str, body: kopf.Body, **_: Any) -> None:
         await reconcile.stop_job(body["metadata"]["namespace"], names.job_name(owner["metadata"]["name"]))
 
 
-@kopf.timer(**VA, interval=SETTINGS.progress_interval_s, field="status.phase", value="Running")
+@kopf.timer(*VA, interval=SETTINGS.progress_interval_s, field="status.phase", value="Running")
 @metrics.counted("progress")
 async def progress(spec: kopf.Spec, status: kopf.Status, patch: kopf.Patch, **_: Any) -> None:
     """Mirror the task row's frame counters into status.progress (writes only on change)."""
@@ -89,7 +89,7 @@ async def progress(spec: kopf.Spec, status: kopf.Status, patch: kopf.Patch, **_:
         patch.status.update(changed)
 
 
-@kopf.on.delete(**VA)
+@kopf.on.delete(*VA)
 @metrics.counted("deleted")
 async def deleted(spec: kopf.Spec, body: kopf.Body, **_: Any) -> None:
     """The resource is going away: its Job goes by owner reference, the task ends CANCELLED."""

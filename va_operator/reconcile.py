@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import kopf
 from kubernetes.client.exceptions import ApiException
@@ -49,7 +49,8 @@ async def ensure_job(body: Mapping[str, Any], settings: OperatorSettings) -> dic
         raise kopf.PermanentError(str(exc)) from exc
     namespace, name = job["metadata"]["namespace"], job["metadata"]["name"]
     try:
-        created = (await asyncio.to_thread(kube.batch().create_namespaced_job, namespace, job)).to_dict()
+        # The client serialises a plain manifest dict as well as its V1Job model.
+        created = (await asyncio.to_thread(kube.batch().create_namespaced_job, namespace, job)).to_dict()  # type: ignore[arg-type]
         metrics.JOBS_CREATED.inc()
         return created
     except ApiException as exc:
@@ -63,7 +64,7 @@ async def ensure_job(body: Mapping[str, Any], settings: OperatorSettings) -> dic
             raise kopf.TemporaryError(f"creating Job {name}: {exc}", delay=settings.retry_delay_s) from exc
         raise
     existing = await asyncio.to_thread(kube.batch().read_namespaced_job, name, namespace)
-    owners = [ref.uid for ref in existing.metadata.owner_references or []]
+    owners = [ref.uid for ref in (existing.metadata and existing.metadata.owner_references) or []]
     if body["metadata"]["uid"] not in owners:
         # A Job left by an earlier resource of the same name: the GC removes it shortly.
         raise kopf.TemporaryError(f"Job {name} belongs to another owner; waiting", delay=settings.retry_delay_s)
@@ -72,9 +73,10 @@ async def ensure_job(body: Mapping[str, Any], settings: OperatorSettings) -> dic
 
 async def read_resource(namespace: str, name: str) -> dict[str, Any] | None:
     try:
-        return await asyncio.to_thread(
+        resource = await asyncio.to_thread(
             kube.custom().get_namespaced_custom_object, names.GROUP, names.VERSION, namespace, names.PLURAL, name
         )
+        return cast(dict[str, Any], resource)  # custom objects come back as plain dicts
     except ApiException as exc:
         if exc.status == 404:
             return None
@@ -134,7 +136,7 @@ async def _after_move(resource: Mapping[str, Any], outcome: Outcome) -> None:
     if outcome.phase is Phase.FAILED:
         metrics.FAILURES.labels(outcome.reason).inc()
     post = kopf.warn if outcome.phase is Phase.FAILED else kopf.info
-    post(dict(resource), reason=outcome.reason, message=outcome.message)
+    post(dict(resource), reason=outcome.reason, message=outcome.message)  # type: ignore[arg-type]  # kopf accepts any resource mapping
     log.info(
         "%s/%s -> %s (%s)",
         resource["metadata"]["namespace"],

@@ -117,7 +117,7 @@ def _conditions(
     for cond in result:
         if outcome.phase.rank == 2 and cond.get("type") == "Running" and cond.get("status") == "True":
             cond.update(status="False", reason=outcome.reason, lastTransitionTime=stamp)
-    new = {
+    new: dict[str, Any] = {
         "type": wanted,
         "status": "True",
         "reason": outcome.reason,

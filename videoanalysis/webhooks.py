@@ -81,7 +81,7 @@ def check_url(url: str, policy: WebhookPolicy, *, resolve: bool = True) -> None:
     except socket.gaierror as exc:
         raise UnsafeCallbackURL(f"callback_url host {parts.hostname!r} does not resolve: {exc}") from None
     for info in infos:
-        if not _is_public(info[4][0]):
+        if not _is_public(str(info[4][0])):
             raise UnsafeCallbackURL(
                 f"callback_url host {parts.hostname!r} resolves to a non-public address ({info[4][0]})"
             )
@@ -179,7 +179,7 @@ async def _attempt(
             delivery.next_attempt_at = utcnow() + retry_delay(delivery.attempts, policy)
     else:
         delivery.delivered_at = utcnow()
-        delivery.last_error = None
+        delivery.last_error = None  # type: ignore[assignment]  # a nullable column
     await delivery.save(update_fields=["attempts", "last_error", "gave_up", "next_attempt_at", "delivered_at"])
 
 

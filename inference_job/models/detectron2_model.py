@@ -148,6 +148,6 @@ class Detectron2Model(AbstractImageAnalysisMLModel):
         scores = instances.scores.float().numpy()
         classes = instances.pred_classes.numpy()
         return [
-            Detection(self._labels[int(c)], float(s), tuple(float(v) for v in b))
+            Detection(self._labels[int(c)], float(s), (float(b[0]), float(b[1]), float(b[2]), float(b[3])))
             for b, s, c in zip(boxes, scores, classes, strict=False)
         ]

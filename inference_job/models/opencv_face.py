@@ -36,7 +36,7 @@ class OpenCVFaceModel(PerFrameModel):
     def __init__(
         self, *, scale_factor: float = 1.1, min_neighbors: int = 5, min_size: int = 30, batch_size: int = 8
     ) -> None:
-        path = Path(cv2.data.haarcascades) / CASCADE_FILE
+        path = Path(cv2.data.haarcascades) / CASCADE_FILE  # type: ignore[attr-defined]  # not in OpenCV's stubs
         self._cascade = cv2.CascadeClassifier(str(path))
         if self._cascade.empty():
             raise RuntimeError(f"cannot load the face cascade from {path}")

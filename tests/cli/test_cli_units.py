@@ -179,3 +179,10 @@ def test_server_down_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 def test_help_everywhere(command: str) -> None:
     result = CliRunner().invoke(app, [command, "--help"], prog_name="videoanalysis")
     assert result.exit_code == 0 and f"Usage: videoanalysis {command}" in result.stdout
+
+
+def test_results_formats_are_the_exporters() -> None:
+    from videoanalysis.cli.export import FORMATS
+    from videoanalysis.cli.main import Format
+
+    assert [f.value for f in Format] == list(FORMATS)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Callable
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -19,7 +19,7 @@ from videoanalysis.cli import remote
 from videoanalysis.cli.client import ApiClient
 from videoanalysis.cli.config import DEFAULT_URL, CredentialStore
 from videoanalysis.cli.errors import EXIT_ERROR, CliError
-from videoanalysis.cli.export import FORMATS, export, open_output
+from videoanalysis.cli.export import export, open_output
 from videoanalysis.cli.render import (
     LabelCounts,
     err,
@@ -39,7 +39,14 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 F = TypeVar("F", bound=Callable[..., Any])
-Format = Enum("Format", {name: name for name in FORMATS}, type=str)  # json, csv, coco
+
+
+class Format(StrEnum):
+    """The export formats of `results` (the same names as `export.FORMATS`)."""
+
+    json = "json"
+    csv = "csv"
+    coco = "coco"
 
 
 def one_line_errors(func: F) -> F:

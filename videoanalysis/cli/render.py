@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Literal
 
 from rich import box
 from rich.console import Console
@@ -120,14 +120,15 @@ def task_table(task: dict[str, Any]) -> Table:
 def tasks_table(tasks: Iterable[dict[str, Any]]) -> Table:
     """One row per task; only the video name may be shortened to fit the terminal."""
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-    for name, justify, width in (
+    columns: tuple[tuple[str, Literal["left", "right"], int], ...] = (
         ("task", "left", 36),
         ("status", "left", 9),
         ("frames", "right", 7),
         ("model", "left", 6),
         ("created", "left", 10),
         ("video", "left", 5),
-    ):
+    )
+    for name, justify, width in columns:
         table.add_column(name, justify=justify, no_wrap=True, overflow="ellipsis", min_width=width)
     for task in tasks:
         table.add_row(
