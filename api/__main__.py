@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
@@ -38,10 +39,8 @@ def main() -> int:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sockets = [socket.create_server((host, port), family=family) for port in ports]
     server = uvicorn.Server(uvicorn.Config(create_app(settings), log_level="info"))
-    try:
+    with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises the SIGINT it handled, as uvicorn.run() does
         server.run(sockets=sockets)
-    except KeyboardInterrupt:  # uvicorn re-raises the SIGINT it handled; uvicorn.run() does the same
-        pass
     return 0
 
 

@@ -30,7 +30,13 @@ async def test_metrics_answer_on_the_metrics_port_only(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("VA_")}
     env.update(VA_DATA_DIR=str(tmp_path), HOST="127.0.0.1", PORT=str(port), VA_METRICS_PORT=str(metrics_port))
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "api", cwd=REPO, env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
+        sys.executable,
+        "-m",
+        "api",
+        cwd=REPO,
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
     )
     try:
         async with (
