@@ -105,7 +105,8 @@ def ensure_secret(
         wanted = secret_data(existing, seeds, bundled)
         if wanted == existing:
             return "kept"
-        patch = {"metadata": {"resourceVersion": current.metadata.resource_version}, "stringData": wanted}
+        version = current.metadata.resource_version if current.metadata else None
+        patch = {"metadata": {"resourceVersion": version}, "stringData": wanted}
         try:
             core.patch_namespaced_secret(name, namespace, patch)
             return "updated"
