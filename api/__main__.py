@@ -1,9 +1,12 @@
-"""`python -m api`: serve the API with uvicorn on HOST:PORT (default 127.0.0.1:8000)."""
+"""`python -m api`: serve the API with uvicorn on HOST:PORT (default 127.0.0.1:8000), and
+/metrics on HOST:VA_METRICS_PORT when that is set (one server, two listening sockets)."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import socket
 import sys
 
 import uvicorn
@@ -24,12 +27,20 @@ def main() -> int:
     if not port_text.isdigit() or not 0 < int(port_text) < 65536:
         print(f"error: PORT must be a TCP port number, got {port_text!r}", file=sys.stderr)
         return 2
+    if settings.metrics_port == int(port_text):
+        print(f"error: VA_METRICS_PORT must differ from PORT ({port_text})", file=sys.stderr)
+        return 2
     print(
         f"VideoAnalysis API ({settings.environment.value}, {settings.dispatcher.value} dispatcher, "
         f"database {'SQLite' if settings.is_sqlite else 'PostgreSQL'}) on http://{host}:{port_text}/docs",
         flush=True,
     )
-    uvicorn.run(create_app(settings), host=host, port=int(port_text), log_level="info")
+    ports = [int(port_text)] + ([settings.metrics_port] if settings.metrics_port else [])
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sockets = [socket.create_server((host, port), family=family) for port in ports]
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), log_level="info"))
+    with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises the SIGINT it handled, as uvicorn.run() does
+        server.run(sockets=sockets)
     return 0
 
 

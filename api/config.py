@@ -75,6 +75,9 @@ class ApiSettings(CoreSettings):
     public_url: str = Field(
         "http://127.0.0.1:8000", description="Base URL clients reach the API at (links in webhooks)."
     )
+    metrics_port: int = Field(
+        0, ge=0, le=65535, description="Serve /metrics on this port only (not the API's); 0: on the API's port."
+    )
     webhook_allow_private: bool = Field(
         False, description="Allow callback URLs on loopback/private addresses (off: SSRF guard)."
     )

@@ -13,7 +13,7 @@ from tortoise import Tortoise
 
 from api.config import ApiSettings, DispatcherKind, load_settings
 from api.dispatchers import Dispatcher, create_dispatcher
-from api.metrics import MetricsMiddleware
+from api.metrics import MetricsMiddleware, MetricsPortSplit
 from api.metrics import router as metrics_router
 from api.routes import auth, health, me, tasks, viewer
 from videoanalysis.db import close_db, init_db
@@ -68,6 +68,8 @@ def create_app(settings: ApiSettings | None = None, *, dispatcher: Dispatcher | 
     ):
         app.include_router(router)
     app.add_middleware(MetricsMiddleware)
+    if settings.metrics_port:
+        app.add_middleware(MetricsPortSplit, metrics_port=settings.metrics_port)
     return app
 
 

@@ -1,7 +1,8 @@
 """Prometheus metrics of the API: requests, latency, uploads, tasks by status, webhooks.
 
 Request metrics are labelled by the route template (`/tasks/{task_id}/`), never the raw path,
-so a task id cannot create a new time series.
+so a task id cannot create a new time series. With `VA_METRICS_PORT` set, `/metrics` answers on
+that port only and nothing else does, so an Ingress that routes `/` to the API never exposes it.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
 from tortoise.functions import Count
 
 from videoanalysis.models import Task, WebhookDelivery
@@ -40,6 +43,21 @@ class MetricsMiddleware(BaseHTTPMiddleware):
             template = getattr(route, "path", "unmatched")
             LATENCY.labels(request.method, template).observe(time.perf_counter() - start)
             REQUESTS.labels(request.method, template, str(status)).inc()
+
+
+class MetricsPortSplit:
+    """Pure ASGI: on the metrics port only `/metrics`, on the other ports everything but it."""
+
+    def __init__(self, app: ASGIApp, metrics_port: int) -> None:
+        self.app, self.metrics_port = app, metrics_port
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            server = scope.get("server") or ("", None)
+            if (server[1] == self.metrics_port) != (scope["path"] == "/metrics"):
+                await PlainTextResponse("Not Found", status_code=404)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 async def _refresh_gauges() -> None:

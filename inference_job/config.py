@@ -7,19 +7,23 @@ from typing import Literal
 
 from pydantic import Field
 
-from inference_job.models.weights import DEFAULT_WEIGHTS_URL
 from videoanalysis.settings import CoreSettings
 
-__all__ = ["DEFAULT_WEIGHTS_URL", "JobSettings"]
+__all__ = ["JobSettings"]
 
 
 class JobSettings(CoreSettings):
     """What one analysis run needs besides the task row: where weights are, how to batch."""
 
     model_weights: str = Field(
-        DEFAULT_WEIGHTS_URL,
-        description="Detectron2 weights: a file path, or an http(s) URL downloaded once into "
-        "VA_MODEL_CACHE_DIR. A missing file fails the task (never a random model).",
+        "",
+        description="Detectron2 weights: a file path, or an https URL (with VA_MODEL_WEIGHTS_SHA256) "
+        "downloaded once into VA_MODEL_CACHE_DIR. Missing weights fail the task (never a random model).",
+    )
+    model_weights_sha256: str = Field(
+        "",
+        pattern="^([0-9a-fA-F]{64})?$",
+        description="sha256 of the weights file, checked before loading; required for a URL.",
     )
     model_cache_dir: Path | None = Field(
         None, description="Where downloaded weights are kept. Empty: <data_dir>/models."

@@ -39,6 +39,7 @@ def model_options(name: str, settings: JobSettings) -> dict[str, Any]:
     offered = {
         "device": settings.device,
         "weights": settings.model_weights,
+        "weights_sha256": settings.model_weights_sha256,
         "cache_dir": settings.resolved_model_cache_dir,
         "input_size": settings.input_size,
     }

@@ -5,7 +5,9 @@
 #   2. the chart's crds/ equals the top-level crds/ (generate with --sync-crds);
 #   3. helm lint + helm template with the default, GPU/production and development values;
 #   4. kubernetes-validate --strict (Kubernetes $KUBE_VERSION schemas) on every rendered manifest;
-#   5. docker-compose config on docker-compose-develop.yml.
+#   5. GitOps: a second render is byte-identical (no random value) and the default one holds no Secret
+#      (the JWT key and passwords are made in the cluster by the secret-bootstrap hook Job);
+#   6. docker-compose config on docker-compose-develop.yml.
 # Rendered manifests are left in $OUT_DIR (default build/chart) for the tests and for reading.
 # Usage: scripts/chart-check.sh [--sync-crds]
 set -euo pipefail
@@ -60,6 +62,17 @@ for values in "${VALUES_FILES[@]}"; do
   echo "== kubernetes-validate --strict -k $KUBE_VERSION ($name)"
   "$BIN/kubernetes-validate" --strict --kubernetes-version "$KUBE_VERSION" --quiet "$OUT_DIR/$name.yaml"
 done
+
+echo "== renders are reproducible and the default one holds no Secret"
+for values in "${VALUES_FILES[@]}"; do
+  args=(--namespace videoanalysis)
+  [[ "$values" == default ]] || args+=(-f "$CHART/$values")
+  "$BIN/helm" template va "$CHART" "${args[@]}" --include-crds | cmp -s - "$OUT_DIR/${values%.yaml}.yaml" \
+    || { echo "FAIL: two renders of $values differ (a random value in the chart?)" >&2; exit 1; }
+done
+if grep -qx 'kind: Secret' "$OUT_DIR/default.yaml"; then
+  echo "FAIL: the default render contains a Secret; secrets are made in the cluster" >&2; exit 1
+fi
 
 echo "== docker-compose config"
 docker-compose -f docker-compose-develop.yml config --quiet

@@ -54,6 +54,9 @@ class OperatorSettings(CoreSettings):
         description="Cluster-wide Job defaults (JSON: gpus, nodeSelector, tolerations, resources, "
         "activeDeadlineSeconds, backoffLimit), merged under each resource's spec.",
     )
+    public_url: str = Field(
+        "", description="Base URL clients reach the API at; status.resultUrl links there (empty: no link)."
+    )
     metrics_port: int = Field(9090, ge=0, le=65535, description="Port of /metrics; 0: no metrics server.")
 
     @field_validator("posting_level")

@@ -22,6 +22,7 @@ from videoanalysis import tasks
 from videoanalysis.k8s import kube, names
 from videoanalysis.models import Task
 from videoanalysis.status import TaskStatus
+from videoanalysis.webhooks import result_url
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +99,7 @@ async def advance(body: Mapping[str, Any], outcome: Outcome, settings: OperatorS
             outcome,
             generation=current["metadata"].get("generation"),
             job_name=names.job_name(name),
+            result_url=result_url(settings.public_url, current["spec"]["taskId"]) if settings.public_url else None,
         )
         if patch is None:
             return False

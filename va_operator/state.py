@@ -136,6 +136,7 @@ def next_status(
     generation: int | None = None,
     now: datetime | None = None,
     job_name: str | None = None,
+    result_url: str | None = None,
 ) -> dict[str, Any] | None:
     """The status patch that moves the resource to `outcome`, or None if it must not move."""
     current = current or {}
@@ -156,6 +157,8 @@ def next_status(
         patch["observedGeneration"] = generation
     if job_name:
         patch["jobName"] = job_name
+    if result_url:
+        patch["resultUrl"] = result_url
     if outcome.phase is Phase.PENDING and not current.get("progress"):
         patch["progress"] = "0%"
     if outcome.phase.rank >= 1 and not current.get("startTime"):

@@ -114,6 +114,11 @@ async def post_signed(client: httpx.AsyncClient, url: str, payload: dict, secret
 LEASE = timedelta(minutes=2)  # a claimed delivery is not picked again before this passes
 
 
+def result_url(public_url: str, task_id: object) -> str:
+    """Where a client reads a task's result: the API's public base URL and the result route."""
+    return f"{public_url.rstrip('/')}/tasks/video-analysis-result/{task_id}/"
+
+
 def payload_for(task: Task, results_base_url: str) -> dict:
     """The JSON body a receiver gets (also what is signed)."""
     return {
@@ -124,7 +129,7 @@ def payload_for(task: Task, results_base_url: str) -> dict:
         "frames_done": task.frames_done,
         "frames_total": task.frames_total,
         "finished_at": task.finished_at.isoformat() if task.finished_at else None,
-        "result_url": f"{results_base_url.rstrip('/')}/tasks/video-analysis-result/{task.id}/",
+        "result_url": result_url(results_base_url, task.id),
     }
 
 

@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from inference_job.models.base import AbstractImageAnalysisMLModel, Detection
-from inference_job.models.weights import DEFAULT_WEIGHTS_URL, WeightsError, resolve_weights
+from inference_job.models.weights import WeightsError, resolve_weights
 
 DEFAULT_CONFIG = "COCO-Detection/faster_rcnn_R_50_FPN_3x.yaml"
 
@@ -51,7 +51,8 @@ class Detectron2Model(AbstractImageAnalysisMLModel):
         self,
         *,
         config_name: str = DEFAULT_CONFIG,
-        weights: str = DEFAULT_WEIGHTS_URL,
+        weights: str = "",
+        weights_sha256: str = "",
         cache_dir: Path | str = Path("data/models"),
         device: str = "auto",
         input_size: int = 800,
@@ -60,7 +61,7 @@ class Detectron2Model(AbstractImageAnalysisMLModel):
         random_weights: bool = False,
     ) -> None:
         # Weights first: a missing file fails before torch is even imported.
-        weights_file = None if random_weights else resolve_weights(weights, Path(cache_dir))
+        weights_file = None if random_weights else resolve_weights(weights, Path(cache_dir), sha256=weights_sha256)
         import torch  # noqa: F401  (fails early with a clear ImportError)
         from detectron2.config import get_cfg
         from detectron2.data import MetadataCatalog

@@ -1,21 +1,19 @@
-"""Finding model weights on disk: a path, or a URL fetched once into a cache folder.
+"""Finding model weights on disk: a path, or an https URL fetched once into a cache folder.
 
-There is no silent fallback: when weights cannot be had, `WeightsError` says where they were
-looked for, and the job writes that reason to the task.
+Detectron2 weights are a pickle: loading a tampered file runs its code. So a URL must be
+https and come with the file's sha256, checked before every load (a cached copy too); a path
+may come with one. There is no silent fallback: when weights cannot be had, `WeightsError`
+says where they were looked for, and the job writes that reason to the task.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import urllib.request
 from pathlib import Path
 from urllib.parse import urlparse
-
-#: The model zoo's COCO Faster R-CNN R50-FPN 3x weights (the default Detectron2 model).
-DEFAULT_WEIGHTS_URL = (
-    "https://dl.fbaipublicfiles.com/detectron2/COCO-Detection/faster_rcnn_R_50_FPN_3x/137849458/model_final_280758.pkl"
-)
 
 
 class WeightsError(RuntimeError):
@@ -29,18 +27,37 @@ def cache_path(url: str, cache_dir: Path) -> Path:
     return cache_dir.joinpath(*parts)
 
 
-def resolve_weights(spec: str, cache_dir: Path, *, timeout_s: float = 60.0) -> Path:
-    """Return a local file for `spec` (a path, or an http(s) URL downloaded once)."""
+def resolve_weights(spec: str, cache_dir: Path, *, sha256: str = "", timeout_s: float = 60.0) -> Path:
+    """Return a checked local file for `spec` (a path, or an https URL downloaded once)."""
     if not spec:
-        raise WeightsError("no weights given (set VA_MODEL_WEIGHTS to a file or URL)")
-    if spec.startswith(("http://", "https://")):
+        raise WeightsError(
+            "no weights given (set VA_MODEL_WEIGHTS to a file, or an https URL with VA_MODEL_WEIGHTS_SHA256)"
+        )
+    if spec.startswith("http://"):
+        raise WeightsError(f"weights URL {spec} must be https:// (the file is a pickle: a tampered one runs code)")
+    if spec.startswith("https://"):
+        if not sha256:
+            raise WeightsError(f"weights URL {spec} needs its sha256 in VA_MODEL_WEIGHTS_SHA256")
         target = cache_path(spec, cache_dir)
-        if target.is_file():
-            return target
-        return _download(spec, target, timeout_s)
+        if not target.is_file():
+            _download(spec, target, timeout_s)
+        return verify_sha256(target, sha256, remove=True)
     path = Path(spec[len("file://") :] if spec.startswith("file://") else spec).expanduser()
     if not path.is_file():
         raise WeightsError(f"weights not found at {path}")
+    return verify_sha256(path, sha256) if sha256 else path
+
+
+def verify_sha256(path: Path, expected: str, *, remove: bool = False) -> Path:
+    """`path` if its sha256 is `expected`; else WeightsError (and the file removed if `remove`)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    if digest.hexdigest() != expected.strip().lower():
+        if remove:  # a cached download that does not match is never loaded, and fetched again next time
+            path.unlink(missing_ok=True)
+        raise WeightsError(f"weights at {path} have sha256 {digest.hexdigest()}, expected {expected.strip().lower()}")
     return path
 
 

@@ -73,16 +73,20 @@ def test_weights_load_from_a_path(model, frames, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "weights,reason",
+    "weights,sha256,reason",
     [
-        ("/nonexistent/model_final.pkl", "weights not found at /nonexistent/model_final.pkl"),
-        ("http://127.0.0.1:9/model_final.pkl", "cannot download weights from http://127.0.0.1:9/"),
+        ("/nonexistent/model_final.pkl", "", "weights not found at /nonexistent/model_final.pkl"),
+        ("http://127.0.0.1:9/model_final.pkl", "", "must be https://"),
+        ("https://127.0.0.1:9/model_final.pkl", "", "needs its sha256 in VA_MODEL_WEIGHTS_SHA256"),
+        ("https://127.0.0.1:9/model_final.pkl", "0" * 64, "cannot download weights from https://127.0.0.1:9/"),
     ],
 )
-async def test_missing_weights_fail_the_task(harness: JobHarness, pan: PanVideo, weights: str, reason: str) -> None:
+async def test_missing_weights_fail_the_task(
+    harness: JobHarness, pan: PanVideo, weights: str, sha256: str, reason: str
+) -> None:
     shutil.copy(pan.path, harness.videos_dir / "pan.mp4")
     task = await harness.task("pan.mp4", model="detectron2")
-    result = await harness.run(task, VA_MODEL_WEIGHTS=weights)
+    result = await harness.run(task, VA_MODEL_WEIGHTS=weights, VA_MODEL_WEIGHTS_SHA256=sha256)
     assert result.returncode == 1
     await task.refresh_from_db()
     assert task.status == TaskStatus.FAILED and reason in task.error, task.error

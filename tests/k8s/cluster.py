@@ -104,12 +104,17 @@ def _answers(url: str) -> bool:
         return False
 
 
+#: The API's public URL the test operators are given (status.resultUrl links there).
+PUBLIC_URL = "https://va.example.test/"
+
+
 def watch_env(database_url: str, namespaces: list[str], **extra: str) -> dict[str, str]:
     return {
         "VA_DATABASE_URL": database_url,
         "VA_WATCH_NAMESPACES": json.dumps(namespaces),
         "VA_PROGRESS_INTERVAL_S": "1",
         "VA_RETRY_DELAY_S": "1",
+        "VA_PUBLIC_URL": PUBLIC_URL,
         **extra,
     }
 

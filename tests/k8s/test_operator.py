@@ -136,6 +136,7 @@ async def test_job_follows_the_resource_through_a_restart_to_success(
     kubelet.finish(pod, exit_code=0)
     status = (await wait_for(phase_is(kube_api, namespace, name, "Succeeded"), what="Succeeded"))["status"]
     assert status["reason"] == "Completed" and status["jobName"] == job.metadata.name
+    assert status["resultUrl"] == f"https://va.example.test/tasks/video-analysis-result/{task.id}/"
     assert status["startTime"] and status["completionTime"] and status["observedGeneration"] == 1
     assert {c["type"] for c in status["conditions"] if c["status"] == "True"} >= {"JobCreated", "Complete"}
     await row_is(task, TaskStatus.SUCCEEDED)

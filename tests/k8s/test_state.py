@@ -94,3 +94,10 @@ def test_phase_maps_to_task_status_and_progress() -> None:
     assert Phase.FAILED.task_status is TaskStatus.FAILED
     assert Phase.RUNNING.task_status is TaskStatus.RUNNING
     assert (progress_text(3, None), progress_text(3, 12), progress_text(20, 10)) == ("0%", "25%", "100%")
+
+
+def test_result_url_is_written_when_given_and_left_out_otherwise() -> None:
+    url = "https://va.example.com/tasks/video-analysis-result/t/"
+    pending = next_status({}, Outcome(Phase.PENDING, "JobCreated", "created"), now=T0, result_url=url)
+    assert pending["resultUrl"] == url
+    assert "resultUrl" not in next_status({}, Outcome(Phase.PENDING, "JobCreated", "created"), now=T0)

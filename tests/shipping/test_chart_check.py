@@ -109,3 +109,4 @@ def test_notes_say_how_to_reach_the_api_and_watch_analyses(tmp_path: Path) -> No
         assert expected in notes
         assert "kubectl get va --namespace videoanalysis -w" in notes
         assert ("bundled PostgreSQL" in notes) is (values is None)
+        assert ("`helm uninstall` leaves it" in notes) is (values is None)  # values-gpu: existingSecret

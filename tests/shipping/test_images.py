@@ -44,6 +44,7 @@ def test_inference_image_installs_the_model_with_the_projects_own_script() -> No
     assert "scripts/install.sh job --python /opt/venv/bin/python" in text
     assert "check_installed" in text  # the build fails on a MODEL the catalogue does not know
     assert "WEIGHTS_URL" in text and "VA_MODEL_WEIGHTS=/opt/models/model_final.pkl" in text
+    assert "sha256=sys.argv[2]" in text and "ARG WEIGHTS_SHA256" in text  # baked weights are checked too
     steps = _instructions(DOCKERFILES["inference_job"])
     assert steps[-1] == ("ENTRYPOINT", '["python", "-m", "inference_job"]')
 

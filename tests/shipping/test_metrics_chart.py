@@ -55,7 +55,7 @@ def test_service_monitors_scrape_the_api_and_the_operator_and_the_rest_validates
     monitors = {m["metadata"]["name"]: m for m in find(docs, "ServiceMonitor")}
     assert set(monitors) == {"va-videoanalysis-api", "va-videoanalysis-operator"}
     services = find(docs, "Service")
-    for component, port in (("api", "http"), ("operator", "metrics")):
+    for component, port in (("api", "metrics"), ("operator", "metrics")):
         monitor = monitors[f"va-videoanalysis-{component}"]
         assert monitor["apiVersion"] == "monitoring.coreos.com/v1"
         assert monitor["metadata"]["labels"]["release"] == "kps"

@@ -90,14 +90,18 @@ imagePullSecrets:
 {{- end }}
 {{- end }}
 
-{{/* A value kept across upgrades: the existing Secret's key, else the given value, else random. */}}
-{{- define "videoanalysis.keptSecret" -}}
-{{- $existing := lookup "v1" "Secret" .ctx.Release.Namespace .name }}
-{{- if .value }}
-{{- .value }}
-{{- else if and $existing (index $existing.data .key) }}
-{{- index $existing.data .key | b64dec }}
+{{/* VA_PUBLIC_URL (links in webhooks and status.resultUrl): api.publicUrl, else the first Ingress
+host (https when a TLS block names it), else the in-cluster Service URL. */}}
+{{- define "videoanalysis.publicUrl" -}}
+{{- $ing := .Values.api.ingress }}
+{{- if .Values.api.publicUrl }}
+{{- trimSuffix "/" .Values.api.publicUrl }}
+{{- else if and $ing.enabled $ing.hosts }}
+{{- $host := (first $ing.hosts).host }}
+{{- $tls := false }}
+{{- range $ing.tls }}{{ if has $host (.hosts | default list) }}{{ $tls = true }}{{ end }}{{ end }}
+{{- printf "%s://%s" (ternary "https" "http" $tls) $host }}
 {{- else }}
-{{- randAlphaNum .length }}
+{{- printf "http://%s.%s.svc:%v" (include "videoanalysis.apiName" .) .Release.Namespace .Values.api.service.port }}
 {{- end }}
 {{- end }}
