@@ -137,6 +137,10 @@ async def test_api_calls_back_when_the_analysis_ends(open_api_client, signup_use
                 break
             await asyncio.sleep(0.1)
         secret = (await client.get("/me/webhook-secret", headers=headers)).json()["secret"]
+        if not receiver.requests:  # say where it stopped: the run or the delivery
+            row = await Task.get(id=task_id)
+            outbox = await WebhookDelivery.filter(task_id=task_id).values("attempts", "last_error", "gave_up")
+            pytest.fail(f"no webhook within 60 s: task {row.status} ({row.error}), outbox {outbox}")
     [got] = receiver.requests
     body = json.loads(got.body)
     assert body["task_id"] == task_id and body["status"] == "SUCCEEDED" and body["frames_done"] == 6
