@@ -82,6 +82,10 @@ class ApiSettings(CoreSettings):
         5.0, gt=0, description="First retry delay of a failed webhook; doubles each attempt."
     )
     webhook_poll_seconds: float = Field(2.0, gt=0, description="How often due webhooks are sent.")
+    webhook_timeout_seconds: float = Field(
+        10.0, gt=0, description="Total deadline of one delivery attempt (resolution, connection, answer)."
+    )
+    webhook_concurrency: int = Field(16, gt=0, description="Webhook deliveries in flight at once.")
 
     @property
     def webhook_policy(self) -> WebhookPolicy:
@@ -89,6 +93,8 @@ class ApiSettings(CoreSettings):
             allow_private=self.webhook_allow_private,
             max_attempts=self.webhook_max_attempts,
             base_delay_s=self.webhook_retry_seconds,
+            timeout_s=self.webhook_timeout_seconds,
+            concurrency=self.webhook_concurrency,
         )
 
     @model_validator(mode="after")
