@@ -29,7 +29,14 @@ def main() -> int:
         f"database {'SQLite' if settings.is_sqlite else 'PostgreSQL'}) on http://{host}:{port_text}/docs",
         flush=True,
     )
-    uvicorn.run(create_app(settings), host=host, port=int(port_text), log_level="info")
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=int(port_text),
+        log_level="info",
+        proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
+    )
     return 0
 
 

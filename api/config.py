@@ -56,6 +56,17 @@ class ApiSettings(CoreSettings):
     )
     access_token_minutes: int = Field(30, gt=0, description="Lifetime of an access token.")
     refresh_token_days: int = Field(7, gt=0, description="Lifetime of a refresh token.")
+    signin_max_failures: int = Field(
+        5, gt=0, description="Failed sign-ins per (account, client address) in the window before 429."
+    )
+    signin_account_max_failures: int = Field(
+        20, gt=0, description="Failed sign-ins per account in the window before addresses that failed are refused."
+    )
+    signin_window_seconds: float = Field(900.0, gt=0, description="Window of the sign-in failure counters.")
+    forwarded_allow_ips: str = Field(
+        "127.0.0.1",
+        description="Proxies whose X-Forwarded-For gives the client address (uvicorn's forwarded_allow_ips).",
+    )
     max_upload_bytes: int = Field(
         512 * 1024 * 1024, gt=0, description="Largest accepted video; larger uploads get 413."
     )

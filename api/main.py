@@ -14,6 +14,7 @@ from api.config import ApiSettings, DispatcherKind, load_settings
 from api.dispatchers import Dispatcher, create_dispatcher
 from api.metrics import MetricsMiddleware
 from api.metrics import router as metrics_router
+from api.ratelimit import SigninLimiter
 from api.routes import auth, health, me, tasks, viewer
 from videoanalysis.db import close_db, init_db
 from videoanalysis.models import Task
@@ -56,6 +57,9 @@ def create_app(settings: ApiSettings | None = None, *, dispatcher: Dispatcher | 
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.signin_limiter = SigninLimiter(
+        settings.signin_max_failures, settings.signin_account_max_failures, settings.signin_window_seconds
+    )
     for router in (
         auth.router,
         auth.auth_router,

@@ -1,12 +1,21 @@
 """Password hashing (argon2 through passlib) and JWTs (python-jose, HS256).
 
+argon2 costs tens of milliseconds of CPU by design: the async handlers call `hash_password_async`
+and `verify_password_async`, which run it in a small thread pool of its own (argon2 releases the
+GIL), never on the event loop. An unknown email is verified against a dummy hash, so it takes
+as long as a wrong password.
+
 A token carries `sub` (the user id), `type` (access or refresh), `exp`, `iat`, `jti` and `ver`,
 the user's token version: a password change bumps the version, so every earlier token fails.
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
+import secrets
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -19,6 +28,8 @@ from videoanalysis.models import User
 ALGORITHM = "HS256"
 
 pwd_context = CryptContext(schemes=["argon2"], deprecated="auto")
+HASH_THREADS = 2  # argon2 runs in at most this many threads at once; more requests wait their turn
+_hash_pool = ThreadPoolExecutor(max_workers=HASH_THREADS, thread_name_prefix="va-password-hash")
 
 
 class TokenType(StrEnum):
@@ -46,6 +57,29 @@ def verify_password(password: str, password_hash: str) -> bool:
         return pwd_context.verify(password, password_hash)
     except (ValueError, TypeError):
         return False
+
+
+@functools.cache
+def dummy_hash() -> str:
+    """A hash of a random password, verified in place of an unknown account's."""
+    return hash_password(secrets.token_urlsafe(16))
+
+
+async def hash_password_async(password: str) -> str:
+    return await asyncio.get_running_loop().run_in_executor(_hash_pool, hash_password, password)
+
+
+async def verify_password_async(password: str, password_hash: str | None) -> bool:
+    """Verify off the event loop; `None` (no such account) costs the same and is False."""
+    loop = asyncio.get_running_loop()
+    if password_hash is None:
+        await loop.run_in_executor(_hash_pool, verify_password, password, await _dummy_async())
+        return False
+    return await loop.run_in_executor(_hash_pool, verify_password, password, password_hash)
+
+
+async def _dummy_async() -> str:
+    return await asyncio.get_running_loop().run_in_executor(_hash_pool, dummy_hash)
 
 
 def create_token(user: User, token_type: TokenType, lifetime: timedelta, secret_key: str) -> str:

@@ -10,6 +10,7 @@ from tortoise.exceptions import IntegrityError
 from api.config import ApiSettings
 from api.deps import CurrentUser, SettingsDep, unauthorized
 from api.forms import body_doc, parse_as, read_fields
+from api.ratelimit import SigninLimiter, TooManyAttempts
 from api.schemas import (
     AuthOut,
     PasswordChangeIn,
@@ -24,9 +25,9 @@ from api.security import (
     InvalidToken,
     TokenType,
     create_token,
-    hash_password,
+    hash_password_async,
     user_from_token,
-    verify_password,
+    verify_password_async,
 )
 from videoanalysis.models import User
 
@@ -69,23 +70,39 @@ async def signup(body: SignupIn, settings: SettingsDep) -> AuthOut:
             email=body.email,
             first_name=body.first_name,
             last_name=body.last_name,
-            password_hash=hash_password(body.password),
+            password_hash=await hash_password_async(body.password),
         )
     except IntegrityError:  # a concurrent sign-up with the same email won the race
         raise HTTPException(status.HTTP_409_CONFLICT, detail="a user with this email already exists") from None
     return AuthOut(user=UserOut.of(user), **token_pair(user, settings))
 
 
-@router.post("/signin", response_model=AuthOut, openapi_extra=SIGNIN_DOC)
+@router.post(
+    "/signin",
+    response_model=AuthOut,
+    openapi_extra=SIGNIN_DOC,
+    responses={429: {"description": "too many failed sign-ins; see Retry-After"}},
+)
 async def signin(request: Request, settings: SettingsDep) -> AuthOut:
     """Sign in with `email` (or OAuth2's `username`) and `password`, as a form or JSON."""
     fields = await read_fields(request)
     if "email" not in fields and "username" in fields:
         fields["email"] = fields["username"]
     body = parse_as(SigninIn, fields)
-    user = await User.get_or_none(email=body.email.strip().lower())
-    if user is None or not verify_password(body.password, user.password_hash):
+    email = body.email.strip().lower()
+    address = request.client.host if request.client else "unknown"
+    limiter: SigninLimiter = request.app.state.signin_limiter
+    try:
+        limiter.check(email, address)
+    except TooManyAttempts as exc:
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS, detail=str(exc), headers={"Retry-After": str(exc.retry_after_s)}
+        ) from None
+    user = await User.get_or_none(email=email)
+    if not await verify_password_async(body.password, user.password_hash if user else None) or user is None:
+        limiter.failed(email, address)
         raise unauthorized("wrong email or password")
+    limiter.succeeded(email, address)
     return AuthOut(user=UserOut.of(user), **token_pair(user, settings))
 
 
@@ -103,9 +120,9 @@ async def token_refresh(body: RefreshIn, settings: SettingsDep) -> TokenPair:
 async def password_change(request: Request, user: CurrentUser, settings: SettingsDep) -> PasswordChangeOut:
     """Change the password; every token issued before the change stops working."""
     body = parse_as(PasswordChangeIn, await read_fields(request))
-    if not verify_password(body.old_password, user.password_hash):
+    if not await verify_password_async(body.old_password, user.password_hash):
         raise HTTPException(status.HTTP_400_BAD_REQUEST, detail="the old password is wrong")
-    user.password_hash = hash_password(body.new_password)
+    user.password_hash = await hash_password_async(body.new_password)
     user.token_version += 1
     await user.save(update_fields=["password_hash", "token_version"])
     return PasswordChangeOut(**token_pair(user, settings))
