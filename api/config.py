@@ -67,6 +67,12 @@ class ApiSettings(CoreSettings):
         "127.0.0.1",
         description="Proxies whose X-Forwarded-For gives the client address (uvicorn's forwarded_allow_ips).",
     )
+    max_json_bytes: int = Field(
+        64 * 1024, gt=0, description="Largest body of any request but the upload (JSON or form); larger: 413."
+    )
+    max_form_fields: int = Field(
+        50, gt=0, description="Most fields in a form or multipart body (the upload's included); more: 413."
+    )
     max_upload_bytes: int = Field(
         512 * 1024 * 1024, gt=0, description="Largest accepted video; larger uploads get 413."
     )

@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from tortoise import Tortoise
 
+from api.bodylimit import BodyLimitMiddleware
 from api.config import ApiSettings, DispatcherKind, load_settings
 from api.dispatchers import Dispatcher, create_dispatcher
 from api.metrics import MetricsMiddleware
@@ -70,6 +71,7 @@ def create_app(settings: ApiSettings | None = None, *, dispatcher: Dispatcher | 
         metrics_router,
     ):
         app.include_router(router)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_json_bytes, exempt_paths=tasks.STREAMED_PATHS)
     app.add_middleware(MetricsMiddleware)
     return app
 

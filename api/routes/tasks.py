@@ -29,6 +29,8 @@ from videoanalysis.tasks import transition
 from videoanalysis.webhooks import UnsafeCallbackURL, WebhookPolicy, check_url
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])
+UPLOAD_PATH = "/tasks/video-objects-detection/"
+STREAMED_PATHS = frozenset({UPLOAD_PATH})  # bodies capped by VA_MAX_UPLOAD_BYTES while streamed, not VA_MAX_JSON_BYTES
 log = logging.getLogger(__name__)
 
 UPLOAD_DOC = {
@@ -93,11 +95,17 @@ def _model_name(fields: dict[str, str], settings: ApiSettings) -> str:
     return name
 
 
-async def _store_upload(request: Request, videos_dir: Path, max_bytes: int, chunk_bytes: int) -> Upload:
+async def _store_upload(request: Request, videos_dir: Path, settings: ApiSettings) -> Upload:
     """Stream the body to a temporary file; 413/400/415/422 errors leave nothing behind."""
     tmp = videos_dir / f".upload-{uuid.uuid4().hex}"
     try:
-        upload = await receive_upload(request, tmp, max_bytes=max_bytes, chunk_bytes=chunk_bytes)
+        upload = await receive_upload(
+            request,
+            tmp,
+            max_bytes=settings.max_upload_bytes,
+            chunk_bytes=settings.upload_chunk_bytes,
+            max_fields=settings.max_form_fields,
+        )
     except UploadTooLarge as exc:
         raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, detail=str(exc)) from None
     except UploadError as exc:
@@ -129,7 +137,7 @@ async def create_detection_task(
 async def _accept_upload(request: Request, user: User, settings: ApiSettings) -> tuple[Task, int]:
     """Store the video and write the PENDING task row; nothing is left behind on a 4xx."""
     videos_dir = settings.resolved_videos_dir
-    upload = await _store_upload(request, videos_dir, settings.max_upload_bytes, settings.upload_chunk_bytes)
+    upload = await _store_upload(request, videos_dir, settings)
     stored: Path = upload.path  # type: ignore[assignment]  # never None after _store_upload
     try:
         model = _model_name(upload.fields, settings)
