@@ -147,7 +147,7 @@ async def _accept_upload(request: Request, user: User, settings: ApiSettings) ->
             info = await run_in_threadpool(probe_video, stored)
         except NotAVideo as exc:
             raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, detail=str(exc)) from None
-        key = new_key(Path(upload.filename).suffix)
+        key = new_key(info.extension)  # from the sniffed container, never the client's file name
         final = videos_dir / key
         stored.rename(final)
         stored = final

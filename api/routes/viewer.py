@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import html
 import json
-import mimetypes
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -22,7 +21,7 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from api.deps import BrowserTask, SettingsDep, TokenDep, get_browser_user, get_owned_task
 from videoanalysis.models import FrameDetections, Task
-from videoanalysis.storage import resolve_uri
+from videoanalysis.storage import resolve_uri, sniff_file
 
 router = APIRouter(tags=["viewer"])
 
@@ -47,6 +46,11 @@ PAGE_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' blob: data:; media-src 'self'; "
     "script-src 'self'; style-src 'self'; object-src 'none'; base-uri 'none'",
     "X-Content-Type-Options": "nosniff",
+}
+
+MEDIA_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "default-src 'none'; sandbox",
 }
 
 
@@ -141,15 +145,18 @@ async def viewer_asset(name: str) -> FileResponse:
 
 @router.get("/tasks/{task_id}/video", response_class=FileResponse)
 async def task_video(task: BrowserTask, settings: SettingsDep) -> FileResponse:
-    """The uploaded video, with HTTP Range support (206 partial content) so players can seek."""
+    """The uploaded video, with HTTP Range support (206 partial content) so players can seek.
+    Its type is the sniffed container's, never taken from the name, and the browser may neither
+    sniff another nor run anything in it."""
     path = _video_path(task, settings.resolved_videos_dir)
-    media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    sniffed = await run_in_threadpool(sniff_file, path)
+    extension, media_type = sniffed or (".bin", "application/octet-stream")
     return FileResponse(
         path,
         media_type=media_type,
-        filename=task.video_name or path.name,
+        filename=f"{Path(task.video_name).stem or task.id}{extension}",
         content_disposition_type="inline",
-        headers={"Cache-Control": "private, max-age=3600"},
+        headers={"Cache-Control": "private, max-age=3600", **MEDIA_HEADERS},
     )
 
 
