@@ -56,6 +56,9 @@ class ApiSettings(CoreSettings):
     )
     access_token_minutes: int = Field(30, gt=0, description="Lifetime of an access token.")
     refresh_token_days: int = Field(7, gt=0, description="Lifetime of a refresh token.")
+    viewer_token_minutes: int = Field(
+        60, gt=0, description="Lifetime of a viewer link's token (one task's GET routes only)."
+    )
     signin_max_failures: int = Field(
         5, gt=0, description="Failed sign-ins per (account, client address) in the window before 429."
     )

@@ -17,6 +17,7 @@ from api.metrics import MetricsMiddleware
 from api.metrics import router as metrics_router
 from api.ratelimit import SigninLimiter
 from api.routes import auth, health, me, tasks, viewer
+from api.viewer_auth import install_log_redaction
 from videoanalysis.db import close_db, init_db
 from videoanalysis.models import Task
 from videoanalysis.status import TaskStatus
@@ -58,6 +59,7 @@ def create_app(settings: ApiSettings | None = None, *, dispatcher: Dispatcher | 
         lifespan=lifespan,
     )
     app.state.settings = settings
+    install_log_redaction()
     app.state.signin_limiter = SigninLimiter(
         settings.signin_max_failures, settings.signin_account_max_failures, settings.signin_window_seconds
     )

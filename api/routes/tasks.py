@@ -21,6 +21,7 @@ from api.forms import parse_as
 from api.metrics import UPLOAD_BYTES, UPLOADS
 from api.schemas import DetectedObject, FrameOut, TaskOut, TaskPage, TaskParams, TaskResult
 from api.upload import Upload, UploadError, receive_upload
+from api.viewer_auth import ViewerTask
 from videoanalysis.catalogue import ModelNotInstalledError, UnknownModelError, check_installed, entry
 from videoanalysis.models import FrameDetections, Task, User
 from videoanalysis.status import TaskStatus
@@ -183,7 +184,7 @@ async def _dispatch(task: Task, dispatcher: Dispatcher) -> TaskOut:
 
 @router.get("/video-analysis-result/{task_id}/", response_model=TaskResult)
 async def read_result(
-    task: OwnedTask,
+    task: ViewerTask,
     limit: Annotated[int, Query(ge=1, le=1000, description="frames per page")] = 100,
     cursor: Annotated[int | None, Query(ge=0, description="return frames after this frame index")] = None,
 ) -> TaskResult:
