@@ -15,6 +15,7 @@ from api.config import ApiSettings, DispatcherKind, load_settings
 from api.dispatchers import Dispatcher, create_dispatcher
 from api.metrics import MetricsMiddleware
 from api.metrics import router as metrics_router
+from api.openapi import install_openapi
 from api.ratelimit import SigninLimiter
 from api.routes import auth, health, me, tasks, viewer
 from api.viewer_auth import install_log_redaction
@@ -73,6 +74,7 @@ def create_app(settings: ApiSettings | None = None, *, dispatcher: Dispatcher | 
         metrics_router,
     ):
         app.include_router(router)
+    install_openapi(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_json_bytes, exempt_paths=tasks.STREAMED_PATHS)
     app.add_middleware(MetricsMiddleware)
     return app
