@@ -17,7 +17,9 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
+K = TypeVar("K")
 MAX_KEYS = 100_000  # the oldest keys are dropped past this: memory stays bounded under a flood
 
 
@@ -36,7 +38,7 @@ class SigninLimiter:
     _pairs: dict[tuple[str, str], deque[float]] = field(default_factory=dict)
     _accounts: dict[str, deque[float]] = field(default_factory=dict)
 
-    def _recent(self, table: dict, key: object) -> deque[float]:
+    def _recent(self, table: dict[Any, deque[float]], key: object) -> deque[float]:
         stamps = table.get(key)
         if stamps is None:
             return deque()
@@ -69,10 +71,14 @@ class SigninLimiter:
 
     def failed(self, account: str, address: str) -> None:
         now = self.clock()
-        for table, key in ((self._pairs, (account, address)), (self._accounts, account)):
-            if key not in table and len(table) >= MAX_KEYS:
-                del table[next(iter(table))]
-            table.setdefault(key, deque()).append(now)
+        _append(self._pairs, (account, address), now)
+        _append(self._accounts, account, now)
 
     def succeeded(self, account: str, address: str) -> None:
         self._pairs.pop((account, address), None)
+
+
+def _append(table: dict[K, deque[float]], key: K, now: float) -> None:
+    if key not in table and len(table) >= MAX_KEYS:
+        del table[next(iter(table))]  # the oldest key: insertion order
+    table.setdefault(key, deque()).append(now)
