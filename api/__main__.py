@@ -38,7 +38,13 @@ def main() -> int:
     ports = [int(port_text)] + ([settings.metrics_port] if settings.metrics_port else [])
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sockets = [socket.create_server((host, port), family=family) for port in ports]
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), log_level="info"))
+    config = uvicorn.Config(
+        create_app(settings),
+        log_level="info",
+        proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
+    )
+    server = uvicorn.Server(config)
     with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises the SIGINT it handled, as uvicorn.run() does
         server.run(sockets=sockets)
     return 0

@@ -57,6 +57,26 @@ class ApiSettings(CoreSettings):
     )
     access_token_minutes: int = Field(30, gt=0, description="Lifetime of an access token.")
     refresh_token_days: int = Field(7, gt=0, description="Lifetime of a refresh token.")
+    viewer_token_minutes: int = Field(
+        60, gt=0, description="Lifetime of a viewer link's token (one task's GET routes only)."
+    )
+    signin_max_failures: int = Field(
+        5, gt=0, description="Failed sign-ins per (account, client address) in the window before 429."
+    )
+    signin_account_max_failures: int = Field(
+        20, gt=0, description="Failed sign-ins per account in the window before addresses that failed are refused."
+    )
+    signin_window_seconds: float = Field(900.0, gt=0, description="Window of the sign-in failure counters.")
+    forwarded_allow_ips: str = Field(
+        "127.0.0.1",
+        description="Proxies whose X-Forwarded-For gives the client address (uvicorn's forwarded_allow_ips).",
+    )
+    max_json_bytes: int = Field(
+        64 * 1024, gt=0, description="Largest body of any request but the upload (JSON or form); larger: 413."
+    )
+    max_form_fields: int = Field(
+        50, gt=0, description="Most fields in a form or multipart body (the upload's included); more: 413."
+    )
     max_upload_bytes: int = Field(
         512 * 1024 * 1024, gt=0, description="Largest accepted video; larger uploads get 413."
     )
@@ -86,6 +106,10 @@ class ApiSettings(CoreSettings):
         5.0, gt=0, description="First retry delay of a failed webhook; doubles each attempt."
     )
     webhook_poll_seconds: float = Field(2.0, gt=0, description="How often due webhooks are sent.")
+    webhook_timeout_seconds: float = Field(
+        10.0, gt=0, description="Total deadline of one delivery attempt (resolution, connection, answer)."
+    )
+    webhook_concurrency: int = Field(16, gt=0, description="Webhook deliveries in flight at once.")
 
     @property
     def webhook_policy(self) -> WebhookPolicy:
@@ -93,6 +117,8 @@ class ApiSettings(CoreSettings):
             allow_private=self.webhook_allow_private,
             max_attempts=self.webhook_max_attempts,
             base_delay_s=self.webhook_retry_seconds,
+            timeout_s=self.webhook_timeout_seconds,
+            concurrency=self.webhook_concurrency,
         )
 
     @model_validator(mode="after")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Query, Request, status
+from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordBearer
 
 from api.config import ApiSettings
@@ -60,28 +60,3 @@ async def get_owned_task(task_id: str, user: CurrentUser) -> Task:
 
 
 OwnedTask = Annotated[Task, Depends(get_owned_task)]
-
-
-# --- Browser routes (viewer page, its video, frame images) ----------------------------------
-# A navigation and a <video src> cannot send an Authorization header, so these routes (and only
-# these) also accept the access token as the `access_token` query parameter.
-
-
-async def get_browser_user(
-    token: TokenDep,
-    settings: SettingsDep,
-    access_token: Annotated[str | None, Query(description="access token, for browser navigation")] = None,
-) -> User:
-    """The user of the Authorization header's token, else of the `access_token` query parameter."""
-    return await get_current_user(token or access_token, settings)
-
-
-BrowserUser = Annotated[User, Depends(get_browser_user)]
-
-
-async def get_browser_task(task_id: str, user: BrowserUser) -> Task:
-    """Like OwnedTask, for the browser routes: the caller's task or 404."""
-    return await get_owned_task(task_id, user)
-
-
-BrowserTask = Annotated[Task, Depends(get_browser_task)]

@@ -8,9 +8,11 @@ from typing import Any, TypeVar
 from fastapi import HTTPException, Request, status
 from fastapi.encoders import jsonable_encoder
 from pydantic import BaseModel, ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 M = TypeVar("M", bound=BaseModel)
 
+MAX_FIELD_BYTES = 8 * 1024
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
@@ -18,7 +20,16 @@ async def read_fields(request: Request) -> dict[str, Any]:
     """The body's fields, from JSON or a form; 422 when it is neither."""
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype in FORM_TYPES:
-        form = await request.form()
+        max_fields = request.app.state.settings.max_form_fields
+        try:
+            form = await request.form(max_fields=max_fields, max_files=0, max_part_size=MAX_FIELD_BYTES)
+        except StarletteHTTPException as exc:  # python-multipart's limits, raised as 400
+            if "Too many fields" in str(exc.detail):
+                raise HTTPException(
+                    status.HTTP_413_CONTENT_TOO_LARGE,
+                    detail=f"the form has more than {max_fields} fields (VA_MAX_FORM_FIELDS)",
+                ) from None
+            raise
         return {k: v for k, v in form.items() if isinstance(v, str)}
     raw = await request.body()
     try:

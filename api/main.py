@@ -11,11 +11,15 @@ from typing import Any
 from fastapi import FastAPI
 from tortoise import Tortoise
 
+from api.bodylimit import BodyLimitMiddleware
 from api.config import ApiSettings, DispatcherKind, load_settings
 from api.dispatchers import Dispatcher, create_dispatcher
 from api.metrics import MetricsMiddleware, MetricsPortSplit
 from api.metrics import router as metrics_router
+from api.openapi import install_openapi
+from api.ratelimit import SigninLimiter
 from api.routes import auth, health, me, tasks, viewer
+from api.viewer_auth import install_log_redaction
 from videoanalysis.db import close_db, init_db
 from videoanalysis.models import Task
 from videoanalysis.status import TaskStatus
@@ -57,6 +61,10 @@ def create_app(settings: ApiSettings | None = None, *, dispatcher: Dispatcher | 
         lifespan=lifespan,
     )
     app.state.settings = settings
+    install_log_redaction()
+    app.state.signin_limiter = SigninLimiter(
+        settings.signin_max_failures, settings.signin_account_max_failures, settings.signin_window_seconds
+    )
     for router in (
         auth.router,
         auth.auth_router,
@@ -67,6 +75,8 @@ def create_app(settings: ApiSettings | None = None, *, dispatcher: Dispatcher | 
         metrics_router,
     ):
         app.include_router(router)
+    install_openapi(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_json_bytes, exempt_paths=tasks.STREAMED_PATHS)
     app.add_middleware(MetricsMiddleware)
     if settings.metrics_port:
         app.add_middleware(MetricsPortSplit, metrics_port=settings.metrics_port)

@@ -158,3 +158,10 @@ class TaskResult(TaskOut):
     next_cursor: int | None = Field(
         description="Pass as `cursor` for the next page of frames; null when no more are stored."
     )
+
+
+class ViewerLinkOut(BaseModel):
+    url: str = Field(description="The viewer page of the task, with its viewer token (VA_PUBLIC_URL based).")
+    path: str = Field(description="The same link relative to the API's root.")
+    viewer_token: str = Field(description="Opens the GET routes of this task only, until expires_at.")
+    expires_at: datetime

@@ -50,8 +50,10 @@ class Upload:
 class _Reader:
     """Collects parser events; file bytes of the first file part go to `pending`."""
 
-    def __init__(self, file_fields: tuple[str, ...]) -> None:
+    def __init__(self, file_fields: tuple[str, ...], max_parts: int) -> None:
         self.file_fields = file_fields
+        self.max_parts = max_parts
+        self.parts = 0
         self.fields: dict[str, str] = {}
         self.filename: str | None = None
         self.pending = bytearray()
@@ -73,6 +75,9 @@ class _Reader:
         }
 
     def _begin(self) -> None:
+        self.parts += 1
+        if self.parts > self.max_parts:
+            raise UploadError(413, f"the form has more than {self.max_parts} fields (VA_MAX_FORM_FIELDS)")
         self._part, self._headers = _Part(), {}
 
     def _header_end(self) -> None:
@@ -126,14 +131,16 @@ async def receive_upload(
     *,
     max_bytes: int,
     chunk_bytes: int,
+    max_fields: int = 50,
     file_fields: tuple[str, ...] = ("videofile", "file"),
 ) -> Upload:
     """Parse the multipart body while it arrives, writing the video part to `dest`.
 
-    Raises UploadTooLarge (the partial file is removed) or UploadError; on success with no
+    Raises UploadTooLarge (the partial file is removed) or UploadError (413 at the part past
+    `max_fields`, before the rest is read); on success with no
     file part, nothing is left on disk and `Upload.path` is None."""
     check_content_length(request, max_bytes)
-    reader = _Reader(file_fields)
+    reader = _Reader(file_fields, max_fields)
     parser = MultipartParser(multipart_boundary(request), reader.callbacks())  # type: ignore[arg-type]  # a plain dict of the callbacks the TypedDict names
 
     async def file_chunks() -> AsyncIterator[bytes]:

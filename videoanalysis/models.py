@@ -89,3 +89,22 @@ class WebhookDelivery(Model):
     class Meta:
         table = "webhook_deliveries"
         indexes = (("delivered_at", "gave_up", "next_attempt_at"),)
+
+
+class AuthSession(Model):
+    """One sign-in: the family of its refresh tokens. Each refresh rotates `current_jti`; the
+    token it replaced stays usable for a few seconds (two clients refreshing at once), any older
+    one is a replay and revokes the session. Logout revokes it too, access tokens included."""
+
+    id = fields.CharField(max_length=32, primary_key=True)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="sessions", on_delete=fields.CASCADE
+    )
+    current_jti = fields.CharField(max_length=32)
+    previous_jti = fields.CharField(max_length=32, null=True)
+    rotated_at = fields.DatetimeField(null=True)
+    revoked_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "auth_sessions"

@@ -34,6 +34,7 @@ class VideoInfo:
     fps: float
     width: int
     height: int
+    extension: str = ".bin"  # of the sniffed container: a stored key never takes the client's
 
 
 def video_uri(key: str) -> str:
@@ -100,6 +101,39 @@ def sniff_container(head: bytes) -> str | None:
     return None
 
 
+# The file extension and media type of each sniffed container (what the key and /video use).
+CONTAINER_TYPES: dict[str, tuple[str, str]] = {
+    "mp4": (".mp4", "video/mp4"),
+    "mov": (".mov", "video/quicktime"),
+    "avi": (".avi", "video/x-msvideo"),
+    "matroska": (".mkv", "video/x-matroska"),
+    "webm": (".webm", "video/webm"),
+    "flv": (".flv", "video/x-flv"),
+    "ogg": (".ogv", "video/ogg"),
+    "mpeg": (".mpg", "video/mpeg"),
+    "mpeg-ts": (".ts", "video/mp2t"),
+    "asf/wmv": (".wmv", "video/x-ms-wmv"),
+}
+
+
+def container_type(head: bytes) -> tuple[str, str] | None:
+    """(extension, media type) of the container the first bytes announce; None if not a video.
+    QuickTime and WebM are told apart from MP4 and Matroska by the brand and the DocType."""
+    container = sniff_container(head)
+    if container is None:
+        return None
+    if container == "mp4/mov":
+        container = "mov" if head[8:12] == b"qt  " or head[4:8] in (b"moov", b"mdat", b"free", b"wide") else "mp4"
+    elif container == "matroska/webm":
+        container = "webm" if b"webm" in head[:64] else "matroska"
+    return CONTAINER_TYPES[container]
+
+
+def sniff_file(path: Path) -> tuple[str, str] | None:
+    with open(path, "rb") as f:
+        return container_type(f.read(512))
+
+
 def probe_video(path: Path) -> VideoInfo:
     """Check that `path` is a video container with at least one decodable frame."""
     with open(path, "rb") as f:
@@ -117,6 +151,7 @@ def probe_video(path: Path) -> VideoInfo:
         frames = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
         fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
         height, width = frame.shape[:2]
-        return VideoInfo(frames=max(frames, 1), fps=fps, width=width, height=height)
+        extension = (container_type(head) or (".bin", ""))[0]
+        return VideoInfo(frames=max(frames, 1), fps=fps, width=width, height=height, extension=extension)
     finally:
         cap.release()

@@ -2,7 +2,9 @@
 
 The job or the operator ends a task; `videoanalysis.tasks.transition` adds a `WebhookDelivery`
 row in the same transaction, so no ending is lost if a process dies. The API's delivery loop
-POSTs the signed body and retries with exponential back-off.
+POSTs the signed body and retries with exponential back-off. Deliveries of a round go out
+concurrently, each under one total deadline (a receiver that trickles bytes cannot hold it)
+and with a capped response read; a delivery that cannot be sent fails alone.
 """
 
 from __future__ import annotations
@@ -10,38 +12,41 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import ipaddress
 import json
 import logging
 import secrets
-import socket
 import time
 from dataclasses import dataclass
 from datetime import timedelta
-from urllib.parse import urlsplit
 
 import httpx
 
 from videoanalysis.models import Task, User, WebhookDelivery
+from videoanalysis.netguard import (
+    UnsafeCallbackURL,
+    checked_address,
+    checked_address_async,
+    parse_url,
+)
 from videoanalysis.tasks import utcnow
 
 log = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "X-VideoAnalysis-Signature"
 TIMESTAMP_HEADER = "X-VideoAnalysis-Timestamp"
+MAX_RESPONSE_BYTES = 64 * 1024  # of a receiver's answer, read for the error message only
 
-
-class UnsafeCallbackURL(ValueError):
-    """The callback URL is malformed or points where the service must not send requests."""
+__all__ = ["UnsafeCallbackURL", "WebhookPolicy", "check_url", "deliver_due", "sign", "verify"]
 
 
 @dataclass(frozen=True)
 class WebhookPolicy:
-    allow_private: bool = False  # loopback, private, link-local and reserved addresses
-    timeout_s: float = 10.0
+    allow_private: bool = False  # loopback, private, link-local and other special-purpose ranges
+    timeout_s: float = 10.0  # total deadline of one attempt: resolution, connection, answer
     max_attempts: int = 6
     base_delay_s: float = 5.0
     max_delay_s: float = 600.0
+    concurrency: int = 16  # attempts in flight at once
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
@@ -59,32 +64,12 @@ def retry_delay(attempt: int, policy: WebhookPolicy) -> timedelta:
     return timedelta(seconds=min(policy.base_delay_s * 2 ** (attempt - 1), policy.max_delay_s))
 
 
-def _is_public(address: str) -> bool:
-    ip = ipaddress.ip_address(address)
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
-    return ip.is_global and not ip.is_multicast
-
-
 def check_url(url: str, policy: WebhookPolicy, *, resolve: bool = True) -> None:
-    """Refuse non-HTTP(S) URLs and, unless allowed, hosts that resolve to non-public addresses
-    (checked again at send time, so a DNS change cannot turn it into a request to the inside)."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UnsafeCallbackURL("callback_url must be an absolute http(s) URL")
-    if parts.username or parts.password:
-        raise UnsafeCallbackURL("callback_url must not carry credentials")
-    if policy.allow_private or not resolve:
-        return
-    try:
-        infos = socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)
-    except socket.gaierror as exc:
-        raise UnsafeCallbackURL(f"callback_url host {parts.hostname!r} does not resolve: {exc}") from None
-    for info in infos:
-        if not _is_public(str(info[4][0])):
-            raise UnsafeCallbackURL(
-                f"callback_url host {parts.hostname!r} resolves to a non-public address ({info[4][0]})"
-            )
+    """Refuse a malformed URL and, unless allowed, one whose host resolves to a special-purpose
+    address (checked again at send time, on the address then connected to)."""
+    target = parse_url(url)
+    if resolve:
+        checked_address(target, allow_private=policy.allow_private)
 
 
 def encode_body(payload: dict) -> bytes:
@@ -92,21 +77,52 @@ def encode_body(payload: dict) -> bytes:
 
 
 async def post_signed(client: httpx.AsyncClient, url: str, payload: dict, secret: str, policy: WebhookPolicy) -> None:
-    """One delivery attempt; raises on a network error or a non-2xx answer."""
-    await asyncio.to_thread(check_url, url, policy)
+    """One delivery attempt under one total deadline; raises on a refusal, a network error, a
+    timeout or a non-2xx answer. The request goes to the address that was checked: the URL's
+    host is replaced by it, while Host and (for HTTPS) SNI and certificate checks keep the name."""
+    target = parse_url(url)
     body = encode_body(payload)
     ts = str(int(time.time()))
-    response = await client.post(
-        url,
-        content=body,
-        timeout=policy.timeout_s,
-        follow_redirects=False,
-        headers={"Content-Type": "application/json", TIMESTAMP_HEADER: ts, SIGNATURE_HEADER: sign(secret, ts, body)},
-    )
-    if not 200 <= response.status_code < 300:
-        raise httpx.HTTPStatusError(
-            f"receiver answered {response.status_code}", request=response.request, response=response
+    async with asyncio.timeout(policy.timeout_s):
+        address = await checked_address_async(target, allow_private=policy.allow_private)
+        pinned = httpx.URL(url).copy_with(host=address)
+        default_port = 443 if target.scheme == "https" else 80
+        host_header = target.host if target.port == default_port else f"{target.host}:{target.port}"
+        request = client.build_request(
+            "POST",
+            pinned,
+            content=body,
+            timeout=policy.timeout_s,
+            headers={
+                "Host": host_header,
+                "Content-Type": "application/json",
+                TIMESTAMP_HEADER: ts,
+                SIGNATURE_HEADER: sign(secret, ts, body),
+            },
+            extensions={"sni_hostname": target.host} if target.scheme == "https" else None,
         )
+        response = await client.send(request, stream=True, follow_redirects=False)
+        try:
+            head = await _read_capped(response)
+        finally:
+            await response.aclose()
+    if not 200 <= response.status_code < 300:
+        text = head.decode("utf-8", "replace")[:200]
+        raise httpx.HTTPStatusError(
+            f"receiver answered {response.status_code}" + (f": {text}" if text else ""),
+            request=response.request,
+            response=response,
+        )
+
+
+async def _read_capped(response: httpx.Response) -> bytes:
+    """At most MAX_RESPONSE_BYTES of the answer; the rest is never read."""
+    head = bytearray()
+    async for chunk in response.aiter_raw():
+        head.extend(chunk)
+        if len(head) >= MAX_RESPONSE_BYTES:
+            break
+    return bytes(head[:MAX_RESPONSE_BYTES])
 
 
 # --- the outbox ------------------------------------------------------------------------
@@ -142,9 +158,9 @@ async def user_secret(user: User) -> str:
 
 
 async def deliver_due(
-    client: httpx.AsyncClient, policy: WebhookPolicy, results_base_url: str, *, limit: int = 20
+    client: httpx.AsyncClient, policy: WebhookPolicy, results_base_url: str, *, limit: int = 100
 ) -> int:
-    """Send the deliveries whose time has come; returns how many were attempted.
+    """Send the deliveries whose time has come, concurrently; returns how many were attempted.
 
     A delivery is claimed by moving its next attempt past a lease with a conditional update,
     so two API replicas never send the same one at once."""
@@ -154,32 +170,46 @@ async def deliver_due(
         .order_by("next_attempt_at")
         .limit(limit)
     )
-    attempted = 0
+    claimed = []
     for delivery in due:
-        claimed = await WebhookDelivery.filter(id=delivery.id, next_attempt_at=delivery.next_attempt_at).update(
+        if await WebhookDelivery.filter(id=delivery.id, next_attempt_at=delivery.next_attempt_at).update(
             next_attempt_at=now + LEASE
-        )
-        if not claimed:
-            continue
-        attempted += 1
-        await _attempt(delivery, client, policy, results_base_url)
-    return attempted
+        ):
+            claimed.append(delivery)
+    gate = asyncio.Semaphore(policy.concurrency)
+
+    async def gated(delivery: WebhookDelivery) -> None:
+        async with gate:
+            await _attempt(delivery, client, policy, results_base_url)
+
+    outcomes = await asyncio.gather(*(gated(d) for d in claimed), return_exceptions=True)
+    for delivery, outcome in zip(claimed, outcomes, strict=True):
+        if isinstance(outcome, Exception):  # the row could not even be saved: the lease retries it
+            log.error("webhook delivery %s could not be recorded: %r", delivery.id, outcome)
+    return len(claimed)
+
+
+def _reason(exc: BaseException, policy: WebhookPolicy) -> str:
+    if isinstance(exc, TimeoutError):
+        return f"TimeoutError: no complete answer within {policy.timeout_s:g} s"
+    return f"{type(exc).__name__}: {exc}"[:2000]
 
 
 async def _attempt(
     delivery: WebhookDelivery, client: httpx.AsyncClient, policy: WebhookPolicy, results_base_url: str
 ) -> None:
-    await delivery.fetch_related("task__owner")
-    task = delivery.task
+    """One attempt, counted whatever happens; an unsafe or unparsable URL is given up at once."""
     delivery.attempts += 1
     try:
+        await delivery.fetch_related("task__owner")
+        task = delivery.task
         secret = await user_secret(task.owner)
         await post_signed(client, delivery.url, payload_for(task, results_base_url), secret, policy)
-    except (httpx.HTTPError, UnsafeCallbackURL, OSError) as exc:
-        delivery.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+    except Exception as exc:  # any failure is this delivery's alone
+        delivery.last_error = _reason(exc, policy)
         if delivery.attempts >= policy.max_attempts or isinstance(exc, UnsafeCallbackURL):
             delivery.gave_up = True
-            log.warning("webhook for task %s given up: %s", task.id, delivery.last_error)
+            log.warning("webhook delivery %s given up: %s", delivery.id, delivery.last_error)
         else:
             delivery.next_attempt_at = utcnow() + retry_delay(delivery.attempts, policy)
     else:

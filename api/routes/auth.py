@@ -1,15 +1,14 @@
-"""Accounts: sign-up, sign-in (OAuth2 form, original form or JSON), token refresh, password change."""
+"""Accounts: sign-up, sign-in (OAuth2 form, original form or JSON), token refresh (rotating),
+logout, password change."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, HTTPException, Request, Response, status
 from tortoise.exceptions import IntegrityError
 
-from api.config import ApiSettings
-from api.deps import CurrentUser, SettingsDep, unauthorized
+from api.deps import CurrentUser, SettingsDep, TokenDep, unauthorized
 from api.forms import body_doc, parse_as, read_fields
+from api.ratelimit import SigninLimiter, TooManyAttempts
 from api.schemas import (
     AuthOut,
     PasswordChangeIn,
@@ -20,14 +19,8 @@ from api.schemas import (
     TokenPair,
     UserOut,
 )
-from api.security import (
-    InvalidToken,
-    TokenType,
-    create_token,
-    hash_password,
-    user_from_token,
-    verify_password,
-)
+from api.security import InvalidToken, TokenType, decode_token, hash_password_async, verify_password_async
+from api.sessions import revoke, rotate, start_session
 from videoanalysis.models import User
 
 router = APIRouter(tags=["auth"])
@@ -50,15 +43,6 @@ CHANGE_DOC = body_doc(
 )
 
 
-def token_pair(user: User, settings: ApiSettings) -> dict[str, str]:
-    key = settings.secret_key
-    return {
-        "access_token": create_token(user, TokenType.ACCESS, timedelta(minutes=settings.access_token_minutes), key),
-        "refresh_token": create_token(user, TokenType.REFRESH, timedelta(days=settings.refresh_token_days), key),
-        "token_type": "bearer",
-    }
-
-
 @router.post("/signup", status_code=status.HTTP_201_CREATED, response_model=AuthOut)
 async def signup(body: SignupIn, settings: SettingsDep) -> AuthOut:
     """Create an account (email is the identity) and sign it in."""
@@ -69,43 +53,69 @@ async def signup(body: SignupIn, settings: SettingsDep) -> AuthOut:
             email=body.email,
             first_name=body.first_name,
             last_name=body.last_name,
-            password_hash=hash_password(body.password),
+            password_hash=await hash_password_async(body.password),
         )
     except IntegrityError:  # a concurrent sign-up with the same email won the race
         raise HTTPException(status.HTTP_409_CONFLICT, detail="a user with this email already exists") from None
-    return AuthOut(user=UserOut.of(user), **token_pair(user, settings))
+    return AuthOut(user=UserOut.of(user), **await start_session(user, settings))
 
 
-@router.post("/signin", response_model=AuthOut, openapi_extra=SIGNIN_DOC)
+@router.post(
+    "/signin",
+    response_model=AuthOut,
+    openapi_extra=SIGNIN_DOC,
+    responses={429: {"description": "too many failed sign-ins; see Retry-After"}},
+)
 async def signin(request: Request, settings: SettingsDep) -> AuthOut:
     """Sign in with `email` (or OAuth2's `username`) and `password`, as a form or JSON."""
     fields = await read_fields(request)
     if "email" not in fields and "username" in fields:
         fields["email"] = fields["username"]
     body = parse_as(SigninIn, fields)
-    user = await User.get_or_none(email=body.email.strip().lower())
-    if user is None or not verify_password(body.password, user.password_hash):
+    email = body.email.strip().lower()
+    address = request.client.host if request.client else "unknown"
+    limiter: SigninLimiter = request.app.state.signin_limiter
+    try:
+        limiter.check(email, address)
+    except TooManyAttempts as exc:
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS, detail=str(exc), headers={"Retry-After": str(exc.retry_after_s)}
+        ) from None
+    user = await User.get_or_none(email=email)
+    if not await verify_password_async(body.password, user.password_hash if user else None) or user is None:
+        limiter.failed(email, address)
         raise unauthorized("wrong email or password")
-    return AuthOut(user=UserOut.of(user), **token_pair(user, settings))
+    limiter.succeeded(email, address)
+    return AuthOut(user=UserOut.of(user), **await start_session(user, settings))
 
 
 @auth_router.post("/token-refresh", response_model=TokenPair)
 async def token_refresh(body: RefreshIn, settings: SettingsDep) -> TokenPair:
-    """Trade a refresh token for a new access token and a new refresh token."""
+    """Trade a refresh token for a new access token and a new refresh token. A refresh token
+    is good once: presenting a used one again revokes its session (both answer 401), except for
+    the token just replaced, answered again for a few seconds (two clients refreshing at once)."""
     try:
-        user = await user_from_token(body.refresh_token, TokenType.REFRESH, settings.secret_key)
+        return TokenPair(**await rotate(body.refresh_token, settings))
     except InvalidToken as exc:
         raise unauthorized(str(exc)) from None
-    return TokenPair(**token_pair(user, settings))
+
+
+@auth_router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
+async def logout(token: TokenDep, user: CurrentUser, settings: SettingsDep) -> Response:
+    """End the session of this access token: it and its refresh tokens stop working."""
+    claims = decode_token(token or "", TokenType.ACCESS, settings.secret_key)
+    if claims.session_id is not None:
+        await revoke(claims.session_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @auth_router.post("/password/change/", response_model=PasswordChangeOut, openapi_extra=CHANGE_DOC)
 async def password_change(request: Request, user: CurrentUser, settings: SettingsDep) -> PasswordChangeOut:
     """Change the password; every token issued before the change stops working."""
     body = parse_as(PasswordChangeIn, await read_fields(request))
-    if not verify_password(body.old_password, user.password_hash):
+    if not await verify_password_async(body.old_password, user.password_hash):
         raise HTTPException(status.HTTP_400_BAD_REQUEST, detail="the old password is wrong")
-    user.password_hash = hash_password(body.new_password)
+    user.password_hash = await hash_password_async(body.new_password)
     user.token_version += 1
     await user.save(update_fields=["password_hash", "token_version"])
-    return PasswordChangeOut(**token_pair(user, settings))
+    return PasswordChangeOut(**await start_session(user, settings))

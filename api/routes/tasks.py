@@ -21,6 +21,7 @@ from api.forms import parse_as
 from api.metrics import UPLOAD_BYTES, UPLOADS
 from api.schemas import DetectedObject, FrameOut, TaskOut, TaskPage, TaskParams, TaskResult
 from api.upload import Upload, UploadError, receive_upload
+from api.viewer_auth import ViewerTask
 from videoanalysis.catalogue import ModelNotInstalledError, UnknownModelError, check_installed, entry
 from videoanalysis.models import FrameDetections, Task, User
 from videoanalysis.status import TaskStatus
@@ -29,6 +30,8 @@ from videoanalysis.tasks import transition
 from videoanalysis.webhooks import UnsafeCallbackURL, WebhookPolicy, check_url
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])
+UPLOAD_PATH = "/tasks/video-objects-detection/"
+STREAMED_PATHS = frozenset({UPLOAD_PATH})  # bodies capped by VA_MAX_UPLOAD_BYTES while streamed, not VA_MAX_JSON_BYTES
 log = logging.getLogger(__name__)
 
 UPLOAD_DOC = {
@@ -70,11 +73,9 @@ def _task_params(fields: dict[str, str]) -> dict:
 
 
 def _callback_url(fields: dict[str, str], policy: WebhookPolicy) -> str | None:
-    url = fields.get("callback_url", "").strip()
+    url = fields.get("callback_url", "").strip(" ")
     if not url:
         return None
-    if len(url) > 2048:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail="callback_url is too long")
     try:
         check_url(url, policy)
     except UnsafeCallbackURL as exc:
@@ -95,11 +96,17 @@ def _model_name(fields: dict[str, str], settings: ApiSettings) -> str:
     return name
 
 
-async def _store_upload(request: Request, videos_dir: Path, max_bytes: int, chunk_bytes: int) -> Upload:
+async def _store_upload(request: Request, videos_dir: Path, settings: ApiSettings) -> Upload:
     """Stream the body to a temporary file; 413/400/415/422 errors leave nothing behind."""
     tmp = videos_dir / f".upload-{uuid.uuid4().hex}"
     try:
-        upload = await receive_upload(request, tmp, max_bytes=max_bytes, chunk_bytes=chunk_bytes)
+        upload = await receive_upload(
+            request,
+            tmp,
+            max_bytes=settings.max_upload_bytes,
+            chunk_bytes=settings.upload_chunk_bytes,
+            max_fields=settings.max_form_fields,
+        )
     except UploadTooLarge as exc:
         raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, detail=str(exc)) from None
     except UploadError as exc:
@@ -131,7 +138,7 @@ async def create_detection_task(
 async def _accept_upload(request: Request, user: User, settings: ApiSettings) -> tuple[Task, int]:
     """Store the video and write the PENDING task row; nothing is left behind on a 4xx."""
     videos_dir = settings.resolved_videos_dir
-    upload = await _store_upload(request, videos_dir, settings.max_upload_bytes, settings.upload_chunk_bytes)
+    upload = await _store_upload(request, videos_dir, settings)
     stored: Path = upload.path  # type: ignore[assignment]  # never None after _store_upload
     try:
         model = _model_name(upload.fields, settings)
@@ -141,7 +148,7 @@ async def _accept_upload(request: Request, user: User, settings: ApiSettings) ->
             info = await run_in_threadpool(probe_video, stored)
         except NotAVideo as exc:
             raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, detail=str(exc)) from None
-        key = new_key(Path(upload.filename).suffix)
+        key = new_key(info.extension)  # from the sniffed container, never the client's file name
         final = videos_dir / key
         stored.rename(final)
         stored = final
@@ -177,7 +184,7 @@ async def _dispatch(task: Task, dispatcher: Dispatcher) -> TaskOut:
 
 @router.get("/video-analysis-result/{task_id}/", response_model=TaskResult)
 async def read_result(
-    task: OwnedTask,
+    task: ViewerTask,
     limit: Annotated[int, Query(ge=1, le=1000, description="frames per page")] = 100,
     cursor: Annotated[int | None, Query(ge=0, description="return frames after this frame index")] = None,
 ) -> TaskResult:

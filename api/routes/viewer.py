@@ -1,15 +1,16 @@
 """The results viewer: an HTML page over a task's video, the video itself (with HTTP Range, so the
 browser can seek), and single frames as JPEG with the boxes drawn.
 
-These are the only routes that also take the token as the `access_token` query parameter
-(`BrowserUser`/`BrowserTask` in api/deps.py): a navigation and a <video src> send no headers.
+These routes (and the result) also take a viewer token as the `viewer_token` query parameter
+(`api/viewer_auth.py`): a navigation and a <video src> send no headers. `POST
+/tasks/{task_id}/viewer-link` makes one.
 """
 
 from __future__ import annotations
 
 import html
 import json
-import mimetypes
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -20,9 +21,12 @@ from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
-from api.deps import BrowserTask, SettingsDep, TokenDep, get_browser_user, get_owned_task
+from api.deps import OwnedTask, SettingsDep, TokenDep
+from api.schemas import ViewerLinkOut
+from api.security import TokenType, create_token
+from api.viewer_auth import ViewerTask, get_viewer_task
 from videoanalysis.models import FrameDetections, Task
-from videoanalysis.storage import resolve_uri
+from videoanalysis.storage import resolve_uri, sniff_file
 
 router = APIRouter(tags=["viewer"])
 
@@ -47,6 +51,11 @@ PAGE_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' blob: data:; media-src 'self'; "
     "script-src 'self'; style-src 'self'; object-src 'none'; base-uri 'none'",
     "X-Content-Type-Options": "nosniff",
+}
+
+MEDIA_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "default-src 'none'; sandbox",
 }
 
 
@@ -104,13 +113,13 @@ async def view_task(
     task_id: str,
     settings: SettingsDep,
     token: TokenDep,
-    access_token: Annotated[str | None, Query(description="access token (browsers cannot send headers)")] = None,
+    viewer_token: Annotated[str | None, Query(description="token of a viewer link")] = None,
+    access_token: Annotated[str | None, Query(include_in_schema=False)] = None,
 ) -> HTMLResponse:
     """The viewer page: the video with its boxes drawn in sync, a timeline, filters, frame steps.
     Owner only; anyone else gets a refusal page with the same 404 as the API."""
     try:
-        user = await get_browser_user(token, settings, access_token)
-        task = await get_owned_task(task_id, user)
+        task = await get_viewer_task(task_id, token, settings, viewer_token, access_token)
         fps, frames = await run_in_threadpool(_video_meta, _video_path(task, settings.resolved_videos_dir))
     except HTTPException as exc:
         return _refusal(exc)
@@ -131,6 +140,22 @@ async def view_task(
     return _page(template.replace("__CONFIG__", data), title=f"{task.video_name or task.id} · VideoAnalysis")
 
 
+@router.post("/tasks/{task_id}/viewer-link", response_model=ViewerLinkOut)
+async def viewer_link(task: OwnedTask, settings: SettingsDep) -> ViewerLinkOut:
+    """A link to the viewer page with a short-lived token (`VA_VIEWER_TOKEN_MINUTES`) that opens
+    the GET routes of this one task only (page, result, video, frames), never anything else."""
+    await task.fetch_related("owner")
+    lifetime = timedelta(minutes=settings.viewer_token_minutes)
+    token = create_token(task.owner, TokenType.VIEWER, lifetime, settings.secret_key, task_id=str(task.id))
+    path = f"/tasks/{task.id}/view?viewer_token={token}"
+    return ViewerLinkOut(
+        url=f"{settings.public_url.rstrip('/')}{path}",
+        path=path,
+        viewer_token=token,
+        expires_at=datetime.now(UTC) + lifetime,
+    )
+
+
 @router.get("/viewer/assets/{name}", include_in_schema=False)
 async def viewer_asset(name: str) -> FileResponse:
     """The page's script and style sheet (a fixed list: nothing else under api/static is served)."""
@@ -140,16 +165,19 @@ async def viewer_asset(name: str) -> FileResponse:
 
 
 @router.get("/tasks/{task_id}/video", response_class=FileResponse)
-async def task_video(task: BrowserTask, settings: SettingsDep) -> FileResponse:
-    """The uploaded video, with HTTP Range support (206 partial content) so players can seek."""
+async def task_video(task: ViewerTask, settings: SettingsDep) -> FileResponse:
+    """The uploaded video, with HTTP Range support (206 partial content) so players can seek.
+    Its type is the sniffed container's, never taken from the name, and the browser may neither
+    sniff another nor run anything in it."""
     path = _video_path(task, settings.resolved_videos_dir)
-    media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    sniffed = await run_in_threadpool(sniff_file, path)
+    extension, media_type = sniffed or (".bin", "application/octet-stream")
     return FileResponse(
         path,
         media_type=media_type,
-        filename=task.video_name or path.name,
+        filename=f"{Path(task.video_name).stem or task.id}{extension}",
         content_disposition_type="inline",
-        headers={"Cache-Control": "private, max-age=3600"},
+        headers={"Cache-Control": "private, max-age=3600", **MEDIA_HEADERS},
     )
 
 
@@ -187,7 +215,7 @@ def draw_boxes(frame: np.ndarray, objects: list[dict[str, Any]]) -> np.ndarray:
     "/tasks/{task_id}/frames/{index}.jpg", response_class=Response, responses={200: {"content": {"image/jpeg": {}}}}
 )
 async def task_frame(
-    task: BrowserTask,
+    task: ViewerTask,
     settings: SettingsDep,
     index: Annotated[int, PathParam(ge=0, description="frame index, from 0")],
     boxes: Annotated[bool, Query(description="draw the detections (false: the plain frame)")] = True,

@@ -3,7 +3,7 @@
 "use strict";
 (() => {
   const cfg = JSON.parse(document.getElementById("va-config").textContent);
-  const token = new URLSearchParams(location.search).get("access_token") || "";
+  const token = new URLSearchParams(location.search).get("viewer_token") || "";
   const $ = (id) => document.getElementById(id);
   const video = $("video"), still = $("still"), overlay = $("overlay"), timeline = $("timeline");
   const LINE_PX = 3; // box outline width in CSS pixels
@@ -19,7 +19,7 @@
     return cfg.palette[h % cfg.palette.length];
   }
 
-  const withToken = (url) => (token ? `${url}${url.includes("?") ? "&" : "?"}access_token=${encodeURIComponent(token)}` : url);
+  const withToken = (url) => (token ? `${url}${url.includes("?") ? "&" : "?"}viewer_token=${encodeURIComponent(token)}` : url);
   const frameDuration = () => (cfg.fps > 0 ? 1 / cfg.fps : 0.04);
   const visible = (frame) => frame.objects.filter((o) => o.score >= state.minScore);
   const now = () => (state.mode === "video" ? video.currentTime : state.stillTime);
@@ -166,7 +166,7 @@
     let cursor = state.frames.length ? state.frames.at(-1).frame : null;
     for (;;) {
       const url = `${cfg.result_url}?limit=1000${cursor === null ? "" : `&cursor=${cursor}`}`;
-      const resp = await fetch(url, { headers: token ? { Authorization: `Bearer ${token}` } : {} });
+      const resp = await fetch(withToken(url), { referrerPolicy: "no-referrer" });
       const body = await resp.json().catch(() => ({}));
       if (!resp.ok) throw new Error(`${resp.status}: ${body.detail || resp.statusText}`);
       state.task = body;

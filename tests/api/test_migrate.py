@@ -12,7 +12,7 @@ from tortoise.context import TortoiseContext
 from tests.conftest import PG_SERVER
 from videoanalysis.db import tortoise_config
 from videoanalysis.migrate import MIGRATIONS_DIR, main, migrate
-from videoanalysis.models import FrameDetections, Task, User
+from videoanalysis.models import AuthSession, FrameDetections, Task, User
 
 COLUMNS = "SELECT table_name, column_name, data_type FROM information_schema.columns WHERE table_schema = 'public'"
 
@@ -66,3 +66,30 @@ async def test_migrations_match_the_models(db, empty_databases):
 def test_cli_applies_migrations(empty_databases, monkeypatch):
     monkeypatch.setenv("VA_DATABASE_URL", empty_databases[0])
     assert main([]) == 0
+
+
+async def test_sessions_migration_upgrades_a_database_at_the_previous_schema(db, empty_databases, tmp_path):
+    """A database at the webhooks schema, with an account in it, gains the sessions table."""
+    url = empty_databases[0]
+    previous = tmp_path / "previous"
+    (previous / "models").mkdir(parents=True)
+    files = sorted(p.name for p in (MIGRATIONS_DIR / "models").glob("[0-9]*_*.py"))
+    older = [f for f in files if int(f.split("_")[0]) < 3]
+    for name in older:
+        (previous / "models" / name).write_text((MIGRATIONS_DIR / "models" / name).read_text())
+    assert await migrate(url, previous) == older
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute(
+            "INSERT INTO users (email, first_name, last_name, password_hash, token_version, created_at) "
+            "VALUES ('old@example.com', '', '', 'x', 0, now())"
+        )
+    finally:
+        await conn.close()
+    assert [f for f in await migrate(url) if f.startswith("3_")] == [f for f in files if f.startswith("3_")]
+    with TortoiseContext():
+        await Tortoise.init(config=tortoise_config(url))
+        user = await User.get(email="old@example.com")
+        session = await AuthSession.create(id="f" * 32, user=user, current_jti="a" * 32)
+        assert (await AuthSession.get(id=session.id).prefetch_related("user")).user.email == "old@example.com"
+        await Tortoise.close_connections()

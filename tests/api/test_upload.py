@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.videos import noise_video, png_image, truncate
+from tests.videos import noise_video, pan_video, png_image, truncate
 from videoanalysis.models import Task
 from videoanalysis.storage import resolve_uri
 
@@ -137,3 +137,23 @@ async def test_too_large_is_cut_off_while_reading(open_api_client, signup_user, 
             headers={**headers, "content-type": "multipart/form-data; boundary=b"},
         )
         assert limit < sent < limit + 64 * 1024 + 2 * 4096  # stopped early, not after 4 MB
+
+
+async def test_a_video_named_html_is_stored_and_served_as_the_video_it_is(api_client, signup_user, tmp_path):
+    """A valid MP4 with a script appended, uploaded as evil.html: the key's extension and the
+    served type come from the sniffed container, and the browser may not sniff or run it."""
+    _, headers = await signup_user(api_client)
+    payload = pan_video(tmp_path / "pan.mp4", frames=4).path.read_bytes() + b"<script>alert(document.cookie)</script>"
+    resp = await api_client.post(
+        "/tasks/video-objects-detection/", headers=headers, files={"videofile": ("evil.html", payload, "text/html")}
+    )
+    assert resp.status_code == 202, resp.text
+    task = await Task.get(id=resp.json()["task_id"])
+    assert task.video_uri.endswith(".mp4") and task.video_name == "evil.html"
+    video = await api_client.get(f"/tasks/{task.id}/video", headers=headers)
+    assert video.status_code == 200 and video.content == payload
+    assert video.headers["content-type"] == "video/mp4"
+    assert video.headers["x-content-type-options"] == "nosniff"
+    assert "sandbox" in video.headers["content-security-policy"]
+    assert "default-src 'none'" in video.headers["content-security-policy"]
+    assert 'filename="evil.mp4"' in video.headers["content-disposition"]

@@ -77,6 +77,8 @@ def test_analyze_wait_summarises_and_results_agree(cli_user, pan: PanVideo, tmp_
     hits = sum(any(iou(box, pan.face_boxes[i]) >= 0.5 for j, _, box in from_json if j == i) for i in range(pan.frames))
     assert hits >= 0.9 * pan.frames  # the boxes follow the panning face
 
+    view = cli_user("view", task_id)
+    assert view.exit_code == 0 and f"/tasks/{task_id}/view?viewer_token=" in view.stdout
     status = cli_user("status", task_id)
     assert status.exit_code == 0 and "SUCCEEDED" in status.stdout and f"{pan.frames}/{pan.frames}" in status.stdout
     assert task_id in cli_user("ls").stdout

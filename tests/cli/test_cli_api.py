@@ -8,13 +8,16 @@ import os
 import stat
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
 
+import httpx
+
 from tests.cli.conftest import MAX_UPLOAD_BYTES
 from tests.videos import pan_video, png_image
-from videoanalysis.cli.client import token_expiry
+from videoanalysis.cli.client import ApiClient, token_expiry
 from videoanalysis.cli.config import CredentialStore
 from videoanalysis.cli.errors import EXIT_AUTH, EXIT_ERROR, EXIT_NOT_FOUND
 
@@ -63,7 +66,8 @@ def test_expired_or_rejected_access_token_is_refreshed(cli_user, api_server) -> 
     assert cli_user("ls").exit_code == 0
     refreshed = store.get(api_server).access_token
     assert refreshed != "not.a.token" and token_expiry(refreshed) > time.time()
-    # Expired by its own claim: refreshed before it is sent.
+    # Expired by its own claim: refreshed before it is sent (with the rotated refresh token).
+    creds = store.get(api_server)
     stale = jwt_with_exp(time.time() - 60)
     store.save(api_server, type(creds)(creds.email, stale, creds.refresh_token))
     assert cli_user("ls").exit_code == 0
@@ -108,3 +112,27 @@ def test_console_script_in_its_own_process(api_server: str, tmp_path: Path) -> N
     assert (
         done.stderr == f"error: not logged in to {api_server}: run `videoanalysis login` (or `videoanalysis signup`)\n"
     )
+
+
+def test_two_commands_refreshing_at_once_stay_logged_in(cli_user, api_server) -> None:
+    """Each thread is a command with its own client: the store's lock makes the one-time refresh
+    token traded once, and neither command is logged out."""
+    store = CredentialStore(cli_user.config_dir)
+    creds = store.get(api_server)
+    store.save(api_server, type(creds)(creds.email, jwt_with_exp(time.time() - 60), creds.refresh_token))
+    tokens: list[str] = []
+
+    def command() -> None:
+        with ApiClient(api_server, CredentialStore(cli_user.config_dir)) as api:
+            tokens.append(api._access_token())
+
+    threads = [threading.Thread(target=command) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(tokens) == 4 and all(token_expiry(t) > time.time() for t in tokens)
+    assert cli_user("ls").exit_code == 0
+    creds = store.get(api_server)
+    refreshed = httpx.post(f"{api_server}/authentication/token-refresh", json={"refresh_token": creds.refresh_token})
+    assert refreshed.status_code == 200  # the session was never taken for a replay

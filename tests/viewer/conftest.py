@@ -55,6 +55,16 @@ def _submit(url: str, token: str, video: PanVideo, **fields: str) -> str:
     return resp.json()["task_id"]
 
 
+def viewer_token(url: str, token: str, task_id: str) -> str:
+    """The viewer token of a link made by POST /tasks/{task_id}/viewer-link."""
+    resp = httpx.post(f"{url}/tasks/{task_id}/viewer-link", headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    if resp.status_code != 200:
+        raise RuntimeError(f"viewer link failed: {resp.status_code} {resp.text}")
+    link = resp.json()
+    assert link["path"] == f"/tasks/{task_id}/view?viewer_token={link['viewer_token']}"
+    return link["viewer_token"]
+
+
 def _wait_result(url: str, token: str, task_id: str) -> dict:
     deadline = time.monotonic() + WAIT_S
     while time.monotonic() < deadline:

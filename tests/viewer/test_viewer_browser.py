@@ -15,7 +15,7 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
 from api.routes.viewer import label_colour
-from tests.viewer.conftest import Analysed
+from tests.viewer.conftest import Analysed, viewer_token
 from tests.viewer.pixels import edge_hits, stray_pixels, to_display
 
 SHOTS = Path(os.environ.get("VA_VIEWER_SHOTS", "/tmp"))
@@ -27,7 +27,7 @@ if (!v.hidden && v.seeking) v.addEventListener('seeked', paint, {once: true}); e
 
 
 def _open(browser, url: str, task_id: str, token: str) -> None:
-    browser.get(f"{url}/tasks/{task_id}/view?access_token={token}")
+    browser.get(f"{url}/tasks/{task_id}/view?viewer_token={viewer_token(url, token, task_id)}")
     WebDriverWait(browser, 20).until(lambda d: d.execute_script("return document.body.dataset.loaded") == "true")
 
 
@@ -143,7 +143,8 @@ def test_the_page_refuses_anyone_but_the_owner(
     browser, api_server: str, viewer_tasks: dict[str, Analysed], other_token: str, who: str
 ) -> None:
     task = viewer_tasks["webm"]
-    query = f"?access_token={other_token}" if who == "other" else ""
+    sibling = viewer_tasks["mp4v"]  # a viewer token of another task opens nothing here
+    query = f"?viewer_token={viewer_token(api_server, sibling.token, sibling.task_id)}" if who == "other" else ""
     browser.get(f"{api_server}/tasks/{task.task_id}/view{query}")
     text = browser.find_element(By.ID, "refusal").text
     expected = f"task {task.task_id} not found" if who == "other" else "not authenticated"

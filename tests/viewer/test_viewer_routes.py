@@ -8,7 +8,7 @@ import httpx
 import numpy as np
 
 from api.routes.viewer import label_colour
-from tests.viewer.conftest import Analysed
+from tests.viewer.conftest import Analysed, viewer_token
 from tests.viewer.pixels import edge_hits, stray_pixels
 
 FRAME = 10
@@ -36,13 +36,14 @@ def test_frame_jpeg_has_the_box_drawn_at_the_detection(api_server: str, viewer_t
     assert edge_hits(img, box, (b, g, r), tol=60) >= 0.9
     assert stray_pixels(img, box, (b, g, r), tol=40, label=(110, 16)) < 15
 
+    link = viewer_token(api_server, task.token, task.task_id)
     plain = httpx.get(
-        f"{api_server}/tasks/{task.task_id}/frames/{FRAME}.jpg", params={"boxes": "false", "access_token": task.token}
+        f"{api_server}/tasks/{task.task_id}/frames/{FRAME}.jpg", params={"boxes": "false", "viewer_token": link}
     )
     plain_img = cv2.imdecode(np.frombuffer(plain.content, np.uint8), cv2.IMREAD_COLOR)
     assert plain.status_code == 200 and edge_hits(plain_img, box, (b, g, r), tol=60) < 0.2
     hidden = httpx.get(
-        f"{api_server}/tasks/{task.task_id}/frames/{FRAME}.jpg", params={"min_score": 1, "access_token": task.token}
+        f"{api_server}/tasks/{task.task_id}/frames/{FRAME}.jpg", params={"min_score": 1, "viewer_token": link}
     )
     hidden_img = cv2.imdecode(np.frombuffer(hidden.content, np.uint8), cv2.IMREAD_COLOR)
     assert edge_hits(hidden_img, box, (b, g, r), tol=60) < 0.2
@@ -65,10 +66,11 @@ def test_frame_404s_say_why(api_server: str, viewer_tasks: dict[str, Analysed]) 
 def test_video_supports_range_requests(api_server: str, viewer_tasks: dict[str, Analysed]) -> None:
     task = viewer_tasks["webm"]
     url = f"{api_server}/tasks/{task.task_id}/video"
-    full = httpx.get(url, params={"access_token": task.token})
+    link = viewer_token(api_server, task.token, task.task_id)
+    full = httpx.get(url, params={"viewer_token": link})
     assert full.status_code == 200 and full.headers["content-type"] == "video/webm"
     assert full.content == task.video.path.read_bytes()
-    part = httpx.get(url, params={"access_token": task.token}, headers={"Range": "bytes=100-199"})
+    part = httpx.get(url, params={"viewer_token": link}, headers={"Range": "bytes=100-199"})
     assert part.status_code == 206
     assert part.headers["content-range"] == f"bytes 100-199/{len(full.content)}"
     assert part.content == full.content[100:200]
@@ -77,24 +79,43 @@ def test_video_supports_range_requests(api_server: str, viewer_tasks: dict[str, 
 def test_other_users_and_strangers_are_refused(
     api_server: str, viewer_tasks: dict[str, Analysed], other_token: str
 ) -> None:
-    task = viewer_tasks["webm"]
+    task, sibling = viewer_tasks["webm"], viewer_tasks["mp4v"]
+    other_task_link = viewer_token(api_server, sibling.token, sibling.task_id)
+    refused = httpx.post(
+        f"{api_server}/tasks/{task.task_id}/viewer-link", headers={"Authorization": f"Bearer {other_token}"}
+    )
+    assert refused.status_code == 404  # no link to someone else's task
     for path in ("view", "video", f"frames/{FRAME}.jpg"):
         url = f"{api_server}/tasks/{task.task_id}/{path}"
-        other = httpx.get(url, params={"access_token": other_token})
-        assert other.status_code == 404, path
+        assert httpx.get(url, params={"viewer_token": other_task_link}).status_code == 404, path  # one task only
         assert httpx.get(url, headers={"Authorization": f"Bearer {other_token}"}).status_code == 404
         assert httpx.get(url).status_code == 401, path
-        assert httpx.get(url, params={"access_token": "not-a-token"}).status_code == 401, path
-    page = httpx.get(f"{api_server}/tasks/{task.task_id}/view", params={"access_token": other_token})
+        assert httpx.get(url, params={"viewer_token": "not-a-token"}).status_code == 401, path
+    page = httpx.get(f"{api_server}/tasks/{task.task_id}/view", params={"viewer_token": other_task_link})
     assert page.headers["content-type"].startswith("text/html") and f"task {task.task_id} not found" in page.text
     assert page.headers["referrer-policy"] == "no-referrer"
 
 
-def test_query_token_is_only_for_the_browser_routes(api_server: str, viewer_tasks: dict[str, Analysed]) -> None:
+def test_viewer_token_opens_one_tasks_get_routes_and_nothing_else(
+    api_server: str, viewer_tasks: dict[str, Analysed]
+) -> None:
     task = viewer_tasks["webm"]
-    result = httpx.get(f"{api_server}/tasks/video-analysis-result/{task.task_id}/", params={"access_token": task.token})
-    assert result.status_code == 401
-    page = httpx.get(f"{api_server}/tasks/{task.task_id}/view", params={"access_token": task.token})
+    link = viewer_token(api_server, task.token, task.task_id)
+    result = httpx.get(f"{api_server}/tasks/video-analysis-result/{task.task_id}/", params={"viewer_token": link})
+    assert result.status_code == 200 and result.json()["task_id"] == task.task_id
+    as_bearer = {"Authorization": f"Bearer {link}"}
+    assert httpx.get(f"{api_server}/me/", headers=as_bearer).status_code == 401
+    assert httpx.get(f"{api_server}/tasks/", headers=as_bearer).status_code == 401
+    assert httpx.delete(f"{api_server}/tasks/{task.task_id}/", headers=as_bearer).status_code == 401
+    page = httpx.get(f"{api_server}/tasks/{task.task_id}/view", params={"viewer_token": link})
     assert page.status_code == 200 and "/viewer/assets/viewer.js" in page.text
     assert httpx.get(f"{api_server}/viewer/assets/viewer.js").status_code == 200
     assert httpx.get(f"{api_server}/viewer/assets/viewer.html").status_code == 404
+
+
+def test_the_accounts_access_token_is_refused_in_a_url(api_server: str, viewer_tasks: dict[str, Analysed]) -> None:
+    task = viewer_tasks["webm"]
+    for path in (f"video-analysis-result/{task.task_id}/", f"{task.task_id}/video", f"{task.task_id}/view"):
+        resp = httpx.get(f"{api_server}/tasks/{path}", params={"access_token": task.token})
+        assert resp.status_code == 401, path
+        assert "not accepted in a URL" in resp.text, path

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -18,13 +19,16 @@ class Receiver:
     """Answers with the next status of `statuses` (the last repeats) and records each request."""
 
     statuses: list[int] = field(default_factory=lambda: [200])
+    host: str = "127.0.0.1"
+    port: int = 0
+    trickle: bool = False  # answer 200, then one byte every 0.2 s for a minute (a slow-loris receiver)
     requests: list[Received] = field(default_factory=list)
     server: ThreadingHTTPServer | None = None
 
     @property
     def url(self) -> str:
         assert self.server is not None
-        return f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        return f"http://{self.host}:{self.server.server_address[1]}/hook"
 
     def start(self) -> Receiver:
         receiver = self
@@ -36,11 +40,19 @@ class Receiver:
                 index = min(len(receiver.requests) - 1, len(receiver.statuses) - 1)
                 self.send_response(receiver.statuses[index])
                 self.end_headers()
+                for _ in range(300 if receiver.trickle else 0):
+                    try:
+                        self.wfile.write(b".")
+                        self.wfile.flush()
+                    except OSError:
+                        return
+                    time.sleep(0.2)
 
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer((self.host, self.port), Handler)
+        self.server.daemon_threads = True
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         return self
 

@@ -146,3 +146,26 @@ async def test_api_calls_back_when_the_analysis_ends(open_api_client, signup_use
     assert body["task_id"] == task_id and body["status"] == "SUCCEEDED" and body["frames_done"] == 6
     assert body["result_url"] == f"http://va.test/tasks/video-analysis-result/{task_id}/"
     assert verify(secret, got.headers[TIMESTAMP_HEADER], got.body, got.headers[SIGNATURE_HEADER])
+
+
+async def test_api_answers_422_with_the_reason_for_each_hostile_callback(api_client, signup_user, tmp_path):
+    _, headers = await signup_user(api_client)
+    video = pan_video(tmp_path / "pan.mp4", frames=4).path.read_bytes()
+    cases = {
+        "http://[64:ff9b::7f00:1]/": "NAT64",
+        "http://[2002:7f00:1::1]/": "6to4",
+        "http://[::127.0.0.1]/": "IPv4-compatible",
+        "http://[fec0::1]/": "site-local",
+        "http://93.184.215.14:99999/": "port must be a number",
+        "http://93.184.215.14/\x00": "control characters",
+    }
+    before = await Task.all().count()
+    for url, reason in cases.items():
+        resp = await api_client.post(
+            "/tasks/video-objects-detection/",
+            headers=headers,
+            files={"videofile": ("pan.mp4", video, "video/mp4")},
+            data={"callback_url": url},
+        )
+        assert resp.status_code == 422 and reason in resp.json()["detail"], (url, resp.text)
+    assert await Task.all().count() == before

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 
+from videoanalysis.netguard import refusal
 from videoanalysis.webhooks import (
     UnsafeCallbackURL,
     WebhookPolicy,
@@ -39,6 +40,21 @@ def test_signature_verifies_and_detects_tampering():
         "http://[::1]/",
         "http://0.0.0.0/",
         "http://[::ffff:127.0.0.1]/",
+        "http://[64:ff9b::7f00:1]/",  # NAT64 of 127.0.0.1
+        "http://[2002:7f00:1::1]/",  # 6to4 of 127.0.0.1
+        "http://[::127.0.0.1]/",  # IPv4-compatible
+        "http://[fec0::1]/",  # site-local
+        "http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/",  # Teredo
+        "http://[fd00::1]/",
+        "http://[fe80::1]/",
+        "http://[ff02::1]/",
+        "http://100.64.0.1/",
+        "http://198.18.0.1/",
+        "http://192.0.0.170/",
+        "http://224.0.0.1/",
+        "http://255.255.255.255/",
+        "http://2130706433/",  # 127.0.0.1 written as one number
+        "http://0x7f.1/",
     ],
 )
 def test_guard_refuses_internal_addresses(url):
@@ -53,6 +69,14 @@ def test_guard_refuses_internal_addresses(url):
         ("/relative", "absolute http"),
         ("http://user:pw@example.com/", "credentials"),
         ("http://no-such-host.invalid/", "does not resolve"),
+        ("http://93.184.215.14:99999/", "port must be a number"),
+        ("http://93.184.215.14:0/", "port must be a number"),
+        ("http://93.184.215.14/a\x00b", "control characters"),
+        ("http://93.184.215.14/a b", "spaces"),
+        ("http://93.184.215.14/\r\nX-Injected: 1", "control characters"),
+        ("http://93.184.215.14/" + "a" * 2100, "longer than 2048"),
+        ("javascript:alert(1)", "absolute http"),
+        ("http://[::1/hook", "cannot be parsed"),
     ],
 )
 def test_guard_refuses_malformed_urls(url, message):
@@ -69,3 +93,22 @@ def test_guard_can_be_relaxed_for_private_receivers():
 def test_retry_delay_doubles_and_is_capped():
     policy = WebhookPolicy(base_delay_s=5, max_delay_s=60)
     assert [retry_delay(n, policy) for n in (1, 2, 3, 4, 5)] == [timedelta(seconds=s) for s in (5, 10, 20, 40, 60)]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://93.184.215.14/hook",
+        "https://93.184.215.14:8443/x?y=1",
+        "http://[2606:2800:21f:cb07:6820:80da:af6b:8b2c]/",
+    ],
+)
+def test_guard_accepts_public_addresses(url):
+    check_url(url, WebhookPolicy())
+
+
+def test_special_purpose_table_does_not_depend_on_is_global():
+    """Addresses whose `is_global` differs between Python patch releases are refused here."""
+    for address in ("192.0.0.9", "2001:1::1", "2001:20::1", "::ffff:8.8.8.8", "64:ff9b::808:808"):
+        assert refusal(address), address
+    assert refusal("8.8.8.8") is None and refusal("2a00:1450:4001:80b::200e") is None

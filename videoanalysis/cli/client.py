@@ -7,6 +7,7 @@ the server's `detail` for a 4xx, `server unreachable at <url>` when nothing answ
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import time
 from collections.abc import Callable, Iterable
@@ -127,14 +128,32 @@ class ApiClient:
         return creds.access_token
 
     def refresh(self, creds: Credentials) -> Credentials:
-        """Trade the refresh token for new tokens and store them."""
-        response = self._transport("POST", "/authentication/token-refresh", json={"refresh_token": creds.refresh_token})
-        if response.status_code >= 400:
-            raise CliError(f"session at {self.url} expired: run `videoanalysis login`", EXIT_AUTH)
-        data = response.json()
-        new = Credentials(creds.email, data["access_token"], data.get("refresh_token") or creds.refresh_token)
-        self.store.save(self.url, new)
-        return new
+        """Trade the refresh token for new tokens and store them, under the store's lock: a
+        refresh token is good once, so a command that finds it already traded by another takes
+        the tokens that one stored."""
+        with self.store.locked():
+            stored = self.store.get(self.url)
+            if stored is not None and stored.refresh_token != creds.refresh_token:
+                return stored
+            response = self._transport(
+                "POST", "/authentication/token-refresh", json={"refresh_token": creds.refresh_token}
+            )
+            if response.status_code >= 400:
+                raise CliError(f"session at {self.url} expired: run `videoanalysis login`", EXIT_AUTH)
+            data = response.json()
+            new = Credentials(creds.email, data["access_token"], data.get("refresh_token") or creds.refresh_token)
+            self.store.save(self.url, new)
+            return new
+
+    def logout(self) -> bool:
+        """End the session on the server (best effort: an expired one has ended anyway) and
+        forget the stored tokens; False when none were stored."""
+        creds = self.store.get(self.url)
+        if creds is None:
+            return False
+        with contextlib.suppress(httpx.TransportError):
+            self.http.post("/authentication/logout", headers={"Authorization": f"Bearer {creds.access_token}"})
+        return self.store.forget(self.url)
 
     def authenticate(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
         """Sign up or sign in; store the tokens; return the server's answer."""

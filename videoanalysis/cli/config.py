@@ -1,14 +1,19 @@
 """Where the CLI keeps its tokens: one JSON file in the user's config dir, mode 0600.
 
 Tokens are kept per server URL, so one user can be logged in to a laptop server and a cluster
-at once. `VA_CONFIG_DIR` overrides the directory (tests, containers).
+at once. `VA_CONFIG_DIR` overrides the directory (tests, containers). A refresh happens under
+an exclusive lock on `credentials.lock`, so two commands refreshing together use the server's
+one-time refresh token once (the second finds the first one's new tokens).
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -16,6 +21,7 @@ import typer
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 CREDENTIALS_FILE = "credentials.json"
+LOCK_FILE = "credentials.lock"
 
 
 def normalize_url(url: str) -> str:
@@ -52,6 +58,18 @@ class CredentialStore:
             return {}  # a damaged file means "not logged in", the next login rewrites it
         servers = data.get("servers") if isinstance(data, dict) else None
         return servers if isinstance(servers, dict) else {}
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the store's exclusive lock (between processes) for a read-refresh-write."""
+        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(self.directory / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
 
     def get(self, url: str) -> Credentials | None:
         entry = self._load_all().get(normalize_url(url))

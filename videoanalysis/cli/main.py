@@ -129,8 +129,9 @@ def login(
 @app.command()
 @one_line_errors
 def logout(ctx: typer.Context) -> None:
-    """Forget the token kept for this server."""
-    forgotten = CredentialStore().forget(ctx.obj)
+    """End the session on the server and forget the tokens kept for it."""
+    with client(ctx) as api:
+        forgotten = api.logout()
     err.print("logged out" if forgotten else "was not logged in")
 
 
@@ -208,6 +209,17 @@ def summarise(api: ApiClient, task: dict[str, Any]) -> None:
     out.print(counts.table(f"{task.get('video_name') or task_id}: {counts.frames_seen} frames analysed"))
     if not counts.detections:
         out.print("no objects detected")
+
+
+@app.command()
+@one_line_errors
+def view(ctx: typer.Context, task_id: TaskArg) -> None:
+    """Print a link to the task's results viewer (its token opens this task only, for a while)."""
+    with client(ctx) as api:
+        link = api.send(
+            "POST", f"/tasks/{remote.task_id_arg(task_id)}/viewer-link", not_found=f"task {task_id} not found"
+        )
+    out.print(link.json()["url"], highlight=False, soft_wrap=True)
 
 
 @app.command()

@@ -1,0 +1,76 @@
+"""Who may open a task's browser routes (page, result, video, frames): the Authorization header's
+access token, or a viewer token in the `viewer_token` query parameter.
+
+A navigation and a <video src> cannot send a header, so the token must sit in the URL, where
+it can end up in logs, history and screenshots. A viewer token (`POST /tasks/{id}/viewer-link`)
+is short-lived and opens the GET routes of one task only; the account's access token is
+refused in a URL, and query tokens are redacted from the access log.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Query, status
+
+from api.deps import SettingsDep, TokenDep, get_current_user, get_owned_task, unauthorized
+from api.security import InvalidToken, TokenType, decode_token, user_of
+from videoanalysis.models import Task
+
+QUERY_TOKEN = re.compile(r"((?:access_|viewer_)?token=)[^&\s\"]*", re.IGNORECASE)
+NO_QUERY_ACCESS_TOKEN = (
+    "the account's access token is not accepted in a URL: send it as Authorization: Bearer, "
+    "or open a link from POST /tasks/{task_id}/viewer-link"
+)
+
+
+def _same_task(a: str | None, b: str) -> bool:
+    try:
+        return a is not None and uuid.UUID(a) == uuid.UUID(b)
+    except ValueError:
+        return False
+
+
+async def get_viewer_task(
+    task_id: str,
+    token: TokenDep,
+    settings: SettingsDep,
+    viewer_token: Annotated[str | None, Query(description="token of a viewer link (browser navigation)")] = None,
+    access_token: Annotated[str | None, Query(include_in_schema=False)] = None,
+) -> Task:
+    """The caller's task, by header or viewer token; a viewer token of another task is a 404."""
+    if access_token is not None:
+        raise unauthorized(NO_QUERY_ACCESS_TOKEN)
+    if token:
+        return await get_owned_task(task_id, await get_current_user(token, settings))
+    if not viewer_token:
+        raise unauthorized("not authenticated: send Authorization: Bearer <access token> or open a viewer link")
+    try:
+        claims = decode_token(viewer_token, TokenType.VIEWER, settings.secret_key)
+        user = await user_of(claims)
+    except InvalidToken as exc:
+        raise unauthorized(str(exc)) from None
+    if not _same_task(claims.task_id, task_id):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"task {task_id} not found")
+    return await get_owned_task(task_id, user)
+
+
+ViewerTask = Annotated[Task, Depends(get_viewer_task)]
+
+
+class RedactQueryTokens(logging.Filter):
+    """Replace token values in the access log's request line with `REDACTED`."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(QUERY_TOKEN.sub(r"\1REDACTED", a) if isinstance(a, str) else a for a in record.args)
+        return True
+
+
+def install_log_redaction(logger_name: str = "uvicorn.access") -> None:
+    logger = logging.getLogger(logger_name)
+    if not any(isinstance(f, RedactQueryTokens) for f in logger.filters):
+        logger.addFilter(RedactQueryTokens())
