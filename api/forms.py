@@ -7,6 +7,8 @@ from typing import Any, TypeVar
 
 from fastapi import HTTPException, Request, status
 from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -49,7 +51,8 @@ def parse_as(model: type[M], fields: dict[str, Any]) -> M:
     try:
         return model.model_validate(fields)
     except ValidationError as exc:
-        errors = jsonable_encoder(exc.errors(include_url=False, include_context=False))
+        # No input echoed back: it may be a password, or text that cannot even be encoded.
+        errors = jsonable_encoder(exc.errors(include_url=False, include_context=False, include_input=False))
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=errors) from None
 
 
@@ -65,3 +68,10 @@ def body_doc(schema_name: str, properties: dict[str, Any], required: list[str]) 
             },
         }
     }
+
+
+async def validation_error(request: Request, exc: Exception) -> JSONResponse:
+    """FastAPI's own 422 for typed bodies and queries, without the input echoed back."""
+    errors = exc.errors() if isinstance(exc, RequestValidationError) else []
+    detail = [{k: v for k, v in error.items() if k not in ("input", "ctx", "url")} for error in errors]
+    return JSONResponse(status_code=status.HTTP_422_UNPROCESSABLE_CONTENT, content={"detail": jsonable_encoder(detail)})

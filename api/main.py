@@ -9,11 +9,13 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
 from tortoise import Tortoise
 
 from api.bodylimit import BodyLimitMiddleware
 from api.config import ApiSettings, DispatcherKind, load_settings
 from api.dispatchers import Dispatcher, create_dispatcher
+from api.forms import validation_error
 from api.metrics import MetricsMiddleware, MetricsPortSplit
 from api.metrics import router as metrics_router
 from api.openapi import install_openapi
@@ -61,6 +63,7 @@ def create_app(settings: ApiSettings | None = None, *, dispatcher: Dispatcher | 
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.add_exception_handler(RequestValidationError, validation_error)
     install_log_redaction()
     app.state.signin_limiter = SigninLimiter(
         settings.signin_max_failures, settings.signin_account_max_failures, settings.signin_window_seconds

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, field_validator
 
 from videoanalysis.models import Task, User
 from videoanalysis.status import TaskStatus
@@ -16,6 +16,29 @@ PASSWORD_MIN = 8
 
 def _normalise_email(value: str) -> str:
     return value.strip().lower()
+
+
+def _unicode(value: str) -> str:
+    """Refuse a lone surrogate, which JSON can carry but UTF-8 (and so hashing or the database)
+    cannot encode."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode text (a lone surrogate is not)") from None
+    return value
+
+
+def _printable(value: str) -> str:
+    """Text stored as is: valid Unicode without control characters (PostgreSQL refuses NUL)."""
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise ValueError("must not contain control characters")
+    return _unicode(value)
+
+
+#: A name, label or other short text stored in the database.
+PlainText = Annotated[str, AfterValidator(_printable)]
+#: A password: any characters, but encodable for hashing.
+Secret = Annotated[str, AfterValidator(_unicode)]
 
 
 class UserOut(BaseModel):
@@ -37,9 +60,9 @@ class WebhookSecretOut(BaseModel):
 
 class SignupIn(BaseModel):
     email: EmailStr
-    password: str = Field(min_length=PASSWORD_MIN, max_length=1024)
-    first_name: str = Field("", max_length=150)
-    last_name: str = Field("", max_length=150)
+    password: Secret = Field(min_length=PASSWORD_MIN, max_length=1024)
+    first_name: PlainText = Field("", max_length=150)
+    last_name: PlainText = Field("", max_length=150)
 
     @field_validator("email")
     @classmethod
@@ -48,8 +71,8 @@ class SignupIn(BaseModel):
 
 
 class SigninIn(BaseModel):
-    email: str = Field(min_length=1, max_length=320)
-    password: str = Field(min_length=1, max_length=1024)
+    email: PlainText = Field(min_length=1, max_length=320)
+    password: Secret = Field(min_length=1, max_length=1024)
 
 
 class TokenPair(BaseModel):
@@ -67,8 +90,8 @@ class RefreshIn(BaseModel):
 
 
 class PasswordChangeIn(BaseModel):
-    old_password: str = Field(min_length=1, max_length=1024)
-    new_password: str = Field(min_length=PASSWORD_MIN, max_length=1024)
+    old_password: Secret = Field(min_length=1, max_length=1024)
+    new_password: Secret = Field(min_length=PASSWORD_MIN, max_length=1024)
 
 
 class PasswordChangeOut(TokenPair):
@@ -79,8 +102,8 @@ class UserPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     email: EmailStr | None = None
-    first_name: str | None = Field(None, max_length=150)
-    last_name: str | None = Field(None, max_length=150)
+    first_name: PlainText | None = Field(None, max_length=150)
+    last_name: PlainText | None = Field(None, max_length=150)
 
     @field_validator("email")
     @classmethod
@@ -93,7 +116,7 @@ class TaskParams(BaseModel):
 
     score_threshold: float = Field(0.5, ge=0.0, le=1.0)
     frame_stride: int = Field(1, ge=1, le=100_000)
-    labels: list[str] | None = None
+    labels: list[Annotated[PlainText, Field(min_length=1, max_length=100)]] | None = Field(None, max_length=1000)
 
 
 class TaskOut(BaseModel):

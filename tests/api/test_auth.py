@@ -155,3 +155,18 @@ async def test_me_patch(api_client, signup_user):
     assert (await api_client.patch("/me/", json={"first_name": "X"})).status_code == 401
     signin = await api_client.post("/signin", json={"email": "ada.new@example.com", "password": PASSWORD})
     assert signin.status_code == 200
+
+
+async def test_text_the_database_cannot_store_is_a_422_not_a_500(api_client, signup_user):
+    """NUL and lone surrogates (both valid in JSON) are refused with the field's name."""
+    _, headers = await signup_user(api_client)
+    nul = await api_client.patch("/me/", headers=headers, json={"first_name": "Ada\u0000"})
+    assert nul.status_code == 422 and "control characters" in nul.text
+    surrogate = b'{"email": "x@example.com", "password": "pw\\ud800pw"}'
+    resp = await api_client.post("/signin", content=surrogate, headers={"content-type": "application/json"})
+    assert resp.status_code == 422 and "password" in resp.text and "pw" not in resp.text  # never echoed
+    signup = await api_client.post(
+        "/signup", json={"email": "nul@example.com", "password": "long enough", "last_name": "\u0007"}
+    )
+    assert signup.status_code == 422 and "last_name" in signup.text
+    assert (await api_client.get("/me/", headers=headers)).json()["first_name"] == "Ada"
