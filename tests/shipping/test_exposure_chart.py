@@ -32,6 +32,12 @@ def test_public_url_reaches_the_api_and_the_operator(args: tuple[str, ...], valu
     assert _env(docs, "-api")["VA_PUBLIC_URL"] == _env(docs, "-operator")["VA_PUBLIC_URL"] == url
 
 
+def test_trusted_proxies_reach_the_api() -> None:
+    assert _env(render(), "-api")["VA_FORWARDED_ALLOW_IPS"] == "127.0.0.1"  # none but loopback
+    docs = render("--set", "api.forwardedAllowIps=10.0.0.0/8")
+    assert _env(docs, "-api")["VA_FORWARDED_ALLOW_IPS"] == "10.0.0.0/8"
+
+
 def test_public_url_must_be_http_or_https() -> None:
     proc = helm_template("--set", "api.publicUrl=ftp://va.example.org", check=False)
     assert proc.returncode != 0 and "/api/publicUrl" in proc.stderr
