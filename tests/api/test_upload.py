@@ -47,9 +47,10 @@ async def test_upload_real_video_is_stored_and_analysed(api_client, signup_user,
     assert resp.status_code == 202, resp.text
     body = resp.json()
     assert body["status"] == "PENDING" and body["ready"] is False and body["model"] == "opencv-face"
-    assert body["params"] == {"score_threshold": 0.3, "frame_stride": 2, "labels": ["face"]}
+    assert body["params"] == {"score_threshold": 0.3, "frame_stride": 2, "labels": ["face"], "batch_size": None}
     task = await Task.get(id=body["task_id"])
-    assert task.frames_total == 10 and task.video_name == "noise.mp4"
+    # frames_total means "frames that will be analysed" from the upload on: 10 frames, stride 2.
+    assert body["frames_total"] == task.frames_total == 5 and task.video_name == "noise.mp4"
     path = resolve_uri(task.video_uri, api_client.settings.resolved_videos_dir)
     assert path.read_bytes() == clip and path.suffix == ".mp4"
     assert stored_files(api_client) == [path]  # no temporary files left
@@ -65,7 +66,7 @@ async def test_upload_accepts_the_file_field_and_defaults(api_client, signup_use
     _, headers = await signup_user(api_client)
     resp = await api_client.post(UPLOAD, headers=headers, files={"file": ("clip.mp4", clip, "video/mp4")})
     assert resp.status_code == 202, resp.text
-    assert resp.json()["params"] == {"score_threshold": 0.5, "frame_stride": 1, "labels": None}
+    assert resp.json()["params"] == {"score_threshold": 0.5, "frame_stride": 1, "labels": None, "batch_size": None}
 
 
 async def assert_rejected(client, auth: dict, status: int, fragment: str, **kwargs) -> None:
@@ -92,6 +93,7 @@ async def test_rejected_uploads_leave_no_row_and_no_file(api_client, signup_user
         (422, "score_threshold", {"files": video, "data": {"score_threshold": "high"}}),
         (422, "frame_stride", {"files": video, "data": {"frame_stride": "0"}}),
         (422, "frame_stride", {"files": video, "data": {"frame_stride": "1.5"}}),
+        (422, "batch_size", {"files": video, "data": {"batch_size": "0"}}),
         (422, "videofile", {"files": {"other": ("clip.mp4", clip, "video/mp4")}}),
         (415, "multipart", {"json": {"videofile": "clip.mp4"}}),
     ]
