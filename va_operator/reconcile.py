@@ -61,13 +61,16 @@ async def ensure_task(body: Mapping[str, Any], settings: OperatorSettings) -> di
     `status.taskId` and `status.model`; returns the body with that status."""
     try:
         task = await taskrow.find_or_create(body, settings.default_model, settings.videos_mount_path)
-        taskrow.checked_params(task)
     except SpecError as exc:
         raise await fail_spec(body, exc, settings) from exc
     status = dict(body.get("status") or {})
     wanted = {"taskId": str(task.id), "model": task.model}
     if any(status.get(k) != v for k, v in wanted.items()):
         await patch_status(body, wanted, settings)
+    try:  # after status.taskId: a failure here is mirrored to the row
+        taskrow.checked_params(task)
+    except SpecError as exc:
+        raise await fail_spec(body, exc, settings) from exc
     return {**body, "status": {**status, **wanted}}
 
 
@@ -133,6 +136,11 @@ async def advance(body: Mapping[str, Any], outcome: Outcome, settings: OperatorS
         )
         if patch is None:
             return False
+        if outcome.phase.rank == 2 and task_id:  # the last word on progress and detections
+            counters = await row_counters(task_id) or {}
+            if outcome.phase is Phase.SUCCEEDED:
+                counters.pop("progress", None)  # "100%" whatever the last mirror said
+            patch.update(counters)
         try:
             await asyncio.to_thread(
                 kube.custom().patch_namespaced_custom_object_status,
@@ -204,19 +212,24 @@ async def stop_job(namespace: str, job: str) -> None:
             raise
 
 
-async def mirror_progress(status: Mapping[str, Any]) -> dict[str, Any] | None:
-    """Progress and the detection summary from the task row, or None when nothing changed
-    (no write then)."""
-    task_id = status.get("taskId")
-    row = await Task.filter(id=task_id).first().values("frames_done", "frames_total", "detections") if task_id else None
+async def row_counters(task_id: str) -> dict[str, Any] | None:
+    """Progress and the detection summary of the task row (None without a row)."""
+    row = await Task.filter(id=task_id).first().values("frames_done", "frames_total", "detections")
     if not row:
         return None
-    patch = {
+    return {
         "progress": progress_text(row["frames_done"] or 0, row["frames_total"]),
         "framesDone": row["frames_done"] or 0,
         "framesTotal": row["frames_total"],
         "summary": summary_of(row["detections"]),
     }
+
+
+async def mirror_progress(status: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The row's counters, or None when nothing changed (no write then)."""
+    patch = await row_counters(status["taskId"]) if status.get("taskId") else None
+    if patch is None:
+        return None
     return None if all(status.get(k) == v for k, v in patch.items()) else patch
 
 

@@ -59,6 +59,11 @@ async def test_upload_real_video_is_stored_and_analysed(api_client, signup_user,
     assert result["status"] == "SUCCEEDED", result["error"]
     assert result["success"] is True and result["error"] is None
     assert [f["frame"] for f in result["detections"]] == [0, 2, 4, 6, 8]
+    stored = [o["label"] for f in result["detections"] for o in f["objects"]]
+    assert result["summary"] == {
+        "detections": {label: stored.count(label) for label in set(stored)},
+        "detections_total": len(stored),
+    }
     assert result["result"] == [{} for _ in range(5)]  # noise: no faces
 
 

@@ -203,7 +203,7 @@ def test_job_needs_the_task_id_in_status_and_ignores_the_spec_one() -> None:
     body["spec"]["taskId"] = "00000000-0000-0000-0000-000000000000"  # an edit after the start
     assert container(build_job(body, settings()))["command"][-1] == TASK_ID
     del body["status"]
-    with pytest.raises(SpecError, match="status.taskId is not set"):
+    with pytest.raises(SpecError, match=r"status\.taskId is not set"):
         build_job(body, settings())
 
 

@@ -61,7 +61,7 @@ def test_video_uri_must_stay_inside_the_videos_volume(uri: str, ok: bool) -> Non
     if ok:
         assert check_video_uri(uri, MOUNT) == uri
     else:
-        with pytest.raises(SpecError, match="spec.videoUri"):
+        with pytest.raises(SpecError, match=r"spec\.videoUri"):
             check_video_uri(uri, MOUNT)
 
 
