@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 from tortoise.expressions import Q
 
@@ -17,6 +17,7 @@ from api.config import ApiSettings
 from api.deps import CurrentUser, DispatcherDep, OwnedTask, SettingsDep
 from api.dispatchers import Dispatcher
 from api.dispatchers.base import DispatchError
+from api.erase import erase_task
 from api.metrics import UPLOAD_BYTES, UPLOADS
 from api.schemas import DetectedObject, FrameOut, TaskOut, TaskPage, TaskResult
 from api.upload import Upload, UploadError, receive_upload
@@ -243,9 +244,25 @@ async def list_tasks(
     return TaskPage(tasks=[TaskOut.of(t) for t in tasks], next_cursor=_encode_cursor(tasks[-1]) if more else None)
 
 
-@router.delete("/{task_id}/", response_model=TaskOut)
-async def cancel_task(task: OwnedTask, dispatcher: DispatcherDep) -> TaskOut:
-    """Stop the run and mark the task CANCELLED; 409 when it has already ended otherwise."""
+@router.delete(
+    "/{task_id}/",
+    response_model=TaskOut,
+    responses={204: {"description": "erased (with `erase=true`): the task is a 404 from now on"}},
+)
+async def cancel_task(
+    task: OwnedTask,
+    dispatcher: DispatcherDep,
+    settings: SettingsDep,
+    erase: Annotated[bool, Query(description="also erase the video, the results and the task (204)")] = False,
+) -> TaskOut | Response:
+    """Stop the run and mark the task CANCELLED; 409 when it has already ended otherwise.
+    With `erase=true`: cancel if it runs, then erase its video, rows and API-made resource."""
+    if erase:
+        try:
+            await erase_task(task, dispatcher, settings.resolved_videos_dir)
+        except DispatchError as exc:
+            raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=f"could not erase: {exc}") from None
+        return Response(status_code=status.HTTP_204_NO_CONTENT)
     if TaskStatus(task.status) is TaskStatus.CANCELLED:
         return TaskOut.of(task)
     if TaskStatus(task.status).is_final:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.videos import noise_video, pan_video, png_image, truncate
-from videoanalysis.models import Task
+from videoanalysis.models import FrameDetections, Task
 from videoanalysis.storage import resolve_uri
 
 UPLOAD = "/tasks/video-objects-detection/"
@@ -164,3 +164,21 @@ async def test_a_video_named_html_is_stored_and_served_as_the_video_it_is(api_cl
     assert "sandbox" in video.headers["content-security-policy"]
     assert "default-src 'none'" in video.headers["content-security-policy"]
     assert 'filename="evil.mp4"' in video.headers["content-disposition"]
+
+
+async def test_erase_removes_the_video_the_rows_and_the_task(api_client, signup_user, clip):
+    _, headers = await signup_user(api_client)
+    _, stranger = await signup_user(api_client)
+    resp = await api_client.post(UPLOAD, headers=headers, files={"videofile": ("a.mp4", clip, "video/mp4")})
+    task_id = resp.json()["task_id"]
+    await wait_final(api_client, headers, task_id)
+    path = resolve_uri((await Task.get(id=task_id)).video_uri, api_client.settings.resolved_videos_dir)
+    assert path.exists()
+    assert (await api_client.delete(f"/tasks/{task_id}/?erase=true", headers=stranger)).status_code == 404
+    assert (await api_client.delete(f"/tasks/{task_id}/", headers=headers)).status_code == 409  # cancel: ended
+    erased = await api_client.delete(f"/tasks/{task_id}/?erase=true", headers=headers)
+    assert erased.status_code == 204 and erased.content == b""
+    assert not path.exists() and not await Task.exists(id=task_id)
+    assert not await FrameDetections.exists(task_id=task_id)
+    assert (await api_client.get(f"/tasks/video-analysis-result/{task_id}/", headers=headers)).status_code == 404
+    assert (await api_client.delete(f"/tasks/{task_id}/?erase=true", headers=headers)).status_code == 404
