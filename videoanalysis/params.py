@@ -97,6 +97,8 @@ def _describe(err: Any, by_alias: bool) -> str:
     message = str(err["msg"]).removeprefix("Value error, ")
     if err["type"] == "extra_forbidden":
         message = "unknown parameter"
+    if message.startswith("unknown model "):
+        return message  # the catalogue's one message, the same from every component
     prefix = "spec." if by_alias else ""
     return f"{prefix}{loc}: {message}" if loc else message
 
