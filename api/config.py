@@ -86,7 +86,6 @@ class ApiSettings(CoreSettings):
     dispatcher: DispatcherKind = Field(
         DispatcherKind.LOCAL, description="local (subprocess on this machine) or kubernetes."
     )
-    default_model: str = Field("opencv-face", description="Model used when an upload names none.")
     local_concurrency: int = Field(
         1, gt=0, description="Local dispatcher: analyses run at once (the rest wait in a queue)."
     )

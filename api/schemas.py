@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, field_validator
 
 from videoanalysis.models import Task, User
+from videoanalysis.params import printable
 from videoanalysis.status import TaskStatus
 
 PASSWORD_MIN = 8
@@ -28,15 +29,8 @@ def _unicode(value: str) -> str:
     return value
 
 
-def _printable(value: str) -> str:
-    """Text stored as is: valid Unicode without control characters (PostgreSQL refuses NUL)."""
-    if any(ord(c) < 32 or ord(c) == 127 for c in value):
-        raise ValueError("must not contain control characters")
-    return _unicode(value)
-
-
 #: A name, label or other short text stored in the database.
-PlainText = Annotated[str, AfterValidator(_printable)]
+PlainText = Annotated[str, AfterValidator(printable)]
 #: A password: any characters, but encodable for hashing.
 Secret = Annotated[str, AfterValidator(_unicode)]
 
@@ -111,12 +105,14 @@ class UserPatch(BaseModel):
         return _normalise_email(value) if value is not None else None
 
 
-class TaskParams(BaseModel):
-    """The analysis parameters stored in Task.params (pinned keys)."""
+class TaskSummary(BaseModel):
+    detections: dict[str, int] = Field(description="Detections stored so far, per label.")
+    detections_total: int = Field(description="All detections stored so far.")
 
-    score_threshold: float = Field(0.5, ge=0.0, le=1.0)
-    frame_stride: int = Field(1, ge=1, le=100_000)
-    labels: list[Annotated[PlainText, Field(min_length=1, max_length=100)]] | None = Field(None, max_length=1000)
+    @classmethod
+    def of(cls, counts: dict[str, int] | None) -> TaskSummary:
+        detections = {str(k): int(v) for k, v in sorted((counts or {}).items())}
+        return cls(detections=detections, detections_total=sum(detections.values()))
 
 
 class TaskOut(BaseModel):
@@ -130,7 +126,8 @@ class TaskOut(BaseModel):
     video_name: str
     callback_url: str | None = None
     frames_done: int
-    frames_total: int | None
+    frames_total: int | None = Field(description="Frames that will be analysed (after the stride).")
+    summary: TaskSummary
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
@@ -150,6 +147,7 @@ class TaskOut(BaseModel):
             callback_url=task.callback_url,
             frames_done=task.frames_done,
             frames_total=task.frames_total,
+            summary=TaskSummary.of(task.detections),
             created_at=task.created_at,
             started_at=task.started_at,
             finished_at=task.finished_at,

@@ -19,9 +19,10 @@ from inference_job.models import AbstractImageAnalysisMLModel, UnknownModelError
 from inference_job.models.factory import model_class
 from inference_job.models.weights import WeightsError
 from inference_job.reader import FrameReader, VideoReadError
-from inference_job.runner import AnalysisParams, ParamsError, analyse
+from inference_job.runner import AnalysisParams, ParamsError, analyse, check_labels
 from inference_job.writer import ResultWriter, TaskStopped
 from videoanalysis.models import Task
+from videoanalysis.params import task_params
 from videoanalysis.status import TaskStatus
 from videoanalysis.storage import resolve_uri
 from videoanalysis.tasks import transition
@@ -77,14 +78,14 @@ async def run_task(task_id: uuid.UUID, settings: JobSettings) -> int:
 
 
 async def _analyse_task(task: Task, settings: JobSettings) -> int:
-    params = AnalysisParams.from_task(task.params)
+    params = task_params(task.model, task.params)
     path = resolve_uri(task.video_uri, settings.resolved_videos_dir)
     with FrameReader(Path(path), stride=params.frame_stride, queue_frames=settings.queue_frames) as reader:
         total = reader.meta.frames_to_analyse(params.frame_stride)
         if await transition(task.id, TaskStatus.RUNNING, frames_total=total, frames_done=0, error=None) is None:
             raise TaskStopped()
         model = create_model(task.model, **model_options(task.model, settings))
-        params.check_labels(model)
+        check_labels(params, model)
         done = await run_pipeline(reader, model, params, task.id, settings)
     if await transition(task.id, TaskStatus.SUCCEEDED, frames_done=done) is None:
         raise TaskStopped()

@@ -6,7 +6,6 @@ ends with a sentinel, carrying its error if it failed, so the consumer can never
 
 from __future__ import annotations
 
-import math
 import queue
 import threading
 import time
@@ -16,6 +15,8 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+
+from videoanalysis.params import frames_to_analyse
 
 
 class VideoReadError(Exception):
@@ -39,7 +40,7 @@ class VideoMeta:
     height: int
 
     def frames_to_analyse(self, stride: int) -> int:
-        return math.ceil(self.frames / stride)
+        return frames_to_analyse(self.frames, stride)
 
 
 def _open(path: Path) -> cv2.VideoCapture:

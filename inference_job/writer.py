@@ -17,6 +17,7 @@ from collections.abc import Callable
 
 from tortoise.transactions import in_transaction
 
+from inference_job.counts import add_counts, label_counts
 from inference_job.runner import FrameResult
 from videoanalysis.models import FrameDetections, Task
 from videoanalysis.status import TaskStatus
@@ -94,9 +95,11 @@ class ResultWriter:
         now = self._clock()
         progress = final or now - self._last_progress >= self.progress_interval_s
         async with in_transaction() as conn:
+            fresh = self._first
             if self._first:
                 await FrameDetections.filter(task_id=self.task_id).using_db(conn).delete()
                 self._first = False
+            await add_counts(conn, self.task_id, label_counts(r.objects for r in rows), reset=fresh)
             if rows:
                 await FrameDetections.bulk_create(
                     [

@@ -3,7 +3,9 @@
 No I/O and no Kopf here: the handlers read, call these, and talk to the API server (the
 owner reference is added there, by `kopf.adopt`). The Job runs the
 inference image's own CLI (`python -m inference_job --task-id <uuid>`), which reads the task
-row (model, parameters, video) from the database named by a Secret, never a literal URL.
+row (model, parameters, video) from the database named by a Secret, never a literal URL. The
+task id is the resource's `status.taskId` (the authority), and the analysis parameters are the
+row's snapshot: only scheduling fields of the spec reach the Job.
 """
 
 from __future__ import annotations
@@ -13,16 +15,13 @@ from typing import Any
 
 from va_operator.config import OperatorSettings
 from va_operator.defaults import JobDefaults, merge_job_defaults
-from videoanalysis.catalogue import UnknownModelError, entry
 from videoanalysis.k8s import names
+from videoanalysis.k8s.resource import task_id_of
 
-#: Same defaults as the CRD's schema (a unit test keeps the two equal), applied here too so a
-#: body built by hand (tests, older API servers) gives the same Job.
-CRD_DEFAULTS: dict[str, Any] = {"model": "detectron2", "scoreThreshold": 0.5, "frameStride": 1}
 #: Scheduling fields the CRD leaves unset so the cluster's `VA_JOB_DEFAULTS` can fill them;
 #: these apply when neither the resource nor the defaults do.
 JOB_FALLBACKS: dict[str, Any] = {"gpus": 1, "activeDeadlineSeconds": 3600, "backoffLimit": 2}
-SPEC_DEFAULTS: dict[str, Any] = {**CRD_DEFAULTS, **JOB_FALLBACKS}
+SPEC_DEFAULTS: dict[str, Any] = dict(JOB_FALLBACKS)
 GPU_RESOURCE = "nvidia.com/gpu"
 
 
@@ -37,13 +36,8 @@ def effective_spec(spec: Mapping[str, Any], job_defaults: JobDefaults | None = N
 
 
 def validate_spec(spec: Mapping[str, Any], settings: OperatorSettings) -> None:
-    """Refuse what no retry can fix; the CRD schema already checked types and ranges."""
-    if not spec.get("taskId"):
-        raise SpecError("spec.taskId is missing")
-    try:
-        entry(spec["model"])
-    except UnknownModelError as exc:
-        raise SpecError(str(exc)) from None
+    """Refuse what no retry can fix; the CRD schema already checked types and ranges, and the
+    analysis parameters were checked when the task row was made or found (`va_operator.taskrow`)."""
     if int(spec["gpus"]) > settings.max_gpus_per_job:
         raise SpecError(f"spec.gpus={spec['gpus']} exceeds the operator's limit of {settings.max_gpus_per_job}")
 
@@ -61,7 +55,7 @@ def job_labels(va_name: str, task_id: str, settings: OperatorSettings) -> dict[s
     return labels
 
 
-def _container(spec: Mapping[str, Any], settings: OperatorSettings) -> dict[str, Any]:
+def _container(spec: Mapping[str, Any], task_id: str, settings: OperatorSettings) -> dict[str, Any]:
     # Quantities as strings: what the API returns and what typed clients accept.
     resources = {k: {n: str(q) for n, q in v.items()} for k, v in (spec.get("resources") or {}).items() if v}
     if int(spec["gpus"]) > 0:
@@ -74,15 +68,13 @@ def _container(spec: Mapping[str, Any], settings: OperatorSettings) -> dict[str,
         {"name": "VA_VIDEOS_DIR", "value": settings.videos_mount_path},
         {"name": "VA_DATA_DIR", "value": "/tmp/videoanalysis"},
     ]
-    if spec.get("batchSize"):
-        env.append({"name": "VA_BATCH_SIZE", "value": str(spec["batchSize"])})
     reserved = {item["name"] for item in env}
     env += [{"name": k, "value": v} for k, v in sorted(settings.job_env.items()) if k not in reserved]
     return {
         "name": names.CONTAINER,
         "image": settings.job_image,
         "imagePullPolicy": settings.image_pull_policy,
-        "command": [*settings.job_command, "--task-id", str(spec["taskId"])],
+        "command": [*settings.job_command, "--task-id", task_id],
         "env": env,
         "resources": resources,
         "volumeMounts": [
@@ -98,7 +90,7 @@ def _container(spec: Mapping[str, Any], settings: OperatorSettings) -> dict[str,
     }
 
 
-def _pod_spec(spec: Mapping[str, Any], settings: OperatorSettings) -> dict[str, Any]:
+def _pod_spec(spec: Mapping[str, Any], task_id: str, settings: OperatorSettings) -> dict[str, Any]:
     tolerations = [dict(t) for t in spec.get("tolerations") or []]
     if int(spec["gpus"]) > 0 and not any(t.get("key") == GPU_RESOURCE for t in tolerations):
         tolerations.append({"key": GPU_RESOURCE, "operator": "Exists", "effect": "NoSchedule"})
@@ -108,7 +100,7 @@ def _pod_spec(spec: Mapping[str, Any], settings: OperatorSettings) -> dict[str, 
         # Restricted Pod Security Standard (with the container's context below). The user is the
         # image's own numeric USER (10001 in inference_job/Dockerfile), so a custom image keeps its.
         "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
-        "containers": [_container(spec, settings)],
+        "containers": [_container(spec, task_id, settings)],
         "volumes": [
             {"name": "videos", "persistentVolumeClaim": {"claimName": settings.videos_pvc, "readOnly": True}},
             {"name": "tmp", "emptyDir": {}},
@@ -128,9 +120,12 @@ def _pod_spec(spec: Mapping[str, Any], settings: OperatorSettings) -> dict[str, 
 def build_job(va_body: Mapping[str, Any], settings: OperatorSettings) -> dict[str, Any]:
     """The batch/v1 Job of a VideoAnalysis resource (deterministic: same body, same Job)."""
     meta = va_body["metadata"]
+    task_id = task_id_of(va_body)
+    if task_id is None:
+        raise SpecError("status.taskId is not set: the task row must exist before the Job")
     spec = effective_spec(va_body.get("spec") or {}, settings.job_defaults)
     validate_spec(spec, settings)
-    labels = job_labels(meta["name"], str(spec["taskId"]), settings)
+    labels = job_labels(meta["name"], task_id, settings)
     job: dict[str, Any] = {
         "apiVersion": "batch/v1",
         "kind": "Job",
@@ -145,7 +140,7 @@ def build_job(va_body: Mapping[str, Any], settings: OperatorSettings) -> dict[st
             "podFailurePolicy": {
                 "rules": [{"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget", "status": "True"}]}]
             },
-            "template": {"metadata": {"labels": dict(labels)}, "spec": _pod_spec(spec, settings)},
+            "template": {"metadata": {"labels": dict(labels)}, "spec": _pod_spec(spec, task_id, settings)},
         },
     }
     return job

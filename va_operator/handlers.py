@@ -45,10 +45,12 @@ async def cleanup(**_: Any) -> None:
 @kopf.on.resume(*VA, when=_not_ended)
 @metrics.counted("ensure_job")
 async def ensure_job(body: kopf.Body, **_: Any) -> None:
-    """Create the Job if absent (a restart or a retry finds it and moves on)."""
-    job = await reconcile.ensure_job(body, SETTINGS)
+    """Find or create the task row (status.taskId), then create the Job if absent (a restart
+    or a retry finds both and moves on)."""
+    resource = await reconcile.ensure_task(body, SETTINGS)
+    job = await reconcile.ensure_job(resource, SETTINGS)
     await reconcile.advance(
-        body, Outcome(Phase.PENDING, "JobCreated", f"Job {job['metadata']['name']} created"), SETTINGS
+        resource, Outcome(Phase.PENDING, "JobCreated", f"Job {job['metadata']['name']} created"), SETTINGS
     )
 
 
@@ -82,17 +84,26 @@ async def pod_changed(type: str, body: kopf.Body, **_: Any) -> None:
 
 @kopf.timer(*VA, interval=SETTINGS.progress_interval_s, field="status.phase", value="Running")
 @metrics.counted("progress")
-async def progress(spec: kopf.Spec, status: kopf.Status, patch: kopf.Patch, **_: Any) -> None:
-    """Mirror the task row's frame counters into status.progress (writes only on change)."""
-    changed = await reconcile.mirror_progress(spec, status)
+async def progress(status: kopf.Status, patch: kopf.Patch, **_: Any) -> None:
+    """Mirror the task row's counters into status.progress and status.summary (on change)."""
+    changed = await reconcile.mirror_progress(status)
     if changed:
         patch.status.update(changed)
 
 
+@kopf.on.update(*VA, field="spec")
+@metrics.counted("spec_changed")
+async def spec_changed(body: kopf.Body, status: kopf.Status, spec: kopf.Spec, **_: Any) -> None:
+    """The API server keeps edits of the spec, but the run uses the task's snapshot: an edit
+    is reported (condition SpecChanged and an Event), never run."""
+    if status.get("taskId"):
+        await reconcile.report_spec_change(body, SETTINGS)
+
+
 @kopf.on.delete(*VA)
 @metrics.counted("deleted")
-async def deleted(spec: kopf.Spec, body: kopf.Body, **_: Any) -> None:
+async def deleted(body: kopf.Body, **_: Any) -> None:
     """The resource is going away: its Job goes by owner reference, the task ends CANCELLED."""
-    if await reconcile.cancel_task(spec):
+    if await reconcile.cancel_task(body):
         kopf.info(body, reason="Cancelled", message="the task was cancelled by deleting the resource")
     logging.getLogger(__name__).info("resource %s deleted", body["metadata"]["name"])

@@ -14,12 +14,21 @@ from typing import Any, cast
 import kopf
 from kubernetes.client.exceptions import ApiException
 
-from va_operator import metrics
+from va_operator import metrics, taskrow
 from va_operator.builders import SpecError, build_job
 from va_operator.config import OperatorSettings
-from va_operator.state import Outcome, Phase, next_status, pod_failure_detail, progress_text
+from va_operator.state import (
+    Outcome,
+    Phase,
+    next_status,
+    pod_failure_detail,
+    progress_text,
+    set_condition,
+    summary_of,
+)
 from videoanalysis import tasks
 from videoanalysis.k8s import kube, names
+from videoanalysis.k8s.resource import task_id_of
 from videoanalysis.models import Task
 from videoanalysis.status import TaskStatus
 from videoanalysis.webhooks import result_url
@@ -41,13 +50,36 @@ def owned_job(body: Mapping[str, Any], settings: OperatorSettings) -> dict[str, 
     return job
 
 
+async def fail_spec(body: Mapping[str, Any], exc: SpecError, settings: OperatorSettings) -> kopf.PermanentError:
+    """A spec that can never run: Failed with the reason (status, condition, Event, row)."""
+    await advance(body, Outcome(Phase.FAILED, "InvalidSpec", str(exc)), settings)
+    return kopf.PermanentError(str(exc))
+
+
+async def ensure_task(body: Mapping[str, Any], settings: OperatorSettings) -> dict[str, Any]:
+    """Find (or, for a resource applied by hand, create) the task row and record it as
+    `status.taskId` and `status.model`; returns the body with that status."""
+    try:
+        task = await taskrow.find_or_create(body, settings.default_model, settings.videos_mount_path)
+    except SpecError as exc:
+        raise await fail_spec(body, exc, settings) from exc
+    status = dict(body.get("status") or {})
+    wanted = {"taskId": str(task.id), "model": task.model}
+    if any(status.get(k) != v for k, v in wanted.items()):
+        await patch_status(body, wanted, settings)
+    try:  # after status.taskId: a failure here is mirrored to the row
+        taskrow.checked_params(task)
+    except SpecError as exc:
+        raise await fail_spec(body, exc, settings) from exc
+    return {**body, "status": {**status, **wanted}}
+
+
 async def ensure_job(body: Mapping[str, Any], settings: OperatorSettings) -> dict[str, Any]:
     """Create the resource's Job unless it exists (409 is success); returns the Job."""
     try:
         job = owned_job(body, settings)
     except SpecError as exc:
-        await advance(body, Outcome(Phase.FAILED, "InvalidSpec", str(exc)), settings)
-        raise kopf.PermanentError(str(exc)) from exc
+        raise await fail_spec(body, exc, settings) from exc
     namespace, name = job["metadata"]["namespace"], job["metadata"]["name"]
     try:
         # The client serialises a plain manifest dict as well as its V1Job model.
@@ -94,15 +126,21 @@ async def advance(body: Mapping[str, Any], outcome: Outcome, settings: OperatorS
         current = await read_resource(namespace, name)
         if current is None:
             return False
+        task_id = task_id_of(current)
         patch = next_status(
             current.get("status"),
             outcome,
             generation=current["metadata"].get("generation"),
-            job_name=names.job_name(name),
-            result_url=result_url(settings.public_url, current["spec"]["taskId"]) if settings.public_url else None,
+            job_name=names.job_name(name) if task_id else None,
+            result_url=result_url(settings.public_url, task_id) if settings.public_url and task_id else None,
         )
         if patch is None:
             return False
+        if outcome.phase.rank == 2 and task_id:  # the last word on progress and detections
+            counters = await row_counters(task_id) or {}
+            if outcome.phase is Phase.SUCCEEDED:
+                counters.pop("progress", None)  # "100%" whatever the last mirror said
+            patch.update(counters)
         try:
             await asyncio.to_thread(
                 kube.custom().patch_namespaced_custom_object_status,
@@ -125,10 +163,10 @@ async def advance(body: Mapping[str, Any], outcome: Outcome, settings: OperatorS
 
 
 async def _after_move(resource: Mapping[str, Any], outcome: Outcome) -> None:
-    """Mirror a move to the task row and post it as an Event on the resource."""
-    task_id = resource["spec"]["taskId"]
+    """Mirror a move to the task row (if there is one yet) and post it as an Event."""
+    task_id = task_id_of(resource)
     status = outcome.phase.task_status
-    if status is not TaskStatus.PENDING:
+    if status is not TaskStatus.PENDING and task_id:
         error = None
         if status is TaskStatus.FAILED:
             row = await Task.filter(id=task_id).first()
@@ -174,22 +212,108 @@ async def stop_job(namespace: str, job: str) -> None:
             raise
 
 
-async def mirror_progress(spec: Mapping[str, Any], status: Mapping[str, Any]) -> dict[str, Any] | None:
-    """The progress fields from the task row, or None when nothing changed (no write then)."""
-    row = await Task.filter(id=spec["taskId"]).first().values("frames_done", "frames_total")
+async def row_counters(task_id: str) -> dict[str, Any] | None:
+    """Progress and the detection summary of the task row (None without a row)."""
+    row = await Task.filter(id=task_id).first().values("frames_done", "frames_total", "detections")
     if not row:
         return None
-    patch = {
+    return {
         "progress": progress_text(row["frames_done"] or 0, row["frames_total"]),
         "framesDone": row["frames_done"] or 0,
         "framesTotal": row["frames_total"],
+        "summary": summary_of(row["detections"]),
     }
+
+
+async def mirror_progress(status: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The row's counters, or None when nothing changed (no write then)."""
+    patch = await row_counters(status["taskId"]) if status.get("taskId") else None
+    if patch is None:
+        return None
     return None if all(status.get(k) == v for k, v in patch.items()) else patch
 
 
-async def cancel_task(spec: Mapping[str, Any]) -> bool:
+async def cancel_task(body: Mapping[str, Any]) -> bool:
     """The resource is being deleted: the task ends CANCELLED unless it already ended."""
+    task_id = task_id_of(body) or (body.get("spec") or {}).get("taskId")
+    if not task_id:
+        return False
     moved = await tasks.transition(
-        spec["taskId"], TaskStatus.CANCELLED, error="cancelled: the VideoAnalysis resource was deleted"
+        task_id, TaskStatus.CANCELLED, error="cancelled: the VideoAnalysis resource was deleted"
     )
     return moved is not None
+
+
+async def patch_status(body: Mapping[str, Any], fields: Mapping[str, Any], settings: OperatorSettings) -> None:
+    """Merge `fields` into the status (fields only the operator writes, no read needed)."""
+    meta = body["metadata"]
+    try:
+        await asyncio.to_thread(
+            kube.custom().patch_namespaced_custom_object_status,
+            names.GROUP,
+            names.VERSION,
+            meta["namespace"],
+            names.PLURAL,
+            meta["name"],
+            {"status": dict(fields)},
+        )
+    except ApiException as exc:
+        raise _classify(exc, f"updating {meta['name']} status", settings) from exc
+
+
+async def update_condition(
+    body: Mapping[str, Any], kind: str, status: bool, reason: str, message: str, settings: OperatorSettings
+) -> bool:
+    """Upsert one condition (read-modify-write on the resourceVersion); True when it changed."""
+    namespace, name = body["metadata"]["namespace"], body["metadata"]["name"]
+    for _ in range(5):
+        current = await read_resource(namespace, name)
+        if current is None:
+            return False
+        conditions = set_condition(
+            (current.get("status") or {}).get("conditions") or [],
+            kind,
+            status,
+            reason,
+            message,
+            generation=current["metadata"].get("generation"),
+        )
+        if conditions is None:
+            return False
+        try:
+            await asyncio.to_thread(
+                kube.custom().patch_namespaced_custom_object_status,
+                names.GROUP,
+                names.VERSION,
+                namespace,
+                names.PLURAL,
+                name,
+                {
+                    "metadata": {"resourceVersion": current["metadata"]["resourceVersion"]},
+                    "status": {"conditions": conditions},
+                },
+            )
+            return True
+        except ApiException as exc:
+            if exc.status == 409:
+                continue
+            if exc.status == 404:
+                return False
+            raise _classify(exc, f"updating {name} status", settings) from exc
+    raise kopf.TemporaryError(f"{name}: status kept changing under us", delay=1)
+
+
+async def report_spec_change(body: Mapping[str, Any], settings: OperatorSettings) -> None:
+    """Set SpecChanged (True while the spec differs from the task's snapshot) with an Event."""
+    task = await Task.get_or_none(id=task_id_of(body))
+    if task is None:
+        return
+    changed = taskrow.spec_changes(body.get("spec") or {}, task, settings.default_model)
+    if changed:
+        fields = ", ".join(f"spec.{name}" for name in changed)
+        message = f"{fields} changed after the analysis started; the run keeps the spec it started with"
+        if await update_condition(body, "SpecChanged", True, "SpecChangedAfterStart", message, settings):
+            kopf.warn(dict(body), reason="SpecChanged", message=message)  # type: ignore[arg-type]  # any resource mapping
+    else:
+        message = "the spec equals the one the analysis started with"
+        await update_condition(body, "SpecChanged", False, "SpecAsStarted", message, settings)

@@ -175,3 +175,33 @@ def progress_text(frames_done: int, frames_total: int | None) -> str:
     if not frames_total:
         return "0%"
     return f"{min(100, int(100 * frames_done / frames_total))}%"
+
+
+def set_condition(
+    current: list[Mapping[str, Any]],
+    kind: str,
+    status: bool,
+    reason: str,
+    message: str,
+    *,
+    generation: int | None = None,
+    now: datetime | None = None,
+) -> list[dict[str, Any]] | None:
+    """`current` with the condition `kind` upserted, or None when it already says the same
+    (its lastTransitionTime only moves when its status does)."""
+    value = "True" if status else "False"
+    old = next((dict(c) for c in current if c.get("type") == kind), None)
+    same = old is not None and (old.get("status"), old.get("reason"), old.get("message")) == (value, reason, message)
+    if same and old is not None and (generation is None or old.get("observedGeneration") == generation):
+        return None
+    new: dict[str, Any] = {"type": kind, "status": value, "reason": reason, "message": message}
+    new["lastTransitionTime"] = old["lastTransitionTime"] if old and old.get("status") == value else now_iso(now)
+    if generation is not None:
+        new["observedGeneration"] = generation
+    return [*(dict(c) for c in current if c.get("type") != kind), new]
+
+
+def summary_of(counts: Mapping[str, int] | None) -> dict[str, Any]:
+    """status.summary from the task row's per-label counts."""
+    detections = {str(k): int(v) for k, v in sorted((counts or {}).items())}
+    return {"detections": detections, "detectionsTotal": sum(detections.values())}

@@ -41,6 +41,12 @@ class Task(Model):
     error = fields.TextField(null=True)
     # Called with a signed JSON body when the task ends (see videoanalysis.webhooks).
     callback_url = fields.CharField(max_length=2048, null=True)
+    # {label: n} of the detections stored so far, kept by the job in each batch's transaction.
+    detections: dict = fields.JSONField(default=dict)
+    # The VideoAnalysis resource a person applied by hand that this task runs (the operator
+    # made the row from its spec); null for tasks the API made.
+    resource_namespace = fields.CharField(max_length=253, null=True)
+    resource_name = fields.CharField(max_length=253, null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     started_at = fields.DatetimeField(null=True)
     finished_at = fields.DatetimeField(null=True)

@@ -25,6 +25,10 @@ class CoreSettings(BaseSettings):
         "Empty: an SQLite file at <data_dir>/videoanalysis.sqlite3.",
     )
     videos_dir: Path | None = Field(None, description="Where uploaded videos are stored. Empty: <data_dir>/videos.")
+    default_model: str = Field(
+        "opencv-face",
+        description="Model of a task that names none (an upload, or a resource applied by hand).",
+    )
 
     @property
     def resolved_database_url(self) -> str:

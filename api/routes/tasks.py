@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 from tortoise.expressions import Q
 
@@ -17,13 +17,14 @@ from api.config import ApiSettings
 from api.deps import CurrentUser, DispatcherDep, OwnedTask, SettingsDep
 from api.dispatchers import Dispatcher
 from api.dispatchers.base import DispatchError
-from api.forms import parse_as
+from api.erase import erase_task
 from api.metrics import UPLOAD_BYTES, UPLOADS
-from api.schemas import DetectedObject, FrameOut, TaskOut, TaskPage, TaskParams, TaskResult
+from api.schemas import DetectedObject, FrameOut, TaskOut, TaskPage, TaskResult
 from api.upload import Upload, UploadError, receive_upload
 from api.viewer_auth import ViewerTask
-from videoanalysis.catalogue import ModelNotInstalledError, UnknownModelError, check_installed, entry
+from videoanalysis.catalogue import ModelNotInstalledError, UnknownModelError, check_installed
 from videoanalysis.models import FrameDetections, Task, User
+from videoanalysis.params import AnalysisParams, ParamsError, frames_to_analyse, parse_params
 from videoanalysis.status import TaskStatus
 from videoanalysis.storage import NotAVideo, UploadTooLarge, new_key, probe_video, video_uri
 from videoanalysis.tasks import transition
@@ -33,6 +34,8 @@ router = APIRouter(prefix="/tasks", tags=["tasks"])
 UPLOAD_PATH = "/tasks/video-objects-detection/"
 STREAMED_PATHS = frozenset({UPLOAD_PATH})  # bodies capped by VA_MAX_UPLOAD_BYTES while streamed, not VA_MAX_JSON_BYTES
 log = logging.getLogger(__name__)
+#: Form fields of the parameter contract besides `labels` (comma-separated in the form).
+FORM_PARAMS = ("model", "score_threshold", "frame_stride", "batch_size")
 
 UPLOAD_DOC = {
     "requestBody": {
@@ -51,6 +54,7 @@ UPLOAD_DOC = {
                         "model": {"type": "string", "description": "model name; default VA_DEFAULT_MODEL"},
                         "score_threshold": {"type": "number", "minimum": 0, "maximum": 1, "default": 0.5},
                         "frame_stride": {"type": "integer", "minimum": 1, "default": 1},
+                        "batch_size": {"type": "integer", "minimum": 1, "maximum": 256},
                         "labels": {"type": "string", "description": "comma-separated labels to keep (all if empty)"},
                         "callback_url": {
                             "type": "string",
@@ -64,12 +68,20 @@ UPLOAD_DOC = {
 }
 
 
-def _task_params(fields: dict[str, str]) -> dict:
-    """Task.params from the form fields; 422 with the reason when a value is bad."""
-    raw: dict = {k: fields[k] for k in ("score_threshold", "frame_stride") if fields.get(k, "").strip()}
+def _task_params(fields: dict[str, str], settings: ApiSettings) -> AnalysisParams:
+    """The parameter contract from the form fields (model defaulted to VA_DEFAULT_MODEL);
+    422 naming each bad field. With the local dispatcher the job runs in this install, so a
+    model whose dependencies it lacks is refused here rather than failing later."""
+    raw: dict = {k: fields[k].strip() for k in FORM_PARAMS if fields.get(k, "").strip()}
     labels = [x.strip() for x in fields.get("labels", "").split(",") if x.strip()]
     raw["labels"] = labels or None
-    return parse_as(TaskParams, raw).model_dump()
+    try:
+        params = parse_params(raw, strict=False).with_model(settings.default_model)
+        if settings.dispatcher == "local":
+            check_installed(str(params.model))
+    except (ParamsError, UnknownModelError, ModelNotInstalledError) as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(exc)) from None
+    return params
 
 
 def _callback_url(fields: dict[str, str], policy: WebhookPolicy) -> str | None:
@@ -81,19 +93,6 @@ def _callback_url(fields: dict[str, str], policy: WebhookPolicy) -> str | None:
     except UnsafeCallbackURL as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(exc)) from None
     return url
-
-
-def _model_name(fields: dict[str, str], settings: ApiSettings) -> str:
-    """The catalogue's name; with the local dispatcher the job runs in this install, so a
-    model whose dependencies it lacks is refused here rather than failing later."""
-    name = fields.get("model", "").strip() or settings.default_model
-    try:
-        entry(name)
-        if settings.dispatcher == "local":
-            check_installed(name)
-    except (UnknownModelError, ModelNotInstalledError) as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(exc)) from None
-    return name
 
 
 async def _store_upload(request: Request, videos_dir: Path, settings: ApiSettings) -> Upload:
@@ -141,8 +140,7 @@ async def _accept_upload(request: Request, user: User, settings: ApiSettings) ->
     upload = await _store_upload(request, videos_dir, settings)
     stored: Path = upload.path  # type: ignore[assignment]  # never None after _store_upload
     try:
-        model = _model_name(upload.fields, settings)
-        params = _task_params(upload.fields)
+        params = _task_params(upload.fields, settings)
         callback = await run_in_threadpool(_callback_url, upload.fields, settings.webhook_policy)
         try:
             info = await run_in_threadpool(probe_video, stored)
@@ -154,11 +152,11 @@ async def _accept_upload(request: Request, user: User, settings: ApiSettings) ->
         stored = final
         task = await Task.create(
             owner=user,
-            model=model,
-            params=params,
+            model=params.model,
+            params=params.stored(),
             video_uri=video_uri(key),
             video_name=Path(upload.filename).name[:255],
-            frames_total=info.frames,
+            frames_total=frames_to_analyse(info.frames, params.frame_stride),
             callback_url=callback,
         )
     except BaseException:
@@ -246,9 +244,25 @@ async def list_tasks(
     return TaskPage(tasks=[TaskOut.of(t) for t in tasks], next_cursor=_encode_cursor(tasks[-1]) if more else None)
 
 
-@router.delete("/{task_id}/", response_model=TaskOut)
-async def cancel_task(task: OwnedTask, dispatcher: DispatcherDep) -> TaskOut:
-    """Stop the run and mark the task CANCELLED; 409 when it has already ended otherwise."""
+@router.delete(
+    "/{task_id}/",
+    response_model=TaskOut,
+    responses={204: {"description": "erased (with `erase=true`): the task is a 404 from now on"}},
+)
+async def cancel_task(
+    task: OwnedTask,
+    dispatcher: DispatcherDep,
+    settings: SettingsDep,
+    erase: Annotated[bool, Query(description="also erase the video, the results and the task (204)")] = False,
+) -> TaskOut | Response:
+    """Stop the run and mark the task CANCELLED; 409 when it has already ended otherwise.
+    With `erase=true`: cancel if it runs, then erase its video, rows and API-made resource."""
+    if erase:
+        try:
+            await erase_task(task, dispatcher, settings.resolved_videos_dir)
+        except DispatchError as exc:
+            raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=f"could not erase: {exc}") from None
+        return Response(status_code=status.HTTP_204_NO_CONTENT)
     if TaskStatus(task.status) is TaskStatus.CANCELLED:
         return TaskOut.of(task)
     if TaskStatus(task.status).is_final:

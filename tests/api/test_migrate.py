@@ -93,3 +93,47 @@ async def test_sessions_migration_upgrades_a_database_at_the_previous_schema(db,
         session = await AuthSession.create(id="f" * 32, user=user, current_jti="a" * 32)
         assert (await AuthSession.get(id=session.id).prefetch_related("user")).user.email == "old@example.com"
         await Tortoise.close_connections()
+
+
+async def test_resources_migration_upgrades_a_database_with_tasks(db, empty_databases, tmp_path):
+    """A database at the sessions schema, with a task in it, gains the label counts (empty for
+    the old task) and the columns naming a resource applied by hand."""
+    url = empty_databases[0]
+    previous = tmp_path / "previous"
+    (previous / "models").mkdir(parents=True)
+    files = sorted(p.name for p in (MIGRATIONS_DIR / "models").glob("[0-9]*_*.py"))
+    older = [f for f in files if int(f.split("_")[0]) < 5]
+    for name in older:
+        (previous / "models" / name).write_text((MIGRATIONS_DIR / "models" / name).read_text())
+    assert await migrate(url, previous) == older
+    old_id = uuid.uuid4()
+    conn = await asyncpg.connect(url)
+    try:
+        user_id = await conn.fetchval(
+            "INSERT INTO users (email, first_name, last_name, password_hash, token_version, created_at) "
+            "VALUES ('old@example.com', '', '', 'x', 0, now()) RETURNING id"
+        )
+        await conn.execute(
+            "INSERT INTO tasks (id, owner_id, status, model, params, video_uri, video_name, frames_done, created_at) "
+            "VALUES ($1, $2, 'SUCCEEDED', 'opencv-face', '{}', 'videos://a.mp4', '', 0, now())",
+            old_id,
+            user_id,
+        )
+    finally:
+        await conn.close()
+    assert [f for f in await migrate(url) if f.startswith("5_")] == [f for f in files if f.startswith("5_")]
+    with TortoiseContext():
+        await Tortoise.init(config=tortoise_config(url))
+        old = await Task.get(id=old_id)
+        assert old.detections == {} and old.resource_name is None
+        user = await User.get(email="old@example.com")
+        new = await Task.create(
+            owner=user,
+            model="opencv-face",
+            video_uri="videos://b.mp4",
+            resource_namespace="team-a",
+            resource_name="by-hand",
+            detections={"face": 2},
+        )
+        assert (await Task.get(id=new.id)).detections == {"face": 2}
+        await Tortoise.close_connections()

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.videos import noise_video, pan_video, png_image, truncate
-from videoanalysis.models import Task
+from videoanalysis.models import FrameDetections, Task
 from videoanalysis.storage import resolve_uri
 
 UPLOAD = "/tasks/video-objects-detection/"
@@ -47,9 +47,10 @@ async def test_upload_real_video_is_stored_and_analysed(api_client, signup_user,
     assert resp.status_code == 202, resp.text
     body = resp.json()
     assert body["status"] == "PENDING" and body["ready"] is False and body["model"] == "opencv-face"
-    assert body["params"] == {"score_threshold": 0.3, "frame_stride": 2, "labels": ["face"]}
+    assert body["params"] == {"score_threshold": 0.3, "frame_stride": 2, "labels": ["face"], "batch_size": None}
     task = await Task.get(id=body["task_id"])
-    assert task.frames_total == 10 and task.video_name == "noise.mp4"
+    # frames_total means "frames that will be analysed" from the upload on: 10 frames, stride 2.
+    assert body["frames_total"] == task.frames_total == 5 and task.video_name == "noise.mp4"
     path = resolve_uri(task.video_uri, api_client.settings.resolved_videos_dir)
     assert path.read_bytes() == clip and path.suffix == ".mp4"
     assert stored_files(api_client) == [path]  # no temporary files left
@@ -58,6 +59,11 @@ async def test_upload_real_video_is_stored_and_analysed(api_client, signup_user,
     assert result["status"] == "SUCCEEDED", result["error"]
     assert result["success"] is True and result["error"] is None
     assert [f["frame"] for f in result["detections"]] == [0, 2, 4, 6, 8]
+    stored = [o["label"] for f in result["detections"] for o in f["objects"]]
+    assert result["summary"] == {
+        "detections": {label: stored.count(label) for label in set(stored)},
+        "detections_total": len(stored),
+    }
     assert result["result"] == [{} for _ in range(5)]  # noise: no faces
 
 
@@ -65,7 +71,7 @@ async def test_upload_accepts_the_file_field_and_defaults(api_client, signup_use
     _, headers = await signup_user(api_client)
     resp = await api_client.post(UPLOAD, headers=headers, files={"file": ("clip.mp4", clip, "video/mp4")})
     assert resp.status_code == 202, resp.text
-    assert resp.json()["params"] == {"score_threshold": 0.5, "frame_stride": 1, "labels": None}
+    assert resp.json()["params"] == {"score_threshold": 0.5, "frame_stride": 1, "labels": None, "batch_size": None}
 
 
 async def assert_rejected(client, auth: dict, status: int, fragment: str, **kwargs) -> None:
@@ -92,6 +98,7 @@ async def test_rejected_uploads_leave_no_row_and_no_file(api_client, signup_user
         (422, "score_threshold", {"files": video, "data": {"score_threshold": "high"}}),
         (422, "frame_stride", {"files": video, "data": {"frame_stride": "0"}}),
         (422, "frame_stride", {"files": video, "data": {"frame_stride": "1.5"}}),
+        (422, "batch_size", {"files": video, "data": {"batch_size": "0"}}),
         (422, "videofile", {"files": {"other": ("clip.mp4", clip, "video/mp4")}}),
         (415, "multipart", {"json": {"videofile": "clip.mp4"}}),
     ]
@@ -157,3 +164,21 @@ async def test_a_video_named_html_is_stored_and_served_as_the_video_it_is(api_cl
     assert "sandbox" in video.headers["content-security-policy"]
     assert "default-src 'none'" in video.headers["content-security-policy"]
     assert 'filename="evil.mp4"' in video.headers["content-disposition"]
+
+
+async def test_erase_removes_the_video_the_rows_and_the_task(api_client, signup_user, clip):
+    _, headers = await signup_user(api_client)
+    _, stranger = await signup_user(api_client)
+    resp = await api_client.post(UPLOAD, headers=headers, files={"videofile": ("a.mp4", clip, "video/mp4")})
+    task_id = resp.json()["task_id"]
+    await wait_final(api_client, headers, task_id)
+    path = resolve_uri((await Task.get(id=task_id)).video_uri, api_client.settings.resolved_videos_dir)
+    assert path.exists()
+    assert (await api_client.delete(f"/tasks/{task_id}/?erase=true", headers=stranger)).status_code == 404
+    assert (await api_client.delete(f"/tasks/{task_id}/", headers=headers)).status_code == 409  # cancel: ended
+    erased = await api_client.delete(f"/tasks/{task_id}/?erase=true", headers=headers)
+    assert erased.status_code == 204 and erased.content == b""
+    assert not path.exists() and not await Task.exists(id=task_id)
+    assert not await FrameDetections.exists(task_id=task_id)
+    assert (await api_client.get(f"/tasks/video-analysis-result/{task_id}/", headers=headers)).status_code == 404
+    assert (await api_client.delete(f"/tasks/{task_id}/?erase=true", headers=headers)).status_code == 404

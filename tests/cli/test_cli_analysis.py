@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.videos import PanVideo, noise_video, pan_video
-from videoanalysis.cli.errors import EXIT_ERROR
+from videoanalysis.cli.errors import EXIT_ERROR, EXIT_NOT_FOUND
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
@@ -117,6 +117,10 @@ def test_cancel_a_running_task(cli_user, tmp_path: Path) -> None:
     assert "CANCELLED" in status and "cancelled by the owner" in status
     again = cli_user("cancel", task_id)  # idempotent
     assert again.exit_code == 0
+    deleted = cli_user("delete", task_id)
+    assert deleted.exit_code == 0 and deleted.stderr.strip() == f"task {task_id} deleted"
+    gone = cli_user("status", task_id)
+    assert gone.exit_code == EXIT_NOT_FOUND and gone.stderr.strip() == f"error: task {task_id} not found"
 
 
 def test_parameters_reach_the_job_and_an_empty_result_says_so(cli_user, tmp_path: Path) -> None:

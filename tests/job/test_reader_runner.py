@@ -12,8 +12,9 @@ import pytest
 
 from inference_job.models.base import AbstractImageAnalysisMLModel, Detection
 from inference_job.reader import FrameReader, VideoReadError, probe
-from inference_job.runner import AnalysisParams, FrameResult, ParamsError, analyse
+from inference_job.runner import AnalysisParams, FrameResult, ParamsError, analyse, check_labels, keep
 from tests.videos import pan_video, truncate
+from videoanalysis.params import task_params
 
 
 @pytest.fixture(scope="module")
@@ -76,8 +77,9 @@ def test_leaving_early_stops_the_reader_thread(avi: Path) -> None:
     ],
 )
 def test_bad_params_are_refused_by_name(params: dict, message: str) -> None:
+    """A stored row is checked by the same contract as an upload (strictly: no "2" for 2)."""
     with pytest.raises(ParamsError, match=message):
-        AnalysisParams.from_task(params)
+        task_params("opencv-face", params)
 
 
 class Fixed(AbstractImageAnalysisMLModel):
@@ -100,13 +102,13 @@ async def test_pipeline_batches_and_filters(avi: Path) -> None:
     async def sink(results: list[FrameResult]) -> None:
         got.extend(results)
 
-    params = AnalysisParams.from_task({"score_threshold": 0.5, "frame_stride": 2})
+    params = task_params("opencv-face", {"score_threshold": 0.5, "frame_stride": 2})
     with FrameReader(avi, stride=2) as reader:
         done = await analyse(reader, model, params, sink, batch_size=5)
     assert done == 12 and model.calls == [5, 5, 2]
     assert [r.frame_index for r in got] == list(range(0, 24, 2))
     assert all([o["label"] for o in r.objects] == ["cat"] for r in got)
-    only_dogs = AnalysisParams.from_task({"labels": ["dog"]})
-    assert [o["label"] for o in only_dogs.keep(model.predict([None])[0])] == ["dog"]
+    only_dogs = AnalysisParams(labels=["dog"], score_threshold=0.0)
+    assert [o["label"] for o in keep(only_dogs, model.predict([None])[0])] == ["dog"]
     with pytest.raises(ParamsError, match="horse"):
-        AnalysisParams.from_task({"labels": ["horse"]}).check_labels(model)
+        check_labels(AnalysisParams(labels=["horse"]), model)

@@ -79,3 +79,18 @@ async def test_slow_model_reports_progress_before_a_batch_fills(harness: JobHarn
     assert (await Task.get(id=task.id)).frames_done == 2
     assert [r.frame_index for r in await frames_of(task)] == [0, 1]
     assert await writer.finish() == 2 and writer.progress_updates == 1  # nothing left to report
+
+
+async def test_label_counters_follow_the_committed_frames(harness: JobHarness) -> None:
+    """Counted in each batch's transaction: a rerun starts them again with its rows."""
+    task = await running_task(harness)
+    cat = {"label": "cat", "score": 0.9, "box": [0, 0, 1, 1]}
+    writer = ResultWriter(task.id, batch_frames=2, progress_interval_s=0)
+    await writer.add(results(0, 3))
+    await writer.add([FrameResult(3, 0.3, [cat, cat]), FrameResult(4, 0.4, [])])
+    assert await writer.finish() == 5
+    assert (await Task.get(id=task.id)).detections == {"cat": 2, "face": 3}
+    rerun = ResultWriter(task.id, batch_frames=10, progress_interval_s=0)
+    await rerun.add(results(0, 1))
+    await rerun.finish()
+    assert (await Task.get(id=task.id)).detections == {"face": 1}

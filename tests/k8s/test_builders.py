@@ -10,11 +10,12 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from va_operator.builders import CRD_DEFAULTS, JOB_FALLBACKS, SpecError, build_job
+from va_operator.builders import JOB_FALLBACKS, SpecError, build_job
 from va_operator.config import OperatorSettings
 from va_operator.launcher import kopf_run_args
 from va_operator.reconcile import owned_job
 from videoanalysis.k8s import names
+from videoanalysis.k8s.crd import crd_properties
 from videoanalysis.k8s.resource import build_videoanalysis
 from videoanalysis.models import Task
 
@@ -28,6 +29,7 @@ def va_body(**spec: object) -> dict:
         "kind": names.KIND,
         "metadata": {"name": f"va-{TASK_ID}", "namespace": "team-a", "uid": "uid-1"},
         "spec": {"taskId": TASK_ID, "videoUri": "videos://a.mp4", "model": "opencv-face", **spec},
+        "status": {"taskId": TASK_ID},
     }
 
 
@@ -143,7 +145,6 @@ def test_database_url_comes_from_a_secret_and_videos_from_the_pvc() -> None:
 @pytest.mark.parametrize(
     "spec, message",
     [
-        ({"model": "no-such-model"}, "unknown model 'no-such-model'"),
         ({"gpus": 9}, "exceeds the operator's limit of 8"),
     ],
 )
@@ -174,15 +175,36 @@ def test_crd_validates_and_defaults_match_the_builder() -> None:
     assert crd["spec"]["names"]["shortNames"] == [names.SHORT_NAME]
     version = crd["spec"]["versions"][0]
     props = version["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]
-    assert {k: props[k]["default"] for k in CRD_DEFAULTS} == CRD_DEFAULTS
     # Left unset by the API server so the operator's VA_JOB_DEFAULTS can fill them in.
     assert not [k for k in JOB_FALLBACKS if "default" in props[k]]
     assert [c["name"] for c in version["additionalPrinterColumns"] if not c.get("priority")] == [
         "Phase",
         "Progress",
+        "Detections",
         "Model",
         "Age",
     ]
+    assert "default" not in props["model"] and "enum" not in props["model"]
+
+
+@pytest.mark.parametrize("path", [CRD, CRD.parents[1] / "charts" / "videoanalysis" / "crds" / "videoanalysis.yaml"])
+def test_crd_parameters_are_the_contracts(path: Path) -> None:
+    """The CRD's analysis parameters are exactly what the one contract generates (bounds,
+    defaults, descriptions), in both copies, and `taskId` is optional."""
+    spec = yaml.safe_load(path.read_text())["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
+    generated = crd_properties()
+    assert {k: spec["properties"][k] for k in generated} == generated
+    assert spec["required"] == ["videoUri"]
+    assert set(generated) == {"model", "scoreThreshold", "frameStride", "labels", "batchSize"}
+
+
+def test_job_needs_the_task_id_in_status_and_ignores_the_spec_one() -> None:
+    body = va_body()
+    body["spec"]["taskId"] = "00000000-0000-0000-0000-000000000000"  # an edit after the start
+    assert container(build_job(body, settings()))["command"][-1] == TASK_ID
+    del body["status"]
+    with pytest.raises(SpecError, match=r"status\.taskId is not set"):
+        build_job(body, settings())
 
 
 def test_settings_drive_kopf_command_line(monkeypatch: pytest.MonkeyPatch) -> None:

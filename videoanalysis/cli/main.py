@@ -264,6 +264,16 @@ def cancel(ctx: typer.Context, task_id: TaskArg) -> None:
     err.print(f"task {task_id} cancelled")
 
 
+@app.command()
+@one_line_errors
+def delete(ctx: typer.Context, task_id: TaskArg) -> None:
+    """Erase a task: cancel it if it runs, then delete its video, its results and the task."""
+    task_id = remote.task_id_arg(task_id)
+    with client(ctx) as api:
+        remote.erase(api, task_id)
+    err.print(f"task {task_id} deleted")
+
+
 @app.command("ls")
 @one_line_errors
 def list_tasks(

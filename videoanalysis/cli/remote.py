@@ -75,6 +75,10 @@ def iter_tasks(client: ApiClient, page_size: int = 100) -> Iterator[dict[str, An
             return
 
 
+def erase(client: ApiClient, task_id: str) -> None:
+    client.send("DELETE", f"/tasks/{task_id}/", params={"erase": "true"}, not_found=_not_found(task_id))
+
+
 def cancel(client: ApiClient, task_id: str) -> dict[str, Any] | None:
     response = client.send("DELETE", f"/tasks/{task_id}/", not_found=_not_found(task_id))
     return response.json() if response.content else None

@@ -1,0 +1,33 @@
+"""Per-label detection counters of a task, kept in `Task.detections` ({label: n}).
+
+Updated inside the writer's batch transaction, so the counts always match the frames
+committed with them: a run that dies mid-batch leaves neither, and a fresh run resets both.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Iterable
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+from videoanalysis.models import Task
+
+
+def label_counts(objects_per_frame: Iterable[list[dict]]) -> Counter[str]:
+    """How many stored detections each label has in these frames."""
+    counts: Counter[str] = Counter()
+    for objects in objects_per_frame:
+        counts.update(str(o["label"]) for o in objects)
+    return counts
+
+
+async def add_counts(conn: BaseDBAsyncClient, task_id: uuid.UUID | str, counts: Counter[str], *, reset: bool) -> None:
+    """Add `counts` to the task's counters (start from zero with `reset`), under a row lock."""
+    if not counts and not reset:
+        return
+    stored = await Task.filter(id=task_id).using_db(conn).select_for_update().values_list("detections", flat=True)
+    total: Counter[str] = Counter() if reset or not stored else Counter(stored[0] or {})
+    total.update(counts)
+    await Task.filter(id=task_id).using_db(conn).update(detections=dict(sorted(total.items())))

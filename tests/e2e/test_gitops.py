@@ -1,0 +1,112 @@
+"""The GitOps way: a VideoAnalysis applied by hand with `kubectl apply` (no task id) is an
+analysis like an upload. The operator makes its task row from the spec for the owner it
+names, runs the spec it started with, and fails what the schema could not check with a reason.
+
+Simulated cluster only (the test API server; the Pod's own command played as a kubelet).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.e2e.drivers import ClusterDriver
+from tests.k8s.cluster import kubectl
+from tests.k8s.conftest import wait_for
+from tests.k8s.test_operator import event_reasons, get_va, jobs, phase_is
+from tests.videos import pan_video
+from va_operator.taskrow import task_id_for
+
+FRAMES = 12
+pytestmark = pytest.mark.kubernetes
+
+
+def manifest(namespace: str, name: str, **spec: Any) -> str:
+    """What a person keeps in Git and applies."""
+    return yaml.safe_dump(
+        {
+            "apiVersion": "videoanalysis.io/v1alpha1",
+            "kind": "VideoAnalysis",
+            "metadata": {"name": name, "namespace": namespace},
+            "spec": spec,
+        }
+    )
+
+
+def condition(va: dict[str, Any], kind: str) -> dict[str, Any] | None:
+    return next((c for c in va.get("status", {}).get("conditions", []) if c["type"] == kind), None)
+
+
+async def test_applied_by_hand_runs_for_its_owner_and_ignores_later_edits(
+    cluster: ClusterDriver, signup_user: Any, tmp_path: Path
+) -> None:
+    video = pan_video(tmp_path / "pan.mp4", frames=FRAMES).path
+    cluster.videos_dir.mkdir(parents=True, exist_ok=True)  # type: ignore[attr-defined]
+    shutil.copy(video, cluster.videos_dir / "gitops-pan.mp4")  # type: ignore[attr-defined]
+    ns = cluster.namespace
+    async with cluster.api() as api:
+        owner, headers = await signup_user(api)
+        _, stranger = await signup_user(api)
+        kubectl(
+            "apply",
+            "-f",
+            "-",
+            input=manifest(ns, "pan", owner=owner["user"]["email"], videoUri="videos://gitops-pan.mp4"),
+        )
+        [job] = await wait_for(lambda: jobs(cluster.kube, ns), what="the Job")
+        va = get_va(cluster.kube, ns, "pan")
+        task_id = str(task_id_for(va["metadata"]["uid"]))
+        assert va["status"]["taskId"] == task_id and va["status"]["model"] == "opencv-face"  # VA_DEFAULT_MODEL
+        assert job.spec.template.spec.containers[0].command[-2:] == ["--task-id", task_id]
+
+        # An edit after the start is stored by the API server, reported, and not run.
+        kubectl("patch", "va", "pan", "-n", ns, "--type", "merge", "-p", json.dumps({"spec": {"frameStride": 3}}))
+        changed = await wait_for(lambda: condition(get_va(cluster.kube, ns, "pan"), "SpecChanged"), what="SpecChanged")
+        assert (
+            changed["status"] == "True" and "spec.frameStride changed after the analysis started" in changed["message"]
+        )
+
+        await cluster.run_job(job)
+        done = await wait_for(phase_is(cluster.kube, ns, "pan", "Succeeded"), what="Succeeded")
+        result = (await api.get(f"/tasks/video-analysis-result/{task_id}/", headers=headers)).json()
+        assert (await api.get(f"/tasks/video-analysis-result/{task_id}/", headers=stranger)).status_code == 404
+    assert result["status"] == "SUCCEEDED" and result["params"]["frame_stride"] == 1
+    assert len(result["detections"]) == FRAMES == result["frames_total"]  # stride 1: the edit was ignored
+    faces = sum(len(f["objects"]) for f in result["detections"])
+    assert faces >= FRAMES // 2
+    assert result["summary"] == {"detections": {"face": faces}, "detections_total": faces}
+    assert done["status"]["summary"] == {"detections": {"face": faces}, "detectionsTotal": faces}
+    row = kubectl("get", "va", "pan", "-n", ns, "--no-headers").stdout.split()
+    assert row[:5] == ["pan", "Succeeded", "100%", str(faces), "opencv-face"]
+    await wait_for(lambda: "SpecChanged" in event_reasons(cluster.kube, ns, "pan"), what="the SpecChanged Event")
+
+
+@pytest.mark.parametrize(
+    "spec, message",
+    [
+        ({"owner": "nobody-{u}@example.com"}, "is not an account of the API"),
+        ({"owner": "{email}", "model": "yolo9000"}, "unknown model 'yolo9000'; known models: "),
+        ({"owner": "{email}", "videoUri": "file:///etc/passwd"}, "is outside the videos volume"),
+    ],
+)
+async def test_what_the_schema_cannot_check_ends_failed_with_the_reason(
+    cluster: ClusterDriver, signup_user: Any, spec: dict[str, str], message: str
+) -> None:
+    ns = cluster.namespace
+    async with cluster.api() as api:
+        owner, _ = await signup_user(api)
+    fields = {"videoUri": "videos://clip.mp4", **spec}
+    fields = {k: v.format(u=uuid.uuid4().hex[:6], email=owner["user"]["email"]) for k, v in fields.items()}
+    kubectl("apply", "-f", "-", input=manifest(ns, "bad", **fields))
+    va = await wait_for(phase_is(cluster.kube, ns, "bad", "Failed"), what="Failed")
+    assert va["status"]["reason"] == "InvalidSpec" and message in va["status"]["message"]
+    failed = condition(va, "Failed")
+    assert failed is not None and message in failed["message"]
+    assert "taskId" not in va["status"] and jobs(cluster.kube, ns) == []
+    await wait_for(lambda: "InvalidSpec" in event_reasons(cluster.kube, ns, "bad"), what="the InvalidSpec Event")

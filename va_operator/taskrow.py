@@ -1,0 +1,126 @@
+"""The task row behind a resource: found for a resource the API made, created from the spec
+for one applied by hand (`kubectl apply`), and compared with later edits of the spec.
+
+A resource applied by hand gets the task id uuid5(TASK_ID_NAMESPACE, metadata.uid): an
+operator that crashed after creating the row and before writing `status.taskId` finds the
+same row again instead of making a second task (and a second Job). The row is the snapshot the
+run uses; edits of the spec after that are reported (`spec_changes`), never run.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from tortoise.exceptions import IntegrityError
+
+from va_operator.builders import SpecError
+from videoanalysis.catalogue import UnknownModelError
+from videoanalysis.models import Task, User
+from videoanalysis.params import AnalysisParams, ParamsError, parse_params, task_params
+
+#: videoanalysis.storage.SCHEME (that module needs OpenCV, which the operator does not install).
+SCHEME = "videos://"
+#: Fixed namespace of the uuid5 task ids of resources applied by hand.
+TASK_ID_NAMESPACE = uuid.UUID("5a4d2c1e-7b0f-4f57-9d35-3c2f0e6a9b11")
+#: The spec's fields that belong to the parameter contract (camelCase aliases).
+PARAM_FIELDS = tuple(field.alias or name for name, field in AnalysisParams.model_fields.items())
+
+
+def task_id_for(uid: str) -> uuid.UUID:
+    """The task id of a resource applied by hand (stable across operator restarts)."""
+    return uuid.uuid5(TASK_ID_NAMESPACE, uid)
+
+
+def spec_params(spec: Mapping[str, Any], default_model: str) -> AnalysisParams:
+    """The spec's analysis parameters under the one contract, model defaulted to
+    VA_DEFAULT_MODEL; SpecError names what the CRD schema could not check (unknown model)."""
+    try:
+        values = {k: spec[k] for k in PARAM_FIELDS if spec.get(k) is not None}
+        return parse_params(values, by_alias=True).with_model(default_model)
+    except (ParamsError, UnknownModelError) as exc:
+        raise SpecError(str(exc)) from None
+
+
+def check_video_uri(uri: str, mount_path: str) -> str:
+    """`videos://<key>` inside the volume, or `file://` of a path inside it as the Job mounts
+    it (`mount_path`); anything else is a SpecError: a resource must not make the Job read
+    files outside the videos volume. Pure path arithmetic: the operator has no such volume."""
+    root = posixpath.normpath(mount_path)
+    if uri.startswith(SCHEME):
+        path = posixpath.normpath(posixpath.join(root, uri[len(SCHEME) :]))
+    elif uri.startswith("file://"):
+        path = posixpath.normpath(uri[len("file://") :])
+    else:
+        raise SpecError(f"spec.videoUri must be {SCHEME}<key> or file:// inside the videos volume")
+    if not path.startswith(root.rstrip("/") + "/"):
+        raise SpecError(f"spec.videoUri {uri!r} is outside the videos volume ({root})")
+    return uri
+
+
+async def _owner(spec: Mapping[str, Any]) -> User:
+    email = str(spec.get("owner") or "").strip().lower()
+    if not email:
+        raise SpecError("spec.owner is missing: name the email of the account that owns the analysis")
+    user = await User.get_or_none(email=email)
+    if user is None:
+        raise SpecError(f"spec.owner {email!r} is not an account of the API (sign up first)")
+    return user
+
+
+async def find_or_create(body: Mapping[str, Any], default_model: str, mount_path: str) -> Task:
+    """The task this resource runs: `status.taskId`, else `spec.taskId` (made by the API), else
+    the row made from the spec under the uid-derived id (created if absent)."""
+    meta, spec = body["metadata"], body.get("spec") or {}
+    known = (body.get("status") or {}).get("taskId") or spec.get("taskId")
+    if known:
+        task = await Task.get_or_none(id=known)
+        if task is None:
+            raise SpecError(f"task {known} does not exist (erased, or another database)")
+        return task
+    task_id = task_id_for(meta["uid"])
+    task = await Task.get_or_none(id=task_id)
+    if task is not None:
+        return task
+    params = spec_params(spec, default_model)
+    uri = check_video_uri(str(spec.get("videoUri", "")), mount_path)
+    owner = await _owner(spec)
+    try:
+        return await Task.create(
+            id=task_id,
+            owner=owner,
+            model=params.model,
+            params=params.stored(),
+            video_uri=uri,
+            video_name=Path(uri.split("://", 1)[-1]).name[:255],
+            resource_namespace=meta["namespace"],
+            resource_name=meta["name"],
+        )
+    except IntegrityError:  # made meanwhile by a retry of this handler
+        return await Task.get(id=task_id)
+
+
+def checked_params(task: Task) -> AnalysisParams:
+    """The row's snapshot under the contract; SpecError when it can never run."""
+    try:
+        return task_params(task.model, task.params)
+    except (ParamsError, UnknownModelError) as exc:
+        raise SpecError(str(exc)) from None
+
+
+def spec_changes(spec: Mapping[str, Any], task: Task, default_model: str) -> list[str]:
+    """The spec fields that now differ from the task's snapshot (camelCase, sorted)."""
+    changed = [] if spec.get("videoUri") == task.video_uri else ["videoUri"]
+    try:
+        now = spec_params(spec, default_model).spec()
+    except SpecError:
+        now = {}
+    try:
+        then = checked_params(task).spec()
+    except SpecError:
+        then = {}
+    changed += [k for k in PARAM_FIELDS if now.get(k) != then.get(k)]
+    return sorted(changed)
