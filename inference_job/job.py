@@ -42,6 +42,7 @@ def model_options(name: str, settings: JobSettings) -> dict[str, Any]:
         "weights_sha256": settings.model_weights_sha256,
         "cache_dir": settings.resolved_model_cache_dir,
         "input_size": settings.input_size,
+        "compile_mode": settings.compile_mode,
     }
     accepted = inspect.signature(model_class(name)).parameters
     return {k: v for k, v in offered.items() if k in accepted}
