@@ -33,21 +33,6 @@ def compile_options(mode: str, device: str) -> dict[str, Any] | None:
     return {"dynamic": False, "fullgraph": False, "mode": "reduce-overhead" if mode == "cudagraphs" else "default"}
 
 
-def compile_parts(model: Any, options: dict[str, Any]) -> list[str]:
-    """Wrap the backbone and the RPN head of a GeneralizedRCNN in `torch.compile` (lazy: the
-    first forward compiles); returns the names of the parts wrapped. Load weights before: the
-    wrapped modules' state-dict keys change."""
-    import torch
-
-    wrapped = ["backbone"]
-    model.backbone = torch.compile(model.backbone, **options)
-    rpn = getattr(model, "proposal_generator", None)
-    if rpn is not None and hasattr(rpn, "rpn_head"):
-        rpn.rpn_head = torch.compile(rpn.rpn_head, **options)
-        wrapped.append("proposal_generator.rpn_head")
-    return wrapped
-
-
 @dataclass
 class WarmUps:
     """Input shapes (batch, height, width) already compiled and warmed, and the largest batch

@@ -13,12 +13,13 @@ import contextlib
 import importlib.util
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
 
 from inference_job.models.base import AbstractImageAnalysisMLModel, Detection
-from inference_job.models.compiled import WarmUps, compile_options, compile_parts
+from inference_job.models.compiled import WarmUps, compile_options
 from inference_job.models.weights import WeightsError, resolve_weights
 
 DEFAULT_CONFIG = "COCO-Detection/faster_rcnn_R_50_FPN_3x.yaml"
@@ -45,10 +46,26 @@ def pick_device(device: str) -> str:
     return device
 
 
+def compile_parts(model: Any, options: dict[str, Any]) -> list[str]:
+    """Wrap the backbone and the RPN head of a GeneralizedRCNN in `torch.compile` (lazy: the
+    first forward compiles); returns the names of the parts wrapped. Load weights before: the
+    wrapped modules' state-dict keys change."""
+    import torch
+
+    wrapped = ["backbone"]
+    model.backbone = torch.compile(model.backbone, **options)
+    rpn = getattr(model, "proposal_generator", None)
+    if rpn is not None and hasattr(rpn, "rpn_head"):
+        rpn.rpn_head = torch.compile(rpn.rpn_head, **options)
+        wrapped.append("proposal_generator.rpn_head")
+    return wrapped
+
+
 class Detectron2Model(AbstractImageAnalysisMLModel):
     """A Detectron2 detector; labels are the COCO class names of its training set."""
 
     name = "detectron2"
+    device_frames = True
 
     def __init__(
         self,
