@@ -16,6 +16,7 @@ import statistics
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -102,12 +103,12 @@ def decode_all(path: Path) -> list[np.ndarray]:
     return frames
 
 
-def decode_fps(video: Path) -> float:
+def decode_fps(video: Path, reader_class: Any = None) -> float:
     """Frames per second of the job's reader alone (thread, queue, hand-off), frames dropped."""
     from inference_job.reader import FrameReader
 
     start = time.perf_counter()
-    with FrameReader(video) as reader:
+    with (reader_class or FrameReader)(video) as reader:
         n = sum(1 for _ in reader)
     return n / (time.perf_counter() - start)
 
@@ -136,7 +137,9 @@ async def connect(database_url: str) -> None:
     await Tortoise.generate_schemas(safe=True)
 
 
-async def e2e_fps(model: AbstractImageAnalysisMLModel, video: Path, batch: int, database_url: str) -> float:
+async def e2e_fps(
+    model: AbstractImageAnalysisMLModel, video: Path, batch: int, database_url: str, reader_class: Any = None
+) -> float:
     """Frames per second of the job pipeline on `video` for a fresh RUNNING task (no tracker:
     this tree's pipeline has none)."""
     from inference_job.config import JobSettings
@@ -151,7 +154,7 @@ async def e2e_fps(model: AbstractImageAnalysisMLModel, video: Path, batch: int, 
     user, _ = await User.get_or_create(email="bench@example.com", defaults={"password_hash": "-"})
     task = await Task.create(owner=user, model=model.name, video_uri=f"file://{video}")
     start = time.perf_counter()
-    with FrameReader(video, queue_frames=settings.queue_frames) as reader:
+    with (reader_class or FrameReader)(video, queue_frames=settings.queue_frames) as reader:
         await transition(task.id, TaskStatus.RUNNING, frames_total=reader.meta.frames)
         done = await run_pipeline(reader, model, AnalysisParams(), task.id, settings)
     await transition(task.id, TaskStatus.SUCCEEDED, frames_done=done)
@@ -182,3 +185,30 @@ def row(*cells: object, widths: Sequence[int] = (28, 12, 12, 12)) -> str:
     return "".join(
         f"{c!s:<{w}}" if i == 0 else f"{c!s:>{w}}" for i, (c, w) in enumerate(zip(cells, widths, strict=False))
     )
+
+
+def _iou(a: Sequence[float], b: Sequence[float]) -> float:
+    w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - w * h
+    return w * h / union if union > 0 else 1.0
+
+
+def match_detections(want: Sequence[Sequence[Detection]], got: Sequence[Sequence[Detection]]) -> dict[str, float]:
+    """Compare two models' detections on the same frames: each reference box is paired with the
+    best-overlapping box of the same label. Returns `labels_equal` (1.0 when every frame has
+    the same multiset of labels), `mean_iou` of the pairs and `max_score_diff` between them."""
+    same, ious, diffs = True, [], [0.0]
+    for ref, new in zip(want, got, strict=True):
+        same &= sorted(d.label for d in ref) == sorted(d.label for d in new)
+        for d in ref:
+            pairs = [(_iou(d.box, n.box), n) for n in new if n.label == d.label]
+            best = max(pairs, key=lambda p: p[0], default=(0.0, None))
+            ious.append(best[0])
+            if best[1] is not None:
+                diffs.append(abs(best[1].score - d.score))
+    return {
+        "labels_equal": float(same),
+        "mean_iou": statistics.fmean(ious) if ious else 1.0,
+        "max_score_diff": max(diffs),
+    }
