@@ -1,43 +1,97 @@
 """Measurements shared by `bench/run.py` (CPU) and `bench/gpu.py`.
 
-bare  : `model.predict` over frames already decoded in memory, in batches of B;
-e2e   : the job's own pipeline for a RUNNING task (reader thread decoding the file, batching,
-        the model, filters, batched DB writes, progress, the final SUCCEEDED transition),
-        timed from opening the video to the task row saying SUCCEEDED.
-Model loading and process start are fixed costs left out of both.
+decode : the job's reader alone (its thread decoding the file, frames handed to a consumer
+         that does nothing), frames/s;
+bare   : `model.predict` over frames already decoded in memory, in batches of B;
+e2e    : the job's own pipeline for a RUNNING task (reader thread decoding the file, batching,
+         the model, filters, batched DB writes, progress, the final SUCCEEDED transition),
+         timed from opening the video to the task row saying SUCCEEDED.
+The pipeline's ceiling is e2e with `NullModel` (no work, no detections) over decode: what the
+pipeline itself costs. Model loading and process start are fixed costs left out of all three.
 """
 
 from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
 
-from inference_job.models.base import AbstractImageAnalysisMLModel
+from inference_job.models.base import AbstractImageAnalysisMLModel, Detection
 
 
-def make_video(path: Path, frames: int, size: tuple[int, int], fps: float = 25.0) -> Path:
+class NullModel(AbstractImageAnalysisMLModel):
+    """Returns no detections at once: a benchmark fixture, never registered in the factory."""
+
+    name = "null"
+
+    def __init__(self, batch_size: int = 8) -> None:
+        self._batch_size = batch_size
+
+    @property
+    def labels(self) -> Sequence[str]:
+        return ()
+
+    @property
+    def preferred_batch_size(self) -> int:
+        return self._batch_size
+
+    def predict(self, frames: Sequence[np.ndarray]) -> list[list[Detection]]:
+        return [[] for _ in frames]
+
+
+def pattern_frames(frames: int, size: tuple[int, int]) -> Iterator[np.ndarray]:
+    """A moving synthetic pattern, BGR (H, W, 3) (a random-weight model does not care)."""
+    w, h = size
+    yy, xx = np.mgrid[0:h, 0:w]
+    for i in range(frames):
+        img = ((xx + 3 * i) % 256 ^ (yy % 256)).astype(np.uint8)
+        yield cv2.merge([img, np.roll(img, i, axis=1), 255 - img])
+
+
+def write_h264(path: Path, images: Iterator[np.ndarray], size: tuple[int, int], fps: float) -> Path | None:
+    """Encode BGR frames as H.264 in MP4 with PyAV's libx264 (OpenCV's pip build cannot write
+    H.264, the codec real uploads and NVDEC use); None when PyAV is missing."""
+    try:
+        import av
+    except ImportError:
+        return None
+    from fractions import Fraction
+
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001))
+        stream.width, stream.height, stream.pix_fmt = size[0], size[1], "yuv420p"
+        stream.options = {"preset": "veryfast", "crf": "23"}
+        for image in images:
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="bgr24")))
+        container.mux(stream.encode(None))
+    return path
+
+
+def make_video(path: Path, frames: int, size: tuple[int, int], fps: float = 25.0, h264: bool = True) -> Path:
     """A real encoded video: the astronaut pan (up to 280 px high, with scikit-image), else a
-    moving synthetic pattern (a random-weight model does not care what it sees)."""
+    moving synthetic pattern; H.264 when PyAV is installed (and `h264`), else MPEG-4 part 2."""
+    images: Iterator[np.ndarray]
     try:
         if size[1] > 280:
             raise ImportError("the pan keeps the face centred only up to 280 px high")
         from tests.videos import pan_video
 
-        return pan_video(path, frames=frames, fps=fps, size=size, step=2).path
+        pan = pan_video(path.with_suffix(".pan.mp4"), frames=frames, fps=fps, size=size, step=2).path
+        images = iter(decode_all(pan))
     except ImportError:
-        w, h = size
-        writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
-        yy, xx = np.mgrid[0:h, 0:w]
-        for i in range(frames):
-            img = ((xx + 3 * i) % 256 ^ (yy % 256)).astype(np.uint8)
-            writer.write(cv2.merge([img, np.roll(img, i, axis=1), 255 - img]))
-        writer.release()
-        return path
+        images = pattern_frames(frames, size)
+    if h264 and (done := write_h264(path, images, size, fps)) is not None:
+        return done
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
+    for image in images:
+        writer.write(image)
+    writer.release()
+    return path
 
 
 def decode_all(path: Path) -> list[np.ndarray]:
@@ -47,6 +101,16 @@ def decode_all(path: Path) -> list[np.ndarray]:
         frames.append(item[1])
     cap.release()
     return frames
+
+
+def decode_fps(video: Path, reader_class: Any = None) -> float:
+    """Frames per second of the job's reader alone (thread, queue, hand-off), frames dropped."""
+    from inference_job.reader import FrameReader
+
+    start = time.perf_counter()
+    with (reader_class or FrameReader)(video) as reader:
+        n = sum(1 for _ in reader)
+    return n / (time.perf_counter() - start)
 
 
 def bare_fps(
@@ -73,8 +137,11 @@ async def connect(database_url: str) -> None:
     await Tortoise.generate_schemas(safe=True)
 
 
-async def e2e_fps(model: AbstractImageAnalysisMLModel, video: Path, batch: int, database_url: str) -> float:
-    """Frames per second of the job pipeline on `video` for a fresh RUNNING task."""
+async def e2e_fps(
+    model: AbstractImageAnalysisMLModel, video: Path, batch: int, database_url: str, reader_class: Any = None
+) -> float:
+    """Frames per second of the job pipeline on `video` for a fresh RUNNING task (no tracker:
+    this tree's pipeline has none)."""
     from inference_job.config import JobSettings
     from inference_job.job import run_pipeline
     from inference_job.reader import FrameReader
@@ -87,7 +154,7 @@ async def e2e_fps(model: AbstractImageAnalysisMLModel, video: Path, batch: int, 
     user, _ = await User.get_or_create(email="bench@example.com", defaults={"password_hash": "-"})
     task = await Task.create(owner=user, model=model.name, video_uri=f"file://{video}")
     start = time.perf_counter()
-    with FrameReader(video, queue_frames=settings.queue_frames) as reader:
+    with (reader_class or FrameReader)(video, queue_frames=settings.queue_frames) as reader:
         await transition(task.id, TaskStatus.RUNNING, frames_total=reader.meta.frames)
         done = await run_pipeline(reader, model, AnalysisParams(), task.id, settings)
     await transition(task.id, TaskStatus.SUCCEEDED, frames_done=done)
@@ -100,7 +167,48 @@ def median(values: Sequence[float]) -> float:
     return statistics.median(values)
 
 
+def spread(values: Sequence[float]) -> float:
+    """Half the range of `values` over their median: 0.04 reads as ±4 %."""
+    mid = statistics.median(values)
+    return (max(values) - min(values)) / 2 / mid if mid else 0.0
+
+
+def verdict(ratio: float, spread_: float, goal: float, tolerance: float = 0.05) -> str:
+    """'met' / 'NOT met' where the repeats agree within ±`tolerance`, else the figure stands
+    without a claim ('noisy')."""
+    if spread_ > tolerance:
+        return f"noisy (±{spread_:.0%})"
+    return "met" if ratio >= goal else "NOT met"
+
+
 def row(*cells: object, widths: Sequence[int] = (28, 12, 12, 12)) -> str:
     return "".join(
         f"{c!s:<{w}}" if i == 0 else f"{c!s:>{w}}" for i, (c, w) in enumerate(zip(cells, widths, strict=False))
     )
+
+
+def _iou(a: Sequence[float], b: Sequence[float]) -> float:
+    w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - w * h
+    return w * h / union if union > 0 else 1.0
+
+
+def match_detections(want: Sequence[Sequence[Detection]], got: Sequence[Sequence[Detection]]) -> dict[str, float]:
+    """Compare two models' detections on the same frames: each reference box is paired with the
+    best-overlapping box of the same label. Returns `labels_equal` (1.0 when every frame has
+    the same multiset of labels), `mean_iou` of the pairs and `max_score_diff` between them."""
+    same, ious, diffs = True, [], [0.0]
+    for ref, new in zip(want, got, strict=True):
+        same &= sorted(d.label for d in ref) == sorted(d.label for d in new)
+        for d in ref:
+            pairs = [(_iou(d.box, n.box), n) for n in new if n.label == d.label]
+            best = max(pairs, key=lambda p: p[0], default=(0.0, None))
+            ious.append(best[0])
+            if best[1] is not None:
+                diffs.append(abs(best[1].score - d.score))
+    return {
+        "labels_equal": float(same),
+        "mean_iou": statistics.fmean(ious) if ious else 1.0,
+        "max_score_diff": max(diffs),
+    }

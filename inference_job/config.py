@@ -31,6 +31,16 @@ class JobSettings(CoreSettings):
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="auto: cuda when a GPU is visible, else cpu.")
     batch_size: int = Field(0, ge=0, description="Frames per model call; 0: the model's preferred.")
     input_size: int = Field(800, ge=32, le=4096, description="Detectron2's shortest image edge.")
+    compile_mode: Literal["off", "inductor", "cudagraphs"] = Field(
+        "off",
+        description="Detectron2: torch.compile the backbone and RPN head (inductor), replayed as CUDA graphs "
+        "(cudagraphs, CUDA only); compiled once per input shape on first use.",
+    )
+    decoder: Literal["auto", "cpu", "nvdec"] = Field(
+        "auto",
+        description="auto: NVDEC on the GPU when the job runs on CUDA, the decoder is installed (extra nvdec) "
+        "and supports the codec, else OpenCV on the CPU; nvdec: the same but fail instead of falling back.",
+    )
     queue_frames: int = Field(64, ge=1, description="Decoded frames the reader may hold ahead.")
     write_batch_frames: int = Field(64, ge=1, description="Frames written per DB transaction.")
     progress_interval_s: float = Field(

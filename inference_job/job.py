@@ -18,6 +18,7 @@ from inference_job.metrics import RunStats, export
 from inference_job.models import AbstractImageAnalysisMLModel, UnknownModelError, create_model
 from inference_job.models.factory import model_class
 from inference_job.models.weights import WeightsError
+from inference_job.nvdec_reader import DecoderError, open_reader
 from inference_job.reader import FrameReader, VideoReadError
 from inference_job.runner import AnalysisParams, ParamsError, analyse, check_labels
 from inference_job.writer import ResultWriter, TaskStopped
@@ -31,7 +32,7 @@ log = logging.getLogger("inference_job")
 
 EXIT_OK, EXIT_FAILED, EXIT_NO_TASK = 0, 1, 2
 # Failures whose message is already the reason to show.
-_CLEAR_ERRORS = (VideoReadError, WeightsError, UnknownModelError, ParamsError)
+_CLEAR_ERRORS = (VideoReadError, WeightsError, UnknownModelError, ParamsError, DecoderError)
 
 
 def model_options(name: str, settings: JobSettings) -> dict[str, Any]:
@@ -43,6 +44,7 @@ def model_options(name: str, settings: JobSettings) -> dict[str, Any]:
         "weights_sha256": settings.model_weights_sha256,
         "cache_dir": settings.resolved_model_cache_dir,
         "input_size": settings.input_size,
+        "compile_mode": settings.compile_mode,
     }
     accepted = inspect.signature(model_class(name)).parameters
     return {k: v for k, v in offered.items() if k in accepted}
@@ -80,7 +82,7 @@ async def run_task(task_id: uuid.UUID, settings: JobSettings) -> int:
 async def _analyse_task(task: Task, settings: JobSettings) -> int:
     params = task_params(task.model, task.params)
     path = resolve_uri(task.video_uri, settings.resolved_videos_dir)
-    with FrameReader(Path(path), stride=params.frame_stride, queue_frames=settings.queue_frames) as reader:
+    with open_reader(Path(path), params.frame_stride, settings, task.model) as reader:
         total = reader.meta.frames_to_analyse(params.frame_stride)
         if await transition(task.id, TaskStatus.RUNNING, frames_total=total, frames_done=0, error=None) is None:
             raise TaskStopped()

@@ -25,7 +25,8 @@ class VideoReadError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Frame:
-    """A decoded frame: `image` is BGR uint8 of shape (H, W, 3)."""
+    """A decoded frame: `image` is BGR uint8 of shape (H, W, 3), a NumPy array from the CPU
+    reader or a torch tensor on the GPU from the NVDEC reader (`nvdec_reader.py`)."""
 
     index: int
     timestamp_s: float
@@ -38,6 +39,7 @@ class VideoMeta:
     fps: float
     width: int
     height: int
+    fourcc: str = ""  # the container's codec tag, e.g. "avc1" (H.264), "mp4v", "MJPG"
 
     def frames_to_analyse(self, stride: int) -> int:
         return frames_to_analyse(self.frames, stride)
@@ -65,6 +67,10 @@ def probe(path: Path) -> VideoMeta:
             fps=float(cap.get(cv2.CAP_PROP_FPS) or 0.0),
             width=int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)),
             height=int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)),
+            fourcc=(int(cap.get(cv2.CAP_PROP_FOURCC) or 0) & 0xFFFFFFFF)
+            .to_bytes(4, "little")
+            .decode("latin-1")
+            .strip("\x00 "),
         )
     finally:
         cap.release()
@@ -139,6 +145,10 @@ class FrameReader:
                 index += 1
         finally:
             cap.release()
+        self._check_complete(index)
+
+    def _check_complete(self, index: int) -> None:
+        """After the decoder stopped at frame `index`: fail unless it read the whole video."""
         if self._stop.is_set():
             return
         if index == 0:

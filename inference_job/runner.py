@@ -7,10 +7,13 @@ so the pipeline is tested and benchmarked on its own.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import threading
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import islice
+from typing import Any
 
 from inference_job.metrics import RunStats
 from inference_job.models.base import AbstractImageAnalysisMLModel, Detection
@@ -54,20 +57,50 @@ def batched(frames: Iterable[Frame], size: int) -> Iterator[list[Frame]]:
         yield batch
 
 
-def _next_results(
-    batches: Iterator[list[Frame]], model: AbstractImageAnalysisMLModel, params: AnalysisParams, stats: RunStats
-) -> list[FrameResult] | None:
-    """Take the next batch and run the model on it (called in a worker thread)."""
-    batch = next(batches, None)
-    if batch is None:
-        return None
+def _run_batch(
+    batch: list[Frame], model: AbstractImageAnalysisMLModel, params: AnalysisParams, stats: RunStats
+) -> list[FrameResult]:
     started = time.perf_counter()
     detections = model.predict([f.image for f in batch])
     stats.model_seconds += time.perf_counter() - started
     stats.batches += 1
     if len(detections) != len(batch):
         raise RuntimeError(f"model {model.name} returned {len(detections)} results for {len(batch)} frames")
-    return [FrameResult(f.index, f.timestamp_s, keep(params, d)) for f, d in zip(batch, detections, strict=False)]
+    return [FrameResult(f.index, f.timestamp_s, keep(params, d)) for f, d in zip(batch, detections, strict=True)]
+
+
+_DONE = object()
+
+
+class _ModelThread(threading.Thread):
+    """Runs the model over `batches` back to back and posts each batch's results to the event
+    loop. At most `ahead` batches wait there unsunk, so a slow sink holds the model back (and,
+    through the reader's bounded queue, the decoder) instead of filling memory."""
+
+    def __init__(self, batches: Iterator[list[Frame]], run: Callable[[list[Frame]], list[FrameResult]], ahead: int):
+        super().__init__(name="model", daemon=True)
+        self._batches, self._run = batches, run
+        self._loop = asyncio.get_running_loop()
+        self.results: asyncio.Queue[Any] = asyncio.Queue()
+        self.room = threading.Semaphore(max(1, ahead))
+        self.stop = threading.Event()
+
+    def _post(self, item: object) -> None:
+        with contextlib.suppress(RuntimeError):  # the loop closed: nobody is waiting any more
+            self._loop.call_soon_threadsafe(self.results.put_nowait, item)
+
+    def run(self) -> None:
+        try:
+            for batch in self._batches:
+                while not self.room.acquire(timeout=0.1):
+                    if self.stop.is_set():
+                        return
+                if self.stop.is_set():
+                    return
+                self._post(self._run(batch))
+            self._post(_DONE)
+        except BaseException as exc:  # handed to the consumer, re-raised there
+            self._post(exc)
 
 
 async def analyse(
@@ -78,18 +111,31 @@ async def analyse(
     *,
     batch_size: int,
     stats: RunStats | None = None,
+    ahead: int = 2,
 ) -> int:
     """Run `model` over `frames` in batches of `batch_size`; returns the frames analysed.
 
-    Inference runs in a worker thread, so the event loop keeps writing earlier results
-    (the sink may start a write and return) while the next batch is computed.
+    Inference runs in one model thread for the whole video, so the model never waits for the
+    event loop: while it computes the next batch the loop hands earlier results to the sink
+    (which may start a write and return). One thread, not a thread hop per batch: a hop costs
+    a wake-up of each side per batch, most of the pipeline's cost at a fast model.
     """
     stats = stats if stats is not None else RunStats()
     stats.batch_size = max(1, batch_size)
-    batches = batched(frames, stats.batch_size)
+    worker = _ModelThread(
+        batched(frames, stats.batch_size), lambda batch: _run_batch(batch, model, params, stats), ahead
+    )
+    worker.start()
     done = 0
-    while (results := await asyncio.to_thread(_next_results, batches, model, params, stats)) is not None:
-        await sink(results)
-        done += len(results)
+    try:
+        while (results := await worker.results.get()) is not _DONE:
+            if isinstance(results, BaseException):
+                raise results
+            worker.room.release()
+            await sink(results)
+            done += len(results)
+    finally:
+        worker.stop.set()
+        await asyncio.to_thread(worker.join)  # the model and the frames are the caller's again
     stats.frames = done
     return done

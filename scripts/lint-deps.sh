@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DEPTRY="${DEPTRY:-.venv/bin/deptry}"
-EXTRAS=(job api operator detectron2)
+EXTRAS=(job api operator detectron2 nvdec)
 
 dev_groups() {  # every extra but the deployable's own
   local keep=" $* " out=() extra
@@ -29,11 +29,11 @@ run() {  # NAME "EXTRAS" ROOT... -- EXCLUDE...
 FAILED=()
 
 run cli "" videoanalysis/cli
-run job "job" inference_job videoanalysis -- "inference_job/models/detectron2_model.py" \
+run job "job" inference_job videoanalysis -- "inference_job/models/detectron2_model.py" "inference_job/nvdec_decode.py" \
   "videoanalysis/migrate.py" "videoanalysis/k8s" "videoanalysis/migrations"
-run detectron2 "job detectron2" inference_job videoanalysis -- "videoanalysis/migrate.py" \
+run detectron2 "job detectron2 nvdec" inference_job videoanalysis -- "videoanalysis/migrate.py" \
   "videoanalysis/k8s" "videoanalysis/migrations"
-run api "job api" api videoanalysis inference_job -- "inference_job/models/detectron2_model.py" \
+run api "job api" api videoanalysis inference_job -- "inference_job/models/detectron2_model.py" "inference_job/nvdec_decode.py" \
   "videoanalysis/migrations"
 run operator "operator" va_operator videoanalysis -- "videoanalysis/storage.py" \
   "videoanalysis/migrate.py" "videoanalysis/migrations"

@@ -82,3 +82,20 @@ def truncate(src: Path, dest: Path, fraction: float = 0.5) -> Path:
 def png_image(path: Path) -> Path:
     cv2.imwrite(str(path), astronaut_bgr()[:64, :64])
     return path
+
+
+def h264_video(path: Path, frames: int = 12, fps: float = 12.0, size: tuple[int, int] = (320, 240)) -> Path:
+    """The astronaut pan re-encoded as H.264 with PyAV (OpenCV's pip build cannot write it)."""
+    from fractions import Fraction
+
+    import av
+
+    cap = cv2.VideoCapture(str(pan_video(path.with_suffix(".mp4v.mp4"), frames=frames, fps=fps, size=size).path))
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001))
+        stream.width, stream.height, stream.pix_fmt = size[0], size[1], "yuv420p"
+        while (item := cap.read())[0]:
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(item[1], format="bgr24")))
+        container.mux(stream.encode(None))
+    cap.release()
+    return path

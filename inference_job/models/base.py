@@ -33,6 +33,9 @@ class AbstractImageAnalysisMLModel(ABC):
 
     #: Factory name of the model (e.g. "opencv-face").
     name: str = ""
+    #: True when `predict` also takes frames as torch tensors (H, W, 3) on the model's device,
+    #: so a GPU decoder may hand them over without a copy to the host.
+    device_frames: bool = False
 
     @property
     @abstractmethod

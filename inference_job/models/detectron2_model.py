@@ -1,8 +1,10 @@
 """`detectron2`: a Detectron2 model-zoo detector (default COCO Faster R-CNN R50-FPN 3x).
 
 Frames go through a real batched forward, `model([{"image", "height", "width"}, ...])`, under
-`torch.inference_mode()` with fp16 autocast on CUDA. torch and Detectron2 are imported here
-only, when the model is created, so the registry and the API stay free of them.
+`torch.inference_mode()` with fp16 autocast on CUDA; `compile_mode` compiles the backbone and
+the RPN head (see `compiled.py`). Frames are BGR uint8 (H, W, 3), as NumPy arrays (OpenCV) or
+as torch tensors already on the device (the GPU decoder). torch and Detectron2 are imported
+here only, when the model is created, so the registry and the API stay free of them.
 """
 
 from __future__ import annotations
@@ -11,11 +13,13 @@ import contextlib
 import importlib.util
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
 
 from inference_job.models.base import AbstractImageAnalysisMLModel, Detection
+from inference_job.models.compiled import WarmUps, compile_options
 from inference_job.models.weights import WeightsError, resolve_weights
 
 DEFAULT_CONFIG = "COCO-Detection/faster_rcnn_R_50_FPN_3x.yaml"
@@ -42,10 +46,26 @@ def pick_device(device: str) -> str:
     return device
 
 
+def compile_parts(model: Any, options: dict[str, Any]) -> list[str]:
+    """Wrap the backbone and the RPN head of a GeneralizedRCNN in `torch.compile` (lazy: the
+    first forward compiles); returns the names of the parts wrapped. Load weights before: the
+    wrapped modules' state-dict keys change."""
+    import torch
+
+    wrapped = ["backbone"]
+    model.backbone = torch.compile(model.backbone, **options)
+    rpn = getattr(model, "proposal_generator", None)
+    if rpn is not None and hasattr(rpn, "rpn_head"):
+        rpn.rpn_head = torch.compile(rpn.rpn_head, **options)
+        wrapped.append("proposal_generator.rpn_head")
+    return wrapped
+
+
 class Detectron2Model(AbstractImageAnalysisMLModel):
     """A Detectron2 detector; labels are the COCO class names of its training set."""
 
     name = "detectron2"
+    device_frames = True
 
     def __init__(
         self,
@@ -59,6 +79,7 @@ class Detectron2Model(AbstractImageAnalysisMLModel):
         batch_size: int = 0,
         min_score: float = 0.05,
         random_weights: bool = False,
+        compile_mode: str = "off",
     ) -> None:
         # Weights first: a missing file fails before torch is even imported.
         weights_file = None if random_weights else resolve_weights(weights, Path(cache_dir), sha256=weights_sha256)
@@ -69,6 +90,7 @@ class Detectron2Model(AbstractImageAnalysisMLModel):
         from detectron2.modeling import build_model
 
         self._device = pick_device(device)
+        self._compile = compile_options(compile_mode, self._device)  # a bad mode fails before the build
         cfg = get_cfg()  # config: file, then overrides, then frozen
         cfg.merge_from_file(str(config_file(config_name)))
         cfg.MODEL.DEVICE = self._device
@@ -80,6 +102,8 @@ class Detectron2Model(AbstractImageAnalysisMLModel):
         self.model = build_model(cfg).eval()
         if weights_file is not None:
             self._load(weights_file)
+        self.compiled_parts = compile_parts(self.model, self._compile) if self._compile is not None else []
+        self.warm_ups = WarmUps()
         self._resize = ResizeShortestEdge([input_size, input_size], cfg.INPUT.MAX_SIZE_TEST)
         self._rgb = cfg.INPUT.FORMAT == "RGB"
         self._labels = tuple(MetadataCatalog.get(cfg.DATASETS.TRAIN[0]).thing_classes)
@@ -105,50 +129,105 @@ class Detectron2Model(AbstractImageAnalysisMLModel):
     def preferred_batch_size(self) -> int:
         return self._batch_size
 
+    def _input_shape(self, height: int, width: int) -> tuple[int, int]:
+        short = self._resize.short_edge_length[0]
+        return self._resize.get_output_shape(height, width, short, self._resize.max_size)
+
     def prepare(self, frame: np.ndarray) -> dict:
         """One model input: the frame resized to the shape ResizeShortestEdge picks, as a CHW
         tensor, with the original size so the model maps boxes back to it.
 
-        On CUDA the uint8 frame is sent as is and resized there (bilinear), so only bytes cross
-        the bus and the CPU does no pixel work; on the CPU OpenCV resizes it. The model itself
-        subtracts the pixel mean on its device.
+        On CUDA (or for a frame already on a device) the uint8 frame is resized there
+        (bilinear), so only bytes cross the bus and the CPU does no pixel work; on the CPU
+        OpenCV resizes it. The model itself subtracts the pixel mean on its device.
         """
         import torch
 
         height, width = frame.shape[:2]
-        short = self._resize.short_edge_length[0]
-        new_h, new_w = self._resize.get_output_shape(height, width, short, self._resize.max_size)
-        image = frame[:, :, ::-1] if self._rgb else frame
-        if self._device == "cuda":
-            import torch.nn.functional as F
-
-            t = torch.from_numpy(np.ascontiguousarray(image)).to(self._device, non_blocking=True)
-            t = t.permute(2, 0, 1).unsqueeze(0).float()
-            tensor = F.interpolate(t, size=(new_h, new_w), mode="bilinear", align_corners=False)[0]
+        new_h, new_w = self._input_shape(height, width)
+        if self._device == "cuda" or isinstance(frame, torch.Tensor):
+            tensor = to_model_images([frame], (new_h, new_w), self._device, self._rgb)[0]
         else:
+            image = frame[:, :, ::-1] if self._rgb else frame
             resized = cv2.resize(image, (new_w, new_h), interpolation=cv2.INTER_LINEAR)
             tensor = torch.as_tensor(np.ascontiguousarray(resized.transpose(2, 0, 1)))
         return {"image": tensor, "height": height, "width": width}
 
-    def predict(self, frames: Sequence[np.ndarray]) -> list[list[Detection]]:
-        """Detect in a batch of BGR uint8 frames (each H×W×3) with one forward pass."""
+    def _prepare_batch(self, frames: Sequence[np.ndarray]) -> list[dict]:
+        """Frames of one size are resized on the device in one call; else one by one."""
         import torch
 
+        height, width = frames[0].shape[:2]
+        same = all(f.shape[:2] == (height, width) for f in frames)
+        if not same or (self._device != "cuda" and not isinstance(frames[0], torch.Tensor)):
+            return [self.prepare(f) for f in frames]
+        images = to_model_images(frames, self._input_shape(height, width), self._device, self._rgb)
+        return [{"image": image, "height": height, "width": width} for image in images]
+
+    def predict(self, frames: Sequence[np.ndarray]) -> list[list[Detection]]:
+        """Detect in a batch of BGR uint8 frames (each H×W×3) with one forward pass."""
         if not frames:
             return []
-        inputs = [self.prepare(f) for f in frames]
+        inputs = self._prepare_batch(frames)
+        if self._compile is None:
+            return self._postprocess(self._forward(inputs))
+        count = len(inputs)
+        _, h, w = inputs[0]["image"].shape
+        padded = self.warm_ups.padded_batch(count, h, w)
+        inputs = inputs + [inputs[-1]] * (padded - count)  # a warmed graph, not a new compile
+        if self.warm_ups.needs(padded, h, w):
+            for _ in range(3 if self._compile["mode"] == "reduce-overhead" else 1):
+                self._forward(inputs)  # compiles; CUDA graphs record on the later runs
+            self.warm_ups.done(padded, h, w)
+        return self._postprocess(self._forward(inputs)[:count])
+
+    def warm_up(self, batch: int, height: int, width: int) -> None:
+        """Compile and warm the graph for `batch` frames of height×width (no-op when eager)."""
+        if self._compile is not None:
+            self.predict([np.zeros((height, width, 3), np.uint8)] * batch)
+
+    def _forward(self, inputs: list[dict]) -> list[dict]:
+        import torch
+
         autocast = torch.autocast("cuda", dtype=torch.float16) if self._device == "cuda" else contextlib.nullcontext()
         with torch.inference_mode(), autocast:
-            outputs = self.model(inputs)
-        return [self._detections(out["instances"]) for out in outputs]
+            return self.model(inputs)
 
-    def _detections(self, instances) -> list[Detection]:
-        """Instances (boxes already scaled to the original frame) as Detections."""
-        instances = instances.to("cpu")
-        boxes = instances.pred_boxes.tensor.float().numpy()
-        scores = instances.scores.float().numpy()
-        classes = instances.pred_classes.numpy()
-        return [
-            Detection(self._labels[int(c)], float(s), (float(b[0]), float(b[1]), float(b[2]), float(b[3])))
-            for b, s, c in zip(boxes, scores, classes, strict=False)
+    def _postprocess(self, outputs: list[dict]) -> list[list[Detection]]:
+        """Instances (boxes already scaled to the original frame) as Detections: the batch's
+        boxes, scores and classes cross to the host in one copy and leave NumPy as lists."""
+        import torch
+
+        instances = [out["instances"] for out in outputs]
+        counts = [len(i) for i in instances]
+        if not sum(counts):
+            return [[] for _ in instances]
+        packed = torch.cat(
+            [
+                torch.cat([i.pred_boxes.tensor.float(), i.scores.float()[:, None], i.pred_classes.float()[:, None]], 1)
+                for i in instances
+            ]
+        ).cpu()
+        rows = packed.numpy().tolist()
+        labels, out, start = self._labels, [], 0
+        for n in counts:
+            out.append([Detection(labels[int(r[5])], r[4], (r[0], r[1], r[2], r[3])) for r in rows[start : start + n]])
+            start += n
+        return out
+
+
+def to_model_images(frames: Sequence, size: tuple[int, int], device: str, rgb: bool):
+    """BGR uint8 frames (H, W, 3), NumPy or torch, as float (N, 3, h, w) images on `device`,
+    resized bilinearly there (one kernel for the batch; colour flipped there if `rgb`)."""
+    import torch
+    import torch.nn.functional as F
+
+    batch = torch.stack(
+        [
+            f.to(device) if isinstance(f, torch.Tensor) else torch.from_numpy(f).to(device, non_blocking=True)
+            for f in frames
         ]
+    ).permute(0, 3, 1, 2)
+    if rgb:
+        batch = batch.flip(1)
+    return F.interpolate(batch.float(), size=size, mode="bilinear", align_corners=False)

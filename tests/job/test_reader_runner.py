@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from pathlib import Path
@@ -112,3 +113,40 @@ async def test_pipeline_batches_and_filters(avi: Path) -> None:
     assert [o["label"] for o in keep(only_dogs, model.predict([None])[0])] == ["dog"]
     with pytest.raises(ParamsError, match="horse"):
         check_labels(AnalysisParams(labels=["horse"]), model)
+
+
+class Failing(Fixed):
+    def predict(self, frames):
+        if len(self.calls) == 2:
+            raise ValueError("out of memory on batch 3")
+        return super().predict(frames)
+
+
+def model_thread_alive() -> bool:
+    return any(t.name == "model" for t in threading.enumerate())
+
+
+async def test_a_model_error_ends_the_pipeline_with_it(avi: Path) -> None:
+    got: list[FrameResult] = []
+
+    async def sink(results: list[FrameResult]) -> None:
+        got.extend(results)
+
+    with FrameReader(avi) as reader, pytest.raises(ValueError, match="batch 3"):
+        await analyse(reader, Failing(), AnalysisParams(), sink, batch_size=4)
+    assert [r.frame_index for r in got] == list(range(8))
+    assert not model_thread_alive()
+
+
+async def test_a_failing_sink_stops_the_model_within_the_batches_allowed_ahead(avi: Path) -> None:
+    model = Fixed()
+
+    async def sink(results: list[FrameResult]) -> None:
+        await asyncio.sleep(0.05)  # a slow write: the model must not run through the video
+        raise RuntimeError("the task is no longer running")
+
+    with FrameReader(avi) as reader, pytest.raises(RuntimeError, match="no longer running"):
+        await analyse(reader, model, AnalysisParams(), sink, batch_size=2, ahead=2)
+    assert not model_thread_alive()
+    # the batch handed to the sink and two waiting, of the 12 the video has
+    assert 1 <= len(model.calls) <= 3
