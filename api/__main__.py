@@ -7,9 +7,15 @@ import os
 import sys
 
 import uvicorn
+from starlette.types import ASGIApp
 
 from api.config import SettingsError, load_settings
 from api.main import create_app
+
+
+def serve(app: ASGIApp, host: str, port: int) -> None:
+    """The one uvicorn configuration (the API benchmark serves its bare app through it too)."""
+    uvicorn.run(app, host=host, port=port, log_level="info")
 
 
 def main() -> int:
@@ -29,7 +35,7 @@ def main() -> int:
         f"database {'SQLite' if settings.is_sqlite else 'PostgreSQL'}) on http://{host}:{port_text}/docs",
         flush=True,
     )
-    uvicorn.run(create_app(settings), host=host, port=int(port_text), log_level="info")
+    serve(create_app(settings), host, int(port_text))
     return 0
 
 
