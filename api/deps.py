@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from typing import Annotated
 
@@ -10,18 +11,20 @@ from fastapi.security import OAuth2PasswordBearer
 
 from api.config import ApiSettings
 from api.dispatchers.base import Dispatcher
-from api.security import InvalidToken, TokenType, user_from_token
+from api.security import InvalidToken, TokenType, decode_token
 from videoanalysis.models import Task, User
 
 # tokenUrl makes Swagger's Authorize button sign in through /signin (username = email).
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/signin", auto_error=False)
 
 
-def get_settings(request: Request) -> ApiSettings:
+# `async def` on purpose: FastAPI runs a plain `def` dependency in a worker thread, a thread hop
+# per request for a dictionary read.
+async def get_settings(request: Request) -> ApiSettings:
     return request.app.state.settings
 
 
-def get_dispatcher(request: Request) -> Dispatcher:
+async def get_dispatcher(request: Request) -> Dispatcher:
     return request.app.state.dispatcher
 
 
@@ -34,14 +37,30 @@ def unauthorized(message: str) -> HTTPException:
     return HTTPException(status.HTTP_401_UNAUTHORIZED, detail=message, headers={"WWW-Authenticate": "Bearer"})
 
 
+@functools.cache
+def _user_by_id_sql() -> str:
+    return User.filter(id=0).sql(params_inline=False)
+
+
+async def user_by_id(user_id: int) -> User | None:
+    """`User.get_or_none(id=...)` without rebuilding the query each time: every authenticated
+    request runs it, and the ORM's query building cost more than the query's round trip."""
+    _, rows = await User._meta.db.execute_query(_user_by_id_sql(), [user_id])
+    return User._init_from_db(**dict(rows[0])) if rows else None
+
+
 async def get_current_user(token: TokenDep, settings: SettingsDep) -> User:
     """The user of a valid, current access token; 401 otherwise."""
     if not token:
         raise unauthorized("not authenticated: send Authorization: Bearer <access token>")
     try:
-        return await user_from_token(token, TokenType.ACCESS, settings.secret_key)
+        claims = decode_token(token, TokenType.ACCESS, settings.secret_key)
     except InvalidToken as exc:
         raise unauthorized(str(exc)) from None
+    user = await user_by_id(claims.user_id)
+    if user is None or user.token_version != claims.version:
+        raise unauthorized("token is no longer valid")
+    return user
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
