@@ -56,6 +56,13 @@ class ApiSettings(CoreSettings):
     )
     access_token_minutes: int = Field(30, gt=0, description="Lifetime of an access token.")
     refresh_token_days: int = Field(7, gt=0, description="Lifetime of a refresh token.")
+    auth_cache_seconds: float = Field(
+        2.0,
+        ge=0,
+        le=60,
+        description="How long a replica may reuse a user row it read to check a token (0: read it on "
+        "every request); a password change takes effect on other replicas within this time.",
+    )
     max_upload_bytes: int = Field(
         512 * 1024 * 1024, gt=0, description="Largest accepted video; larger uploads get 413."
     )

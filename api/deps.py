@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import uuid
 from typing import Annotated
 
@@ -11,6 +10,7 @@ from fastapi.security import OAuth2PasswordBearer
 
 from api.config import ApiSettings
 from api.dispatchers.base import Dispatcher
+from api.reads import Prepared
 from api.security import InvalidToken, TokenType, decode_token
 from videoanalysis.models import Task, User
 
@@ -37,27 +37,16 @@ def unauthorized(message: str) -> HTTPException:
     return HTTPException(status.HTTP_401_UNAUTHORIZED, detail=message, headers={"WWW-Authenticate": "Bearer"})
 
 
-@functools.cache
-def _user_by_id_sql() -> str:
-    return User.filter(id=0).sql(params_inline=False)
-
-
-async def user_by_id(user_id: int) -> User | None:
-    """`User.get_or_none(id=...)` without rebuilding the query each time: every authenticated
-    request runs it, and the ORM's query building cost more than the query's round trip."""
-    _, rows = await User._meta.db.execute_query(_user_by_id_sql(), [user_id])
-    return User._init_from_db(**dict(rows[0])) if rows else None
-
-
-async def get_current_user(token: TokenDep, settings: SettingsDep) -> User:
-    """The user of a valid, current access token; 401 otherwise."""
+async def get_current_user(request: Request, token: TokenDep) -> User:
+    """The user of a valid, current access token; 401 otherwise. The user row comes from the
+    replica's short-lived cache (`api.user_cache`), not the database, on most requests."""
     if not token:
         raise unauthorized("not authenticated: send Authorization: Bearer <access token>")
     try:
-        claims = decode_token(token, TokenType.ACCESS, settings.secret_key)
+        claims = decode_token(token, TokenType.ACCESS, request.app.state.settings.secret_key)
     except InvalidToken as exc:
         raise unauthorized(str(exc)) from None
-    user = await user_by_id(claims.user_id)
+    user = await request.app.state.user_cache.get(claims.user_id)
     if user is None or user.token_version != claims.version:
         raise unauthorized("token is no longer valid")
     return user
@@ -66,13 +55,18 @@ async def get_current_user(token: TokenDep, settings: SettingsDep) -> User:
 CurrentUser = Annotated[User, Depends(get_current_user)]
 
 
+OWNED_TASK = Prepared(
+    Task, {"id": uuid.UUID, "owner_id": int}, lambda id, owner_id: Task.filter(id=id, owner_id=owner_id)
+)
+
+
 async def get_owned_task(task_id: str, user: CurrentUser) -> Task:
     """The caller's task; unknown, malformed and other users' ids all give the same 404."""
     try:
         key = uuid.UUID(task_id)
     except ValueError:
         key = None
-    task = await Task.get_or_none(id=key, owner_id=user.id) if key else None
+    task = await OWNED_TASK.first(id=key, owner_id=user.id) if key else None
     if task is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"task {task_id} not found")
     return task
@@ -87,12 +81,12 @@ OwnedTask = Annotated[Task, Depends(get_owned_task)]
 
 
 async def get_browser_user(
+    request: Request,
     token: TokenDep,
-    settings: SettingsDep,
     access_token: Annotated[str | None, Query(description="access token, for browser navigation")] = None,
 ) -> User:
     """The user of the Authorization header's token, else of the `access_token` query parameter."""
-    return await get_current_user(token or access_token, settings)
+    return await get_current_user(request, token or access_token)
 
 
 BrowserUser = Annotated[User, Depends(get_browser_user)]

@@ -15,6 +15,7 @@ from api.dispatchers import Dispatcher, create_dispatcher
 from api.metrics import MetricsMiddleware
 from api.metrics import router as metrics_router
 from api.routes import auth, health, me, tasks, viewer
+from api.user_cache import UserCache
 from videoanalysis.db import close_db, init_db
 from videoanalysis.models import Task
 from videoanalysis.status import TaskStatus
@@ -56,6 +57,7 @@ def create_app(settings: ApiSettings | None = None, *, dispatcher: Dispatcher | 
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.user_cache = UserCache(settings.auth_cache_seconds)
     for router in (
         auth.router,
         auth.auth_router,
