@@ -9,6 +9,7 @@ replicas notice within the time limit. A read that started before such a save is
 
 from __future__ import annotations
 
+import asyncio
 import time
 import weakref
 from typing import Any
@@ -27,29 +28,42 @@ class UserCache:
     def __init__(self, ttl_seconds: float, max_users: int = 10_000) -> None:
         self.ttl, self.max_users = ttl_seconds, max_users
         self._rows: dict[int, tuple[dict[str, Any], float]] = {}
+        # One read per user at a time: when an entry expires under load, the requests that
+        # find it missing wait for the same read instead of queueing hundreds of reads for
+        # the connection pool (each behind a full turn of a busy event loop).
+        self._reads: dict[int, asyncio.Future[dict[str, Any] | None]] = {}
         self._generation = 0
         _caches.add(self)
 
     async def get(self, user_id: int) -> User | None:
         """A fresh `User` instance (callers may change and save it) or None if there is none."""
-        now = time.monotonic()
         hit = self._rows.get(user_id)
-        if hit is not None and now - hit[1] < self.ttl:
+        if hit is not None and time.monotonic() - hit[1] < self.ttl:
             return User._init_from_db(**hit[0])
-        generation = self._generation
+        read = self._reads.get(user_id)
+        if read is None:
+            read = self._reads[user_id] = asyncio.ensure_future(self._read(user_id))
+            read.add_done_callback(
+                lambda done: self._reads.pop(user_id, None) if self._reads.get(user_id) is done else None
+            )
+        row = await asyncio.shield(read)
+        return User._init_from_db(**row) if row is not None else None
+
+    async def _read(self, user_id: int) -> dict[str, Any] | None:
+        generation, now = self._generation, time.monotonic()
         rows = await USER_BY_ID.rows(id=user_id)
-        if not rows:
-            return None
-        row = dict(rows[0])
-        if self.ttl > 0 and generation == self._generation:
+        row = dict(rows[0]) if rows else None
+        if row is not None and self.ttl > 0 and generation == self._generation:
             if len(self._rows) >= self.max_users:
                 self._rows.pop(next(iter(self._rows)))
             self._rows[user_id] = (row, now)
-        return User._init_from_db(**row)
+        return row
 
     def forget(self, user_id: int) -> None:
+        """Drop the user's row and any read in flight (it may predate the change)."""
         self._generation += 1
         self._rows.pop(user_id, None)
+        self._reads.pop(user_id, None)
 
 
 @post_save(User)
