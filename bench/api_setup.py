@@ -172,16 +172,14 @@ def signup(base: str, email: str) -> tuple[int, str]:
 
 
 def signin_limit_overrides() -> dict[str, str]:
-    """Raise every sign-in rate-limit setting this build has (none: nothing to raise)."""
+    """Raise every sign-in limit this build has (integer settings such as `signin_max_failures`);
+    windows and durations are left alone. None in this build: nothing to raise."""
     from api.config import ApiSettings
 
     out = {}
     for name, field in ApiSettings.model_fields.items():
         about_signin = any(w in name for w in ("signin", "sign_in", "login"))
-        if (
-            about_signin
-            and any(w in name for w in ("rate", "limit", "attempt", "per_"))
-            and field.annotation in (int, float)
-        ):
+        is_limit = any(w in name for w in ("max", "limit", "rate", "attempts", "failures"))
+        if about_signin and is_limit and field.annotation is int:
             out[f"VA_{name.upper()}"] = str(10**6)
     return out
