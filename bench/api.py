@@ -36,14 +36,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--users", type=int, default=200, help="other users, each with --tasks-per-user tasks")
     parser.add_argument("--tasks-per-user", type=int, default=50)
     parser.add_argument("--pg", default=os.environ.get("VA_TEST_PG", "postgres://postgres@127.0.0.1:5432"))
+    parser.add_argument(
+        "--api-source",
+        type=Path,
+        help="serve the project's API from this checkout (e.g. an older commit, for a before/after)",
+    )
     args = parser.parse_args(argv)
     wrk.require_wrk()
     with tempfile.TemporaryDirectory(prefix="va-bench-api-") as tmp, api_setup.database(args.pg) as url:
         raised = api_setup.signin_limit_overrides()
         env = api_setup.api_env(url, Path(tmp) / "data", raised)
+        source = args.api_source.resolve() if args.api_source else None
+        if source:
+            env["PYTHONPATH"] = str(source)
         api_port, bare_port = api_setup.free_port(), api_setup.free_port()
         with (
-            api_setup.server("api", api_port, env, Path(tmp) / "api.log", "/healthz") as api,
+            api_setup.server("api", api_port, env, Path(tmp) / "api.log", "/healthz", cwd=source) as api,
             api_setup.server("bench.api_bare", bare_port, {}, Path(tmp) / "bare.log", "/me/") as bare,
         ):
             email = "bench@example.com"
@@ -64,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
                 ),
                 "bare FastAPI /me/": (f"{bare}/me/", {}),
             }
+            print(f"project API from {source or 'this checkout'}")
             print(
                 f"seeded {args.users * args.tasks_per_user + args.tasks_per_user + 1} tasks, {args.frames} frames; "
                 f"{os.cpu_count()} CPUs; wrk -t2 -c{args.connections} -d{args.seconds:g}s, {args.repeats} repeats",
@@ -144,6 +153,7 @@ def storm(api: str, email: str, raised: dict[str, str], args: argparse.Namespace
             hostile = wrk.start(f"{api}/signin", connections=16, seconds=args.seconds + 1, script=script)
             loud.append(wrk.run(f"{api}/healthz", connections=16, seconds=args.seconds))
             signins.append(wrk.finish(hostile))
+            api_setup.wait_quiet(f"{api}/healthz")  # sign-ins wrk left in flight are still being answered
     finally:
         script.unlink()
     limits = ", ".join(f"{k}={v}" for k, v in raised.items()) or "none: this build has no sign-in rate-limit setting"

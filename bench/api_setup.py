@@ -116,8 +116,11 @@ async def seed_rows(url: str, owner_id: int, *, users: int, tasks_per_user: int,
 
 
 @contextmanager
-def server(module: str, port: int, env: dict[str, str], log: Path, probe: str) -> Iterator[str]:
-    """`python -m module` on 127.0.0.1:port, its log (uvicorn's access log too) in `log`."""
+def server(
+    module: str, port: int, env: dict[str, str], log: Path, probe: str, cwd: Path | None = None
+) -> Iterator[str]:
+    """`python -m module` on 127.0.0.1:port, its log (uvicorn's access log too) in `log`; run
+    from `cwd` (its modules come first on the path) when given."""
     base = f"http://127.0.0.1:{port}"
     with log.open("w") as out:
         proc = subprocess.Popen(
@@ -125,6 +128,7 @@ def server(module: str, port: int, env: dict[str, str], log: Path, probe: str) -
             env={**os.environ, **env, "HOST": "127.0.0.1", "PORT": str(port)},
             stdout=out,
             stderr=subprocess.STDOUT,
+            cwd=cwd,
         )
         try:
             _wait_up(base + probe, proc, log)
@@ -150,6 +154,15 @@ def _wait_up(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
             pass
         time.sleep(0.2)
     raise RuntimeError(f"{url}: no answer within 60 s")
+
+
+def wait_quiet(url: str, fast_s: float = 0.02, deadline_s: float = 60) -> None:
+    """Until three requests in a row are answered within `fast_s`: the server is idle again."""
+    end, streak = time.monotonic() + deadline_s, 0
+    while streak < 3 and time.monotonic() < end:
+        start = time.perf_counter()
+        httpx.get(url, timeout=deadline_s)
+        streak = streak + 1 if time.perf_counter() - start < fast_s else 0
 
 
 def api_env(database_url: str, data_dir: Path, extra: dict[str, str]) -> dict[str, str]:
