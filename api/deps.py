@@ -11,7 +11,7 @@ from fastapi.security import OAuth2PasswordBearer
 from api.config import ApiSettings
 from api.dispatchers.base import Dispatcher
 from api.reads import Prepared
-from api.security import InvalidToken, TokenType, decode_token
+from api.security import InvalidToken
 from videoanalysis.models import Task, User
 
 # tokenUrl makes Swagger's Authorize button sign in through /signin (username = email).
@@ -43,7 +43,7 @@ async def get_current_user(request: Request, token: TokenDep) -> User:
     if not token:
         raise unauthorized("not authenticated: send Authorization: Bearer <access token>")
     try:
-        claims = decode_token(token, TokenType.ACCESS, request.app.state.settings.secret_key)
+        claims = request.app.state.verified_tokens.access_claims(token)
     except InvalidToken as exc:
         raise unauthorized(str(exc)) from None
     user = await request.app.state.user_cache.get(claims.user_id)

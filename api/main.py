@@ -15,6 +15,7 @@ from api.dispatchers import Dispatcher, create_dispatcher
 from api.metrics import MetricsMiddleware
 from api.metrics import router as metrics_router
 from api.routes import auth, health, me, tasks, viewer
+from api.token_cache import VerifiedTokens
 from api.user_cache import UserCache
 from videoanalysis.db import close_db, init_db
 from videoanalysis.models import Task
@@ -58,6 +59,7 @@ def create_app(settings: ApiSettings | None = None, *, dispatcher: Dispatcher | 
     )
     app.state.settings = settings
     app.state.user_cache = UserCache(settings.auth_cache_seconds)
+    app.state.verified_tokens = VerifiedTokens(settings.secret_key)
     for router in (
         auth.router,
         auth.auth_router,
