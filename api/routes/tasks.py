@@ -211,7 +211,7 @@ async def read_result(
 class _StoredFrame(FrameOut):
     """A frame row as read: `objects` is the column's JSON text, parsed by pydantic's core."""
 
-    objects: Json[list[DetectedObject]]  # type: ignore[assignment]
+    objects: Json[list[DetectedObject]]
 
 
 STORED_FRAMES = TypeAdapter(list[_StoredFrame])
@@ -263,10 +263,10 @@ async def list_tasks(
     if cursor:
         stamp, key = _decode_cursor(cursor)
         query = Task.filter(owner_id=user.id).filter(Q(created_at__lt=stamp) | Q(created_at=stamp, id__lt=key))
-        tasks = [TaskOut.of(t) for t in await query.order_by("-created_at", "-id").limit(limit + 1)]
+        tasks: list[TaskOut] = [TaskOut.of(t) for t in await query.order_by("-created_at", "-id").limit(limit + 1)]
     else:  # the first page, by far the most read: rows to answers in one pass of pydantic's core
         rows = await NEWEST_TASKS.rows(owner_id=user.id, limit=limit + 1)
-        tasks = STORED_TASKS.validate_python([_task_fields(r) for r in rows])
+        tasks = list(STORED_TASKS.validate_python([_task_fields(r) for r in rows]))
     more = len(tasks) > limit
     tasks = tasks[:limit]
     return TaskPage(tasks=tasks, next_cursor=_encode_cursor(tasks[-1]) if more else None)
@@ -275,7 +275,7 @@ async def list_tasks(
 class _StoredTask(TaskOut):
     """A task row as read: `params` is the column's JSON text, parsed by pydantic's core."""
 
-    params: Json[dict[str, Any]]  # type: ignore[assignment]
+    params: Json[dict[str, Any]]
 
 
 STORED_TASKS = TypeAdapter(list[_StoredTask])
