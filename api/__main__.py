@@ -10,9 +10,22 @@ import socket
 import sys
 
 import uvicorn
+from starlette.types import ASGIApp
 
 from api.config import SettingsError, load_settings
 from api.main import create_app
+
+
+def serve(app: ASGIApp, host: str, port: int, *, metrics_port: int = 0, forwarded_allow_ips: str = "127.0.0.1") -> None:
+    """The one uvicorn configuration (the API benchmark serves its bare app through it too): the
+    API's port, and /metrics' own port when one is set (one server, two listening sockets)."""
+    ports = [port] + ([metrics_port] if metrics_port else [])
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sockets = [socket.create_server((host, p), family=family) for p in ports]
+    config = uvicorn.Config(app, log_level="info", proxy_headers=True, forwarded_allow_ips=forwarded_allow_ips)
+    server = uvicorn.Server(config)
+    with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises the SIGINT it handled, as uvicorn.run() does
+        server.run(sockets=sockets)
 
 
 def main() -> int:
@@ -35,18 +48,13 @@ def main() -> int:
         f"database {'SQLite' if settings.is_sqlite else 'PostgreSQL'}) on http://{host}:{port_text}/docs",
         flush=True,
     )
-    ports = [int(port_text)] + ([settings.metrics_port] if settings.metrics_port else [])
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sockets = [socket.create_server((host, port), family=family) for port in ports]
-    config = uvicorn.Config(
+    serve(
         create_app(settings),
-        log_level="info",
-        proxy_headers=True,
+        host,
+        int(port_text),
+        metrics_port=settings.metrics_port,
         forwarded_allow_ips=settings.forwarded_allow_ips,
     )
-    server = uvicorn.Server(config)
-    with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises the SIGINT it handled, as uvicorn.run() does
-        server.run(sockets=sockets)
     return 0
 
 

@@ -77,6 +77,13 @@ class ApiSettings(CoreSettings):
     max_form_fields: int = Field(
         50, gt=0, description="Most fields in a form or multipart body (the upload's included); more: 413."
     )
+    auth_cache_seconds: float = Field(
+        2.0,
+        ge=0,
+        le=60,
+        description="How long a replica may reuse a user row it read to check a token (0: read it on "
+        "every request); a password change takes effect on other replicas within this time.",
+    )
     max_upload_bytes: int = Field(
         512 * 1024 * 1024, gt=0, description="Largest accepted video; larger uploads get 413."
     )

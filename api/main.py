@@ -21,6 +21,8 @@ from api.metrics import router as metrics_router
 from api.openapi import install_openapi
 from api.ratelimit import SigninLimiter
 from api.routes import auth, health, me, tasks, viewer
+from api.token_cache import VerifiedTokens
+from api.user_cache import UserCache
 from api.viewer_auth import install_log_redaction
 from videoanalysis.db import close_db, init_db
 from videoanalysis.models import Task
@@ -68,6 +70,8 @@ def create_app(settings: ApiSettings | None = None, *, dispatcher: Dispatcher | 
     app.state.signin_limiter = SigninLimiter(
         settings.signin_max_failures, settings.signin_account_max_failures, settings.signin_window_seconds
     )
+    app.state.user_cache = UserCache(settings.auth_cache_seconds)
+    app.state.verified_tokens = VerifiedTokens(settings.secret_key)
     for router in (
         auth.router,
         auth.auth_router,

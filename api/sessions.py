@@ -15,6 +15,7 @@ from datetime import timedelta
 
 from api.config import ApiSettings
 from api.security import InvalidToken, TokenType, create_token, decode_token
+from api.user_cache import forget_session
 from videoanalysis.models import AuthSession, User
 from videoanalysis.tasks import utcnow
 
@@ -77,5 +78,8 @@ async def rotate(refresh_token: str, settings: ApiSettings) -> dict[str, str]:
 
 
 async def revoke(session_id: str) -> bool:
-    """End a session: its refresh and access tokens stop working. False if it had ended."""
-    return bool(await AuthSession.filter(id=session_id, revoked_at=None).update(revoked_at=utcnow()))
+    """End a session: its refresh and access tokens stop working (on this replica at once, on
+    the others within `VA_AUTH_CACHE_SECONDS`). False if it had ended."""
+    ended = bool(await AuthSession.filter(id=session_id, revoked_at=None).update(revoked_at=utcnow()))
+    forget_session(session_id)
+    return ended

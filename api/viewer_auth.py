@@ -14,7 +14,7 @@ import re
 import uuid
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Query, status
+from fastapi import Depends, HTTPException, Query, Request, status
 
 from api.deps import SettingsDep, TokenDep, get_current_user, get_owned_task, unauthorized
 from api.security import InvalidToken, TokenType, decode_token, user_of
@@ -35,6 +35,7 @@ def _same_task(a: str | None, b: str) -> bool:
 
 
 async def get_viewer_task(
+    request: Request,
     task_id: str,
     token: TokenDep,
     settings: SettingsDep,
@@ -45,7 +46,7 @@ async def get_viewer_task(
     if access_token is not None:
         raise unauthorized(NO_QUERY_ACCESS_TOKEN)
     if token:
-        return await get_owned_task(task_id, await get_current_user(token, settings))
+        return await get_owned_task(task_id, await get_current_user(request, token))
     if not viewer_token:
         raise unauthorized("not authenticated: send Authorization: Bearer <access token> or open a viewer link")
     try:

@@ -5,18 +5,30 @@ from __future__ import annotations
 from typing import Any
 
 from tortoise import Tortoise
+from tortoise.backends.base.config_generator import expand_db_url
 
 from videoanalysis.settings import CoreSettings
 
 MODELS_MODULE = "videoanalysis.models"
 
 
+async def keep_session(connection: Any) -> None:
+    """asyncpg's pool hook on release, after its own rollback of an open transaction. Its default
+    (`SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL`) is a second round trip
+    after every query; this code never sets session state (no SET, LISTEN, advisory lock or
+    cursor), so there is nothing to undo."""
+
+
 def tortoise_config(database_url: str, *, migrations: bool = False) -> dict[str, Any]:
     """The Tortoise config dict. `migrations=True` adds Aerich's own table (only
     `videoanalysis.migrate` needs it: the job and the operator install no Aerich)."""
     models = [MODELS_MODULE, "aerich.models"] if migrations else [MODELS_MODULE]
+    connection: str | dict[str, Any] = database_url
+    if database_url.startswith(("postgres://", "asyncpg://")):
+        connection = expand_db_url(database_url)
+        connection["credentials"]["reset"] = keep_session
     return {
-        "connections": {"default": database_url},
+        "connections": {"default": connection},
         "apps": {"models": {"models": models, "default_connection": "default"}},
         "use_tz": True,
         "timezone": "UTC",

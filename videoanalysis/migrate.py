@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import logging
 import sys
 from pathlib import Path
+from typing import Any
 
 from aerich import Command
+from aerich.utils import compress_dict, decompress_dict, get_models_describe
+from tortoise import Tortoise
 from tortoise.context import TortoiseContext
 
 from videoanalysis.db import tortoise_config
@@ -38,6 +42,31 @@ async def migrate(database_url: str, location: Path = MIGRATIONS_DIR) -> list[st
             return await command.upgrade(run_in_transaction=True)
         finally:
             await command.aclose()
+
+
+def newest_migration(location: Path = MIGRATIONS_DIR) -> Path:
+    return max((location / APP).glob("[0-9]*_*.py"), key=lambda p: int(p.name.split("_")[0]))
+
+
+async def models_state() -> dict[str, Any]:
+    """What Aerich records as MODELS_STATE for the models as they are now."""
+    with TortoiseContext():
+        await Tortoise.init(config=tortoise_config("sqlite://:memory:", migrations=True))
+        try:
+            # Through Aerich's own encoding, as a migration file stores it (tuples become lists).
+            return decompress_dict(compress_dict(get_models_describe(APP)))
+        finally:
+            await Tortoise.close_connections()
+
+
+def recorded_state(path: Path) -> dict[str, Any]:
+    """The MODELS_STATE a migration file records (Aerich diffs the next migration against it)."""
+    spec = importlib.util.spec_from_file_location(f"migration_{path.stem}", path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return decompress_dict(module.MODELS_STATE)
 
 
 def main(argv: list[str] | None = None) -> int:

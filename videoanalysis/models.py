@@ -53,7 +53,9 @@ class Task(Model):
 
     class Meta:
         table = "tasks"
-        indexes = (("owner_id", "created_at"),)
+        # A user's tasks newest first (the list and its keyset cursor: created_at, then id);
+        # tasks by status (open runs, the /metrics counts read from the index alone).
+        indexes = (("owner_id", "created_at", "id"), ("status",))
 
 
 class FrameDetections(Model):
@@ -94,7 +96,8 @@ class WebhookDelivery(Model):
 
     class Meta:
         table = "webhook_deliveries"
-        indexes = (("delivered_at", "gave_up", "next_attempt_at"),)
+        # Due deliveries (the delivery loop); given-up ones (a /metrics count).
+        indexes = (("delivered_at", "gave_up", "next_attempt_at"), ("gave_up",))
 
 
 class AuthSession(Model):

@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 import cv2
 import numpy as np
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, HTMLResponse, Response
@@ -110,6 +110,7 @@ def _video_meta(path: Path) -> tuple[float, int]:
 
 @router.get("/tasks/{task_id}/view", response_class=HTMLResponse)
 async def view_task(
+    request: Request,
     task_id: str,
     settings: SettingsDep,
     token: TokenDep,
@@ -119,7 +120,7 @@ async def view_task(
     """The viewer page: the video with its boxes drawn in sync, a timeline, filters, frame steps.
     Owner only; anyone else gets a refusal page with the same 404 as the API."""
     try:
-        task = await get_viewer_task(task_id, token, settings, viewer_token, access_token)
+        task = await get_viewer_task(request, task_id, token, settings, viewer_token, access_token)
         fps, frames = await run_in_threadpool(_video_meta, _video_path(task, settings.resolved_videos_dir))
     except HTTPException as exc:
         return _refusal(exc)

@@ -11,7 +11,7 @@ from tortoise.context import TortoiseContext
 
 from tests.conftest import PG_SERVER
 from videoanalysis.db import tortoise_config
-from videoanalysis.migrate import MIGRATIONS_DIR, main, migrate
+from videoanalysis.migrate import MIGRATIONS_DIR, main, migrate, models_state, newest_migration, recorded_state
 from videoanalysis.models import AuthSession, FrameDetections, Task, User
 
 COLUMNS = "SELECT table_name, column_name, data_type FROM information_schema.columns WHERE table_schema = 'public'"
@@ -137,3 +137,57 @@ async def test_resources_migration_upgrades_a_database_with_tasks(db, empty_data
         )
         assert (await Task.get(id=new.id)).detections == {"face": 2}
         await Tortoise.close_connections()
+
+
+INDEXES = "SELECT tablename, indexdef FROM pg_indexes WHERE schemaname = 'public'"
+
+
+async def test_index_migration_upgrades_a_database_at_the_previous_schema(db, empty_databases, tmp_path):
+    """A database at the schema before the read indexes, with tasks in it, gains them: a user's
+    newest tasks come from one index in order (no sort), tasks by status and given-up webhooks
+    have theirs."""
+    url = empty_databases[0]
+    previous = tmp_path / "previous"
+    (previous / "models").mkdir(parents=True)
+    files = sorted(p.name for p in (MIGRATIONS_DIR / "models").glob("[0-9]*_*.py"))
+    older = [f for f in files if int(f.split("_")[0]) < 4]
+    for name in older:
+        (previous / "models" / name).write_text((MIGRATIONS_DIR / "models" / name).read_text())
+    assert await migrate(url, previous) == older
+    conn = await asyncpg.connect(url)
+    try:
+        owner = await conn.fetchval(
+            "INSERT INTO users (email, first_name, last_name, password_hash, token_version, created_at) "
+            "VALUES ('old@example.com', '', '', 'x', 0, now()) RETURNING id"
+        )
+        await conn.execute(
+            "INSERT INTO tasks (id, owner_id, status, model, params, video_uri, video_name, frames_done, created_at) "
+            "VALUES ($1, $2, 'SUCCEEDED', 'opencv-face', '{}', 'videos://a.mp4', 'a.mp4', 0, now())",
+            uuid.uuid4(),
+            owner,
+        )
+        before = {tuple(r) for r in await conn.fetch(INDEXES)}
+        assert not any("(status)" in d for _, d in before)
+        assert [f for f in await migrate(url) if f.startswith("4_")] == [f for f in files if f.startswith("4_")]
+        after = {tuple(r) for r in await conn.fetch(INDEXES)}
+        defs = {d.split(" USING btree ")[1] for t, d in after if t in ("tasks", "webhook_deliveries")}
+        assert {"(owner_id, created_at, id)", "(status)", "(gave_up)"} <= defs
+        assert "(owner_id, created_at)" not in defs  # replaced by the longer one
+        await conn.execute("SET enable_seqscan = off")
+        plan = "\n".join(
+            r[0]
+            for r in await conn.fetch(
+                "EXPLAIN SELECT * FROM tasks WHERE owner_id = $1 ORDER BY created_at DESC, id DESC LIMIT 21", owner
+            )
+        )
+        assert "Index Scan Backward" in plan and "Sort" not in plan, plan
+        assert await conn.fetchval("SELECT count(*) FROM tasks WHERE owner_id = $1", owner) == 1
+    finally:
+        await conn.close()
+
+
+async def test_newest_migration_records_the_models_as_they_are():
+    """Aerich writes the next migration as the diff from the newest file's MODELS_STATE: a stale
+    state (two migrations written side by side) would re-create what is already there.
+    scripts/refresh-migration-state.py rewrites it."""
+    assert recorded_state(newest_migration()) == await models_state()
