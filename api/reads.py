@@ -18,9 +18,9 @@ from tortoise.queryset import QuerySet
 
 M = TypeVar("M", bound=Model)
 
-# A distinct, never-real value per parameter; `index` keeps them apart. Integers and UUIDs only:
-# they reach the database as given (a UUID as text on SQLite), where a datetime would need the
-# field's own conversion.
+# A distinct, never-real value per parameter; `index` keeps them apart. Integers, UUIDs and
+# strings only: they reach the database as given (a UUID as text on SQLite), where a datetime
+# would need the field's own conversion.
 _SENTINEL_INT = 734_000_000
 
 
@@ -29,6 +29,8 @@ def _sentinel(kind: type, index: int) -> Any:
         return _SENTINEL_INT + index
     if kind is uuid.UUID:
         return uuid.UUID(int=0xA11CE + index)
+    if kind is str:
+        return f"\x1fprepared-sentinel-{index}\x1f"
     raise TypeError(f"no sentinel for {kind.__name__}")
 
 

@@ -49,9 +49,11 @@ def newest_migration(location: Path = MIGRATIONS_DIR) -> Path:
 
 
 async def models_state() -> dict[str, Any]:
-    """What Aerich records as MODELS_STATE for the models as they are now."""
+    """What Aerich records as MODELS_STATE for the models as they are now. The URL is never
+    connected to (describing needs no connection); it is PostgreSQL's so the models' query
+    builders stay on the production dialect after this context ends."""
     with TortoiseContext():
-        await Tortoise.init(config=tortoise_config("sqlite://:memory:", migrations=True))
+        await Tortoise.init(config=tortoise_config("postgres://describe@127.0.0.1:1/never-connected", migrations=True))
         try:
             # Through Aerich's own encoding, as a migration file stores it (tuples become lists).
             return decompress_dict(compress_dict(get_models_describe(APP)))

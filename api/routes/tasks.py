@@ -23,7 +23,7 @@ from api.dispatchers.base import DispatchError
 from api.erase import erase_task
 from api.metrics import UPLOAD_BYTES, UPLOADS
 from api.reads import Prepared
-from api.schemas import DetectedObject, FrameOut, TaskOut, TaskPage, TaskResult
+from api.schemas import DetectedObject, FrameOut, TaskOut, TaskPage, TaskResult, TaskSummary
 from api.upload import Upload, UploadError, receive_upload
 from api.viewer_auth import ViewerTask
 from videoanalysis.catalogue import ModelNotInstalledError, UnknownModelError, check_installed
@@ -288,12 +288,14 @@ STORED_TASKS = TypeAdapter(list[_StoredTask])
 
 def _task_fields(row: Mapping[str, Any]) -> dict[str, Any]:
     status = TaskStatus(row["status"])
+    detections = row["detections"]
     return {
         **row,
         "params": _as_json(row["params"]),
         "task_id": row["id"],
         "ready": status.is_final,
         "success": status is TaskStatus.SUCCEEDED,
+        "summary": TaskSummary.of(json.loads(detections) if isinstance(detections, str | bytes) else detections),
     }
 
 
