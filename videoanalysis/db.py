@@ -5,16 +5,25 @@ from __future__ import annotations
 from typing import Any
 
 from tortoise import Tortoise
+from tortoise.backends.base.config_generator import expand_db_url
 
 from videoanalysis.settings import CoreSettings
+from videoanalysis.sqlite_backend import PRAGMAS
+from videoanalysis.sqlite_upgrade import upgrade_sqlite
 
 MODELS_MODULE = "videoanalysis.models"
 
 
 def tortoise_config(database_url: str) -> dict[str, Any]:
-    """The Tortoise config dict (also used by Aerich, see `videoanalysis.migrations_config`)."""
+    """The Tortoise config dict (also used by Aerich, see `videoanalysis.migrate`). SQLite gets
+    the client of `videoanalysis.sqlite_backend` (immediate transactions, busy timeout, WAL)."""
+    connection: str | dict[str, Any] = database_url
+    if database_url.startswith("sqlite") and ":memory:" not in database_url:
+        connection = expand_db_url(database_url)
+        connection["engine"] = "videoanalysis.sqlite_backend"
+        connection["credentials"] = {**PRAGMAS, **connection["credentials"]}
     return {
-        "connections": {"default": database_url},
+        "connections": {"default": connection},
         "apps": {"models": {"models": [MODELS_MODULE, "aerich.models"], "default_connection": "default"}},
         "use_tz": True,
         "timezone": "UTC",
@@ -34,7 +43,36 @@ async def init_db(
     await Tortoise.init(config=tortoise_config(settings.resolved_database_url), _enable_global_fallback=global_fallback)
     if generate_schemas if generate_schemas is not None else settings.is_sqlite:
         await Tortoise.generate_schemas(safe=True)
+        if settings.is_sqlite:
+            await upgrade_sqlite()
 
 
 async def close_db() -> None:
     await Tortoise.close_connections()
+
+
+# Errors of a database that went away or was busy for a moment, by class name along the cause
+# chain (drivers differ: asyncpg, sqlite3; Tortoise wraps some of them).
+_TRANSIENT = {
+    "ConnectionDoesNotExistError",
+    "InterfaceError",
+    "AdminShutdownError",
+    "ConnectionFailureError",
+    "CannotConnectNowError",
+    "TooManyConnectionsError",
+    "ConnectionResetError",
+    "ConnectionRefusedError",
+    "BrokenPipeError",
+}
+
+
+def is_transient_db_error(exc: BaseException | None) -> bool:
+    """Whether retrying the same transaction later may succeed (connection lost, database
+    restarting, SQLite busy); a constraint or syntax error is not."""
+    seen = 0
+    while exc is not None and seen < 8:
+        name = type(exc).__name__
+        if name in _TRANSIENT or "database is locked" in str(exc) or "connection is closed" in str(exc):
+            return True
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return False

@@ -1,0 +1,48 @@
+"""The embedded SQLite file of an earlier version, brought up to the current models.
+
+PostgreSQL gets its schema from the Aerich migrations; the embedded file is created by
+`generate_schemas`, which never alters a table that exists. Here the columns and indexes added
+since the first release are added where missing, in the order the migrations added them.
+"""
+
+from __future__ import annotations
+
+from tortoise import Tortoise
+
+# (table, column, SQLite column definition), oldest first; mirrors the migrations.
+COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("users", "webhook_secret", "VARCHAR(128)"),
+    ("tasks", "callback_url", "VARCHAR(2048)"),
+    ("tasks", "lease_attempt", "INT NOT NULL DEFAULT 0"),
+    ("tasks", "lease_holder", "VARCHAR(255)"),
+    ("tasks", "lease_expires_at", "TIMESTAMP"),
+    ("tasks", "heartbeat_at", "TIMESTAMP"),
+    ("tasks", "next_frame", "INT NOT NULL DEFAULT 0"),
+    ("tasks", "stage_state", "JSON"),
+    ("tasks", "queue", "VARCHAR(64)"),
+    ("tasks", "retries", "INT NOT NULL DEFAULT 0"),
+    ("tasks", "retry_at", "TIMESTAMP"),
+)
+INDEXES = ('CREATE INDEX IF NOT EXISTS "idx_tasks_queue_5f277a" ON "tasks" ("queue", "status", "created_at")',)
+# Tasks left open by a version without queues belong to the embedded server's queue.
+AFTER = {("tasks", "queue"): "UPDATE \"tasks\" SET \"queue\" = 'local' WHERE \"status\" IN ('PENDING', 'RUNNING')"}
+
+
+async def upgrade_sqlite() -> list[str]:
+    """Add what is missing; returns the columns added (as table.column)."""
+    conn = Tortoise.get_connection("default")
+    added: list[str] = []
+    present: dict[str, set[str]] = {}
+    for table, column, ddl in COLUMNS:
+        if table not in present:
+            rows = await conn.execute_query_dict(f'PRAGMA table_info("{table}")')
+            present[table] = {r["name"] for r in rows}
+        if column in present[table]:
+            continue
+        await conn.execute_script(f'ALTER TABLE "{table}" ADD COLUMN "{column}" {ddl}')
+        if (table, column) in AFTER:
+            await conn.execute_script(AFTER[(table, column)])
+        added.append(f"{table}.{column}")
+    for sql in INDEXES:
+        await conn.execute_script(sql)
+    return added
