@@ -42,9 +42,9 @@ async def init_db(
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     await Tortoise.init(config=tortoise_config(settings.resolved_database_url), _enable_global_fallback=global_fallback)
     if generate_schemas if generate_schemas is not None else settings.is_sqlite:
-        await Tortoise.generate_schemas(safe=True)
-        if settings.is_sqlite:
+        if settings.is_sqlite:  # first: SQLite would index a missing column as a string literal
             await upgrade_sqlite()
+        await Tortoise.generate_schemas(safe=True)
 
 
 async def close_db() -> None:

@@ -29,7 +29,8 @@ AFTER = {("tasks", "queue"): "UPDATE \"tasks\" SET \"queue\" = 'local' WHERE \"s
 
 
 async def upgrade_sqlite() -> list[str]:
-    """Add what is missing; returns the columns added (as table.column)."""
+    """Add what is missing to the tables that exist (before `generate_schemas`, which creates
+    the missing tables and indexes); returns the columns added (as table.column)."""
     conn = Tortoise.get_connection("default")
     added: list[str] = []
     present: dict[str, set[str]] = {}
@@ -37,12 +38,13 @@ async def upgrade_sqlite() -> list[str]:
         if table not in present:
             rows = await conn.execute_query_dict(f'PRAGMA table_info("{table}")')
             present[table] = {r["name"] for r in rows}
-        if column in present[table]:
-            continue
+        if not present[table] or column in present[table]:
+            continue  # a new file: generate_schemas creates the table whole
         await conn.execute_script(f'ALTER TABLE "{table}" ADD COLUMN "{column}" {ddl}')
         if (table, column) in AFTER:
             await conn.execute_script(AFTER[(table, column)])
         added.append(f"{table}.{column}")
-    for sql in INDEXES:
-        await conn.execute_script(sql)
+    if added:
+        for sql in INDEXES:
+            await conn.execute_script(sql)
     return added
