@@ -10,15 +10,12 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from tortoise import Tortoise
 
-from api.config import ApiSettings, DispatcherKind, load_settings
+from api.config import ApiSettings, load_settings
 from api.dispatchers import Dispatcher, create_dispatcher
 from api.metrics import MetricsMiddleware
 from api.metrics import router as metrics_router
 from api.routes import auth, health, me, tasks, viewer
 from videoanalysis.db import close_db, init_db
-from videoanalysis.models import Task
-from videoanalysis.status import TaskStatus
-from videoanalysis.tasks import transition
 from videoanalysis.webhooks import delivery_loop
 
 log = logging.getLogger(__name__)
@@ -35,8 +32,9 @@ def create_app(settings: ApiSettings | None = None, *, dispatcher: Dispatcher | 
         if owns_db:
             await init_db(settings, global_fallback=True)
         app.state.dispatcher = dispatcher or create_dispatcher(settings)
-        if owns_db and settings.is_sqlite and settings.dispatcher is DispatcherKind.LOCAL:
-            await fail_orphans()
+        start = getattr(app.state.dispatcher, "start", None)
+        if start is not None:  # the local queue resumes what an earlier process left open
+            await start()
         webhooks = asyncio.create_task(
             delivery_loop(settings.webhook_policy, settings.public_url, settings.webhook_poll_seconds)
         )
@@ -68,12 +66,3 @@ def create_app(settings: ApiSettings | None = None, *, dispatcher: Dispatcher | 
         app.include_router(router)
     app.add_middleware(MetricsMiddleware)
     return app
-
-
-async def fail_orphans() -> None:
-    """Embedded mode: runs of a previous process of this server cannot finish any more."""
-    open_ids = await Task.filter(status__in=[TaskStatus.PENDING, TaskStatus.RUNNING]).values_list("id", flat=True)
-    for task_id in open_ids:
-        await transition(task_id, TaskStatus.FAILED, error="the service restarted before the analysis finished")
-    if open_ids:
-        log.warning("marked %d unfinished task(s) of a previous run as FAILED", len(open_ids))

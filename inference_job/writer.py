@@ -140,7 +140,10 @@ class ResultWriter:
             await FrameDetections.bulk_create(
                 [
                     FrameDetections(
-                        task_id=self.lease.task_id, frame_index=r.frame_index, timestamp=r.timestamp_s, objects=r.objects
+                        task_id=self.lease.task_id,
+                        frame_index=r.frame_index,
+                        timestamp=r.timestamp_s,
+                        objects=r.objects,
                     )
                     for r in rows
                 ],
