@@ -3,8 +3,11 @@ file of an earlier version at start-up."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import sqlite3
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 
@@ -13,16 +16,13 @@ from tortoise import Tortoise
 from tortoise.context import TortoiseContext
 
 from tests.api.test_migrate import columns
-from videoanalysis.db import close_db, init_db, tortoise_config
+from videoanalysis.db import tortoise_config
 from videoanalysis.migrate import MIGRATIONS_DIR, migrate
 from videoanalysis.models import Task
-from videoanalysis.settings import CoreSettings
 from videoanalysis.sqlite_upgrade import COLUMNS
 
+REPO = Path(__file__).resolve().parents[2]
 NEW_COLUMNS = [c for _, c, _ in COLUMNS[2:]]
-
-
-from tests.api.test_migrate import empty_databases  # noqa: E402,F401  (fixture)
 
 
 async def test_migration_2_upgrades_a_database_with_open_tasks(empty_databases, tmp_path: Path):
@@ -104,23 +104,48 @@ def _sqlite_columns(path: Path) -> set[str]:
         db.close()
 
 
-async def test_an_earlier_embedded_sqlite_file_is_upgraded_at_start_up(tmp_path: Path):
-    with TortoiseContext():
-        await init_db(CoreSettings(data_dir=tmp_path / "fresh"))
-        await close_db()
+# Run in a process of its own: Tortoise binds the models' SQL dialect globally at init, and
+# the session's models must keep PostgreSQL's.
+START_UP = """
+import asyncio, json, sys
+from tortoise import Tortoise
+from videoanalysis.db import close_db, init_db
+from videoanalysis.models import Task
+from videoanalysis.settings import CoreSettings
+
+async def main():
+    await init_db(CoreSettings(data_dir=sys.argv[1]))
+    task = await Task.get(status="RUNNING")
+    mode = await Tortoise.get_connection("default").execute_query_dict("PRAGMA journal_mode")
+    print(json.dumps([task.queue, task.next_frame, task.frames_done, task.lease_holder, mode[0]["journal_mode"]]))
+    await close_db()
+
+asyncio.run(main())
+"""
+
+
+def start_up(data_dir: Path) -> list:
+    done = subprocess.run(
+        [sys.executable, "-c", START_UP, str(data_dir)], cwd=REPO, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_an_earlier_embedded_sqlite_file_is_upgraded_at_start_up(tmp_path: Path):
     fresh_file = tmp_path / "fresh" / "videoanalysis.sqlite3"
+    _previous_sqlite_file_from_models(tmp_path / "fresh")
     fresh = _sqlite_columns(fresh_file)
-    settings = CoreSettings(data_dir=tmp_path)
-    path = tmp_path / "videoanalysis.sqlite3"
+    path = tmp_path / "old" / "videoanalysis.sqlite3"
+    path.parent.mkdir()
     _previous_sqlite_file(fresh_file, path)
     assert set(NEW_COLUMNS) <= fresh and not set(NEW_COLUMNS) & _sqlite_columns(path)
-    with TortoiseContext():
-        await init_db(settings)
-        try:
-            assert _sqlite_columns(path) == fresh
-            task = await Task.get(status="RUNNING")
-            assert (task.queue, task.next_frame, task.frames_done, task.lease_holder) == ("local", 0, 3, None)
-            mode = await Tortoise.get_connection("default").execute_query_dict("PRAGMA journal_mode")
-            assert mode[0]["journal_mode"] == "wal"
-        finally:
-            await close_db()
+    assert start_up(path.parent) == ["local", 0, 3, None, "wal"]
+    assert _sqlite_columns(path) == fresh
+
+
+def _previous_sqlite_file_from_models(data_dir: Path) -> None:
+    """A fresh embedded file of this version (its schema is the reference)."""
+    code = "import asyncio, sys; from videoanalysis.db import init_db, close_db; from videoanalysis.settings import CoreSettings\n"
+    code += "async def m():\n    await init_db(CoreSettings(data_dir=sys.argv[1])); await close_db()\nasyncio.run(m())"
+    subprocess.run([sys.executable, "-c", code, str(data_dir)], cwd=REPO, check=True)
