@@ -67,7 +67,7 @@ class Outcome:
 
 TABLE_HEAD = (
     "| case | final state | rows lost | rows duplicated | tasks stuck | committed at crash | resumed at "
-    "| frames redone |\n| --- | --- | --- | --- | --- | --- | --- | --- |"
+    "| frames redone (bound) |\n| --- | --- | --- | --- | --- | --- | --- | --- |"
 )
 RESUMED = re.compile(r"resumes at frame (\d+)")
 
