@@ -3,7 +3,8 @@
 Each batch is one transaction: first the fenced update of the task row (committed position
 `next_frame`, `frames_done`, the stages' JSON state, the lease's expiry), which takes the row
 lock and matches only while this run holds the lease and the task is RUNNING; then the rows,
-upserted on (task, frame_index). A crash loses at most the batch in flight, a rerun resumes
+upserted on (task, frame_index). A crash loses at most the write in flight and the frames
+buffered behind it (under two batches, never committed work), a rerun resumes
 from `next_frame` with exactly one row per analysed frame, and a run that lost its lease (or
 whose task was cancelled) writes nothing: its transaction is rolled back.
 A database connection dropped mid-write (a failover, a killed backend) is retried: the
