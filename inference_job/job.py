@@ -109,7 +109,7 @@ async def run_task(task_id: uuid.UUID, settings: JobSettings) -> int:
         log.warning("task %s: stopped by a signal; the next run resumes", task_id)
         return await _interrupted(lease)
     except Exception as exc:
-        if is_transient_db_error(exc):
+        if not isinstance(exc, (*_CLEAR_ERRORS, ImportError)) and is_transient_db_error(exc):
             log.warning("task %s: database unavailable (%s); the next run resumes", task_id, exc)
             return await _interrupted(lease)
         log.exception("task %s failed", task_id)
