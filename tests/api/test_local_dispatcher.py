@@ -172,3 +172,25 @@ async def _async(value: bool) -> bool:
 
 async def _final(task: Task) -> bool:
     return TaskStatus((await status_of(task)).status).is_final
+
+
+async def test_a_crashed_run_that_advanced_the_position_is_not_counted(api_settings, owner, db):
+    # Stands in for a job killed after committing a batch, three times, then one that ends it.
+    code = f"""
+import asyncio, asyncpg, sys
+async def main():
+    conn = await asyncpg.connect({db!r})
+    pos = await conn.fetchval("UPDATE tasks SET next_frame = next_frame + 8 WHERE id = $1 RETURNING next_frame", sys.argv[-1])
+    if pos >= 32:
+        await conn.execute("UPDATE tasks SET status = 'SUCCEEDED' WHERE id = $1", sys.argv[-1])
+    await conn.close()
+    sys.exit(0 if pos >= 32 else -9 % 256)
+asyncio.run(main())
+"""
+    dispatcher = LocalDispatcher(api_settings(local_backoff_limit=1), command=[sys.executable, "-c", code])
+    task = await new_task(owner, dispatcher.queue)
+    await dispatcher.submit(task)
+    await until(lambda: _final(task))
+    await dispatcher.close()
+    row = await status_of(task)
+    assert (row.status, row.next_frame, row.retries) == (TaskStatus.SUCCEEDED, 32, 0)
