@@ -96,6 +96,25 @@ class ApiSettings(CoreSettings):
     local_concurrency: int = Field(
         1, gt=0, description="Local dispatcher: analyses run at once (the rest wait in a queue)."
     )
+    local_queue: str = Field(
+        "local",
+        min_length=1,
+        max_length=64,
+        description="Local dispatcher: the queue (tasks' `queue`) this server runs.",
+    )
+    local_backoff_limit: int = Field(
+        2,
+        ge=0,
+        description="Local dispatcher: retries of a crashed analysis before the task fails (a Job's backoffLimit).",
+    )
+    local_backoff_seconds: float = Field(
+        10.0,
+        gt=0,
+        description="Local dispatcher: delay before the first retry; it doubles each retry (capped at 6 min).",
+    )
+    local_poll_seconds: float = Field(
+        1.0, gt=0, description="Local dispatcher: how often the task table is read for work."
+    )
     kube_namespace: str = Field("default", min_length=1, description="Namespace of the VideoAnalysis resources.")
 
     public_url: str = Field(

@@ -6,14 +6,13 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from tortoise import Tortoise
 
 from api.bodylimit import BodyLimitMiddleware
-from api.config import ApiSettings, DispatcherKind, load_settings
+from api.config import ApiSettings, load_settings
 from api.dispatchers import Dispatcher, create_dispatcher
 from api.forms import validation_error
 from api.metrics import MetricsMiddleware, MetricsPortSplit
@@ -25,9 +24,6 @@ from api.token_cache import VerifiedTokens
 from api.user_cache import UserCache
 from api.viewer_auth import install_log_redaction
 from videoanalysis.db import close_db, init_db
-from videoanalysis.models import Task
-from videoanalysis.status import TaskStatus
-from videoanalysis.tasks import transition
 from videoanalysis.webhooks import delivery_loop
 
 log = logging.getLogger(__name__)
@@ -44,8 +40,9 @@ def create_app(settings: ApiSettings | None = None, *, dispatcher: Dispatcher | 
         if owns_db:
             await init_db(settings, global_fallback=True)
         app.state.dispatcher = dispatcher or create_dispatcher(settings)
-        if owns_db and settings.is_sqlite and settings.dispatcher is DispatcherKind.LOCAL:
-            await fail_orphans()
+        start = getattr(app.state.dispatcher, "start", None)
+        if start is not None:  # the local queue resumes what an earlier process left open
+            await start()
         webhooks = asyncio.create_task(
             delivery_loop(settings.webhook_policy, settings.public_url, settings.webhook_poll_seconds)
         )
@@ -88,14 +85,3 @@ def create_app(settings: ApiSettings | None = None, *, dispatcher: Dispatcher | 
     if settings.metrics_port:
         app.add_middleware(MetricsPortSplit, metrics_port=settings.metrics_port)
     return app
-
-
-async def fail_orphans() -> None:
-    """Embedded mode: runs of a previous process of this server cannot finish any more."""
-    open_ids: list[Any] = await Task.filter(status__in=[TaskStatus.PENDING, TaskStatus.RUNNING]).values_list(
-        "id", flat=True
-    )
-    for task_id in open_ids:
-        await transition(task_id, TaskStatus.FAILED, error="the service restarted before the analysis finished")
-    if open_ids:
-        log.warning("marked %d unfinished task(s) of a previous run as FAILED", len(open_ids))

@@ -146,6 +146,7 @@ async def e2e_fps(
     from inference_job.job import run_pipeline
     from inference_job.reader import FrameReader
     from inference_job.runner import AnalysisParams
+    from videoanalysis.lease import acquire
     from videoanalysis.models import Task, User
     from videoanalysis.status import TaskStatus
     from videoanalysis.tasks import transition
@@ -155,9 +156,9 @@ async def e2e_fps(
     task = await Task.create(owner=user, model=model.name, video_uri=f"file://{video}")
     start = time.perf_counter()
     with (reader_class or FrameReader)(video, queue_frames=settings.queue_frames) as reader:
-        await transition(task.id, TaskStatus.RUNNING, frames_total=reader.meta.frames)
-        done = await run_pipeline(reader, model, AnalysisParams(), task.id, settings)
-    await transition(task.id, TaskStatus.SUCCEEDED, frames_done=done)
+        lease = await acquire(task.id, "bench", settings.lease_ttl_s)
+        done = await run_pipeline(reader, model, AnalysisParams(), lease, settings)
+    await transition(task.id, TaskStatus.SUCCEEDED, frames_done=done, fence=lease)
     elapsed = time.perf_counter() - start
     await Task.filter(id=task.id).delete()
     return done / elapsed

@@ -1,20 +1,23 @@
 """`python -m inference_job --task-id ID`: the entry point of the Kubernetes Job and of the
-local dispatcher. Exit 0 on success (or when the task was cancelled), non-zero on failure,
-with the reason written to the task row."""
+local dispatcher. Exit codes are `videoanalysis.exitcodes.JobExit`: 0 on success (or when the
+task was cancelled), 1 on a failure whose reason is in the task row, 4 when another run holds
+or took the task's lease, 75 when stopped early (the next run resumes)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import logging
+import signal
 import sys
 import uuid
 
 from pydantic import ValidationError
 
 from inference_job.config import JobSettings
-from inference_job.job import EXIT_FAILED, EXIT_NO_TASK, run_task
+from inference_job.job import run_task
 from videoanalysis.db import close_db, init_db
+from videoanalysis.exitcodes import JobExit
 from videoanalysis.settings import CoreSettings
 from videoanalysis.status import TaskStatus
 from videoanalysis.tasks import transition
@@ -32,6 +35,9 @@ async def _main(task_id: uuid.UUID) -> int:
     except ValidationError as exc:
         return await _fail_on_bad_settings(task_id, exc)
     await init_db(settings)
+    main = asyncio.current_task()
+    if main is not None:  # SIGTERM (a graceful stop, a preempted Pod): release the lease and exit
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main.cancel)
     try:
         return await run_task(task_id, settings)
     finally:
@@ -47,12 +53,12 @@ async def _fail_on_bad_settings(task_id: uuid.UUID, exc: ValidationError) -> int
     try:
         await init_db(CoreSettings())
     except Exception:
-        return EXIT_FAILED
+        return JobExit.FAILED
     try:
         await transition(task_id, TaskStatus.FAILED, error=reason)
     finally:
         await close_db()
-    return EXIT_FAILED
+    return JobExit.FAILED
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -62,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         task_id = uuid.UUID(args.task_id)
     except ValueError:
         print(f"--task-id must be a UUID, got {args.task_id!r}", file=sys.stderr)
-        return EXIT_NO_TASK
+        return JobExit.NO_TASK
     return asyncio.run(_main(task_id))
 
 

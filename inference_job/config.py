@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from pathlib import Path
 from typing import Literal
 
@@ -46,10 +48,21 @@ class JobSettings(CoreSettings):
     progress_interval_s: float = Field(
         1.0, ge=0, description="At most one progress update (frames_done) per this many seconds."
     )
+    lease_ttl_s: float = Field(
+        30.0, gt=0, description="The run's lease on its task lasts this long without a heartbeat (a third of it)."
+    )
+    lease_wait_s: float | None = Field(
+        None, ge=0, description="How long to wait for another run's lease to expire. Empty: one TTL."
+    )
+    lease_holder: str = Field("", description="Name of this run in the lease. Empty: <hostname>:<pid>.")
     metrics_file: Path | None = Field(
         None, description="Write the run's metrics here (Prometheus text format) when it ends."
     )
     pushgateway_url: str = Field("", description="Push the run's metrics to this Prometheus Pushgateway when it ends.")
+
+    @property
+    def resolved_lease_holder(self) -> str:
+        return self.lease_holder or f"{socket.gethostname()}:{os.getpid()}"
 
     @property
     def resolved_model_cache_dir(self) -> Path:

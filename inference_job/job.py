@@ -1,11 +1,16 @@
-"""One analysis run: task row -> RUNNING -> frames through the model -> rows -> SUCCEEDED.
+"""One analysis run: take the task's lease -> resume at its committed frame -> frames through
+the model -> rows with the position, one transaction a batch -> SUCCEEDED.
 
-Every failure ends the task FAILED with a reason a person can read; a task that is cancelled
-meanwhile is left as it is and the run stops early.
+Every failure of the video or the model ends the task FAILED with a reason a person can read;
+a cancelled task is left as it is; a run that lost its lease exits `SUPERSEDED` having written
+nothing more; a SIGTERM or a database that went away releases the lease and exits
+`INTERRUPTED`, the task left RUNNING for the next run to resume.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import inspect
 import logging
 import time
@@ -14,14 +19,18 @@ from pathlib import Path
 from typing import Any
 
 from inference_job.config import JobSettings
+from inference_job.heartbeat import Heartbeat
 from inference_job.metrics import RunStats, export
 from inference_job.models import AbstractImageAnalysisMLModel, UnknownModelError, create_model
 from inference_job.models.factory import model_class
 from inference_job.models.weights import WeightsError
 from inference_job.nvdec_reader import DecoderError, open_reader
 from inference_job.reader import FrameReader, VideoReadError
-from inference_job.runner import AnalysisParams, ParamsError, analyse, check_labels
-from inference_job.writer import ResultWriter, TaskStopped
+from inference_job.runner import AnalysisParams, FrameResult, ParamsError, analyse, check_labels
+from inference_job.writer import ResultWriter
+from videoanalysis.db import is_transient_db_error
+from videoanalysis.exitcodes import JobExit
+from videoanalysis.lease import Lease, LeaseHeld, LeaseLost, TaskStopped, acquire, release, why_fenced
 from videoanalysis.models import Task
 from videoanalysis.params import task_params
 from videoanalysis.status import TaskStatus
@@ -30,7 +39,9 @@ from videoanalysis.tasks import transition
 
 log = logging.getLogger("inference_job")
 
-EXIT_OK, EXIT_FAILED, EXIT_NO_TASK = 0, 1, 2
+# Kept as names for callers of the earlier constants.
+EXIT_OK, EXIT_FAILED, EXIT_NO_TASK = JobExit.OK, JobExit.FAILED, JobExit.NO_TASK
+EXIT_SUPERSEDED, EXIT_INTERRUPTED = JobExit.SUPERSEDED, JobExit.INTERRUPTED
 # Failures whose message is already the reason to show.
 _CLEAR_ERRORS = (VideoReadError, WeightsError, UnknownModelError, ParamsError, DecoderError)
 
@@ -58,59 +69,113 @@ def failure_reason(exc: BaseException) -> str:
     return f"analysis failed: {type(exc).__name__}: {exc}"
 
 
+async def take_lease(task_id: uuid.UUID, settings: JobSettings) -> Lease:
+    """Acquire the lease, waiting up to VA_LEASE_WAIT_S (one TTL) for another run's to expire
+    (a retried Pod whose predecessor died without releasing it)."""
+    wait = settings.lease_wait_s if settings.lease_wait_s is not None else settings.lease_ttl_s
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            return await acquire(task_id, settings.resolved_lease_holder, settings.lease_ttl_s)
+        except LeaseHeld:
+            if time.monotonic() >= deadline:
+                raise
+            await asyncio.sleep(min(1.0, max(0.05, deadline - time.monotonic())))
+
+
 async def run_task(task_id: uuid.UUID, settings: JobSettings) -> int:
-    """Analyse one task; returns the process exit code."""
+    """Analyse one task; returns the process exit code (a `JobExit`)."""
     task = await Task.get_or_none(id=task_id)
     if task is None:
         log.error("task %s not found", task_id)
-        return EXIT_NO_TASK
-    status = TaskStatus(task.status)
-    if status.is_final:
-        log.info("task %s is already %s; nothing to do", task_id, status)
-        return EXIT_FAILED if status is TaskStatus.FAILED else EXIT_OK
+        return JobExit.NO_TASK
+    if TaskStatus(task.status).is_final:
+        log.info("task %s is already %s; nothing to do", task_id, task.status)
+        return JobExit.FAILED if task.status == TaskStatus.FAILED else JobExit.OK
     try:
-        return await _analyse_task(task, settings)
+        lease = await take_lease(task_id, settings)
+    except LeaseHeld as exc:
+        log.warning("task %s: %s; this run is superseded", task_id, exc)
+        return JobExit.SUPERSEDED
+    except TaskStopped:
+        return JobExit.OK
+    log.info("task %s: attempt %d resumes at frame %d", task_id, lease.attempt, lease.next_frame)
+    try:
+        async with Heartbeat(lease) as heartbeat:
+            return await _analyse_task(task, lease, settings, heartbeat)
     except TaskStopped:
         log.info("task %s stopped while running (cancelled)", task_id)
-        return EXIT_OK
+        return JobExit.OK
+    except LeaseLost as exc:
+        log.warning("task %s: %s; this run stops", task_id, exc)
+        return JobExit.SUPERSEDED
+    except asyncio.CancelledError:
+        log.warning("task %s: stopped by a signal; the next run resumes", task_id)
+        return await _interrupted(lease)
     except Exception as exc:
+        if not isinstance(exc, (*_CLEAR_ERRORS, ImportError)) and is_transient_db_error(exc):
+            log.warning("task %s: database unavailable (%s); the next run resumes", task_id, exc)
+            return await _interrupted(lease)
         log.exception("task %s failed", task_id)
-        await transition(task_id, TaskStatus.FAILED, error=failure_reason(exc))
-        return EXIT_FAILED
+        return await _fail(lease, failure_reason(exc))
 
 
-async def _analyse_task(task: Task, settings: JobSettings) -> int:
+async def _interrupted(lease: Lease) -> int:
+    with contextlib.suppress(Exception):  # the database may be the reason: the lease then expires
+        await release(lease)
+    return JobExit.INTERRUPTED
+
+
+async def _fail(lease: Lease, reason: str) -> int:
+    if await transition(lease.task_id, TaskStatus.FAILED, error=reason, fence=lease) is not None:
+        return JobExit.FAILED
+    return JobExit.SUPERSEDED if isinstance(await why_fenced(lease), LeaseLost) else JobExit.OK
+
+
+async def _analyse_task(task: Task, lease: Lease, settings: JobSettings, heartbeat: Heartbeat) -> int:
     params = task_params(task.model, task.params)
     path = resolve_uri(task.video_uri, settings.resolved_videos_dir)
-    with open_reader(Path(path), params.frame_stride, settings, task.model) as reader:
+    start = lease.next_frame
+    with open_reader(Path(path), params.frame_stride, settings, task.model, start=start) as reader:
         total = reader.meta.frames_to_analyse(params.frame_stride)
-        if await transition(task.id, TaskStatus.RUNNING, frames_total=total, frames_done=0, error=None) is None:
-            raise TaskStopped()
+        if not await lease.fenced().update(frames_total=total, error=None):
+            raise await why_fenced(lease)
         model = create_model(task.model, **model_options(task.model, settings))
         check_labels(params, model)
-        done = await run_pipeline(reader, model, params, task.id, settings)
-    if await transition(task.id, TaskStatus.SUCCEEDED, frames_done=done) is None:
-        raise TaskStopped()
-    log.info("task %s succeeded: %d frames analysed", task.id, done)
-    return EXIT_OK
+        done = await run_pipeline(reader, model, params, lease, settings, heartbeat)
+    if await transition(task.id, TaskStatus.SUCCEEDED, fence=lease, frames_done=done) is None:
+        raise await why_fenced(lease)
+    log.info("task %s succeeded: %d frames analysed (from frame %d in this run)", task.id, done, start)
+    return JobExit.OK
 
 
 async def run_pipeline(
     reader: FrameReader,
     model: AbstractImageAnalysisMLModel,
     params: AnalysisParams,
-    task_id: uuid.UUID,
+    lease: Lease,
     settings: JobSettings,
+    heartbeat: Heartbeat | None = None,
 ) -> int:
-    """Frames -> model -> writer for a RUNNING task; returns the frames written."""
+    """Frames -> model -> writer for a leased task; returns the task's frames analysed so far
+    (those committed before this run included)."""
     batch = params.batch_size or settings.batch_size or model.preferred_batch_size
     writer = ResultWriter(
-        task_id, batch_frames=settings.write_batch_frames, progress_interval_s=settings.progress_interval_s
+        lease,
+        stride=params.frame_stride,
+        batch_frames=settings.write_batch_frames,
+        progress_interval_s=settings.progress_interval_s,
     )
+
+    async def sink(results: list[FrameResult]) -> None:
+        if heartbeat is not None:
+            heartbeat.check()
+        await writer.add(results)
+
     stats, started = RunStats(), time.perf_counter()
     try:
-        await analyse(reader, model, params, writer.add, batch_size=batch, stats=stats)
-        done = await writer.finish()
+        await analyse(reader, model, params, sink, batch_size=batch, stats=stats)
+        await writer.finish()
     except BaseException:
         await writer.abort()
         raise
@@ -118,9 +183,9 @@ async def run_pipeline(
     stats.decode_seconds = reader.decode_seconds
     export(
         stats,
-        task_id=str(task_id),
+        task_id=str(lease.task_id),
         model=model.name,
         metrics_file=settings.metrics_file,
         pushgateway_url=settings.pushgateway_url,
     )
-    return done
+    return writer.committed_frames_done + writer.written

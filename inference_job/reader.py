@@ -84,14 +84,20 @@ class FrameReader:
 
     Skipped frames are only grabbed (demuxed), never converted. If fewer frames can be read
     than the container announced, iteration fails with "video is truncated at frame N".
+    `start` (a multiple of `stride`) resumes a run: the reader seeks there where the container
+    allows it and else grabs its way there, so frame indices are exact either way.
     Use as a context manager so the thread is stopped when the consumer leaves early.
     """
 
-    def __init__(self, path: Path, *, stride: int = 1, queue_frames: int = 64) -> None:
+    def __init__(self, path: Path, *, stride: int = 1, queue_frames: int = 64, start: int = 0) -> None:
         if stride < 1:
             raise ValueError("frame_stride must be at least 1")
+        if start < 0 or start % stride:
+            raise ValueError(f"start frame {start} is not a multiple of the stride {stride}")
         self.path = path
         self.stride = stride
+        self.start = start
+        self.seeked = False  # whether the start was reached by a seek (else by grabbing)
         self.meta = probe(path)
         self._queue: queue.Queue = queue.Queue(maxsize=max(1, queue_frames))
         self._stop = threading.Event()
@@ -123,11 +129,28 @@ class FrameReader:
             error = exc
         self._put((_END, error))
 
+    def _seek(self, cap: cv2.VideoCapture) -> cv2.VideoCapture:
+        """Position `cap` on frame `start`: a seek where the container reports landing exactly
+        there, else a fresh capture that grabs (decodes, never converts) the frames before it."""
+        if cap.set(cv2.CAP_PROP_POS_FRAMES, self.start) and int(cap.get(cv2.CAP_PROP_POS_FRAMES)) == self.start:
+            self.seeked = True
+            return cap
+        cap.release()
+        cap = _open(self.path)
+        for _ in range(self.start):
+            if self._stop.is_set() or not cap.grab():
+                break
+        return cap
+
     def _decode(self) -> None:
+        if self.start >= self.meta.frames:
+            return
         cap = _open(self.path)
         fps = self.meta.fps
         try:
-            index = 0
+            if self.start:
+                cap = self._seek(cap)
+            index = self.start
             while not self._stop.is_set():
                 keep = index % self.stride == 0
                 started = time.perf_counter()

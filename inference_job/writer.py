@@ -1,83 +1,101 @@
-"""Writing a task's per-frame detections through Tortoise, in batches.
+"""Writing a task's per-frame detections through Tortoise, in batches, fenced by the run's lease.
 
-Idempotent: the run's first transaction deletes whatever an earlier (crashed or retried) run
-of the same task wrote, and every insert is an upsert on (task, frame_index). A rerun thus
-ends with exactly one row per analysed frame, whatever the earlier run left behind.
-Progress (`frames_done`) is written in the same transaction as a batch, at most once per
-`progress_interval_s`; that update only matches a RUNNING task, which is how a cancellation
-(or any other ending) is noticed without an extra query.
+Each batch is one transaction: first the fenced update of the task row (committed position
+`next_frame`, `frames_done`, the stages' JSON state, the lease's expiry), which takes the row
+lock and matches only while this run holds the lease and the task is RUNNING; then the rows,
+upserted on (task, frame_index). A crash loses at most the write in flight and the frames
+buffered behind it (under two batches, never committed work), a rerun resumes
+from `next_frame` with exactly one row per analysed frame, and a run that lost its lease (or
+whose task was cancelled) writes nothing: its transaction is rolled back.
+A database connection dropped mid-write (a failover, a killed backend) is retried: the
+transaction is atomic and fenced, so writing it again is safe.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 import time
-import uuid
 from collections.abc import Callable
+from typing import Any
 
 from tortoise.transactions import in_transaction
 
 from inference_job.counts import add_counts, label_counts
 from inference_job.runner import FrameResult
-from videoanalysis.models import FrameDetections, Task
-from videoanalysis.status import TaskStatus
+from videoanalysis.db import is_transient_db_error
+from videoanalysis.lease import Lease, LeaseLost, TaskStopped, why_fenced
+from videoanalysis.models import FrameDetections
+from videoanalysis.tasks import utcnow
+
+__all__ = ["LeaseLost", "ResultWriter", "TaskStopped"]
+
+log = logging.getLogger(__name__)
+WRITE_TRIES = 5
 
 
-class TaskStopped(Exception):
-    """The task left RUNNING (cancelled, or ended by someone else) while it was analysed."""
+class _Fenced(Exception):
+    """The fenced update matched nothing (raised inside the transaction to roll it back)."""
 
 
 class ResultWriter:
     """Buffers results and writes them `batch_frames` at a time, one transaction each.
 
     A full buffer is written in a background asyncio task, so the write overlaps the next
-    batch's inference; at most one write is in flight, which bounds memory.
+    batch's inference; at most one write is in flight, which bounds memory. A partial buffer
+    is written when `progress_interval_s` has passed, so a slow model still shows progress.
     """
 
     def __init__(
         self,
-        task_id: uuid.UUID | str,
+        lease: Lease,
         *,
+        stride: int = 1,
         batch_frames: int = 64,
         progress_interval_s: float = 1.0,
-        fresh: bool = True,
         clock: Callable[[], float] = time.monotonic,
+        retry_delay_s: float = 0.5,
     ) -> None:
-        """`fresh`: delete the task's earlier rows in the first transaction (a new run)."""
-        self.task_id = task_id
+        self.lease = lease
+        self.stride = stride
         self.batch_frames = max(1, batch_frames)
         self.progress_interval_s = progress_interval_s
+        self.retry_delay_s = retry_delay_s
         self._clock = clock
         self._buffer: list[FrameResult] = []
+        self._state: Any = None  # JSON of the stages' state after the last buffered frame
         self._inflight: asyncio.Task | None = None
-        self._first = fresh
         self._written = 0
-        self._reported = 0  # frames_done as last written
-        self._last_progress = clock()
-        self.progress_updates = 0
+        self._last_flush = clock()
+        self.committed_frames_done = -(-lease.next_frame // stride)  # ceil: frames before the position
+        self.writes = 0
 
     @property
     def written(self) -> int:
+        """Frames committed by this run."""
         return self._written
 
-    async def add(self, results: list[FrameResult]) -> None:
-        """Buffer results; write when a batch is full, or when progress is due and no write
-        is in flight (so a slow model still reports progress about every interval)."""
+    async def add(self, results: list[FrameResult], stage_state: Any = None) -> None:
+        """Buffer results (and the stages' state after them: a JSON value, snapshotted now);
+        write when a batch is full, or when the interval has passed and no write is in flight."""
         self._buffer.extend(results)
-        progress_due = self._clock() - self._last_progress >= self.progress_interval_s and (
+        if stage_state is not None:
+            self._state = json.loads(json.dumps(stage_state))
+        due = self._clock() - self._last_flush >= self.progress_interval_s and (
             self._inflight is None or self._inflight.done()
         )
-        if len(self._buffer) >= self.batch_frames or (self._buffer and progress_due):
+        if len(self._buffer) >= self.batch_frames or (self._buffer and due):
             await self._wait_inflight()
             rows, self._buffer = self._buffer, []
-            self._inflight = asyncio.create_task(self._write(rows, final=False))
+            self._inflight = asyncio.create_task(self._write(rows, self._state))
 
     async def finish(self) -> int:
-        """Write what is left (progress included); returns the number of frames written."""
+        """Write what is left; returns the number of frames written by this run."""
         await self._wait_inflight()
         rows, self._buffer = self._buffer, []
-        if rows or self._first or self._reported != self._written:
-            await self._write(rows, final=True)
+        if rows:
+            await self._write(rows, self._state)
         return self._written
 
     async def abort(self) -> None:
@@ -91,38 +109,49 @@ class ResultWriter:
             task, self._inflight = self._inflight, None
             await task
 
-    async def _write(self, rows: list[FrameResult], *, final: bool) -> None:
-        now = self._clock()
-        progress = final or now - self._last_progress >= self.progress_interval_s
-        async with in_transaction() as conn:
-            fresh = self._first
-            if self._first:
-                await FrameDetections.filter(task_id=self.task_id).using_db(conn).delete()
-                self._first = False
-            await add_counts(conn, self.task_id, label_counts(r.objects for r in rows), reset=fresh)
-            if rows:
-                await FrameDetections.bulk_create(
-                    [
-                        FrameDetections(
-                            task_id=self.task_id, frame_index=r.frame_index, timestamp=r.timestamp_s, objects=r.objects
-                        )
-                        for r in rows
-                    ],
-                    on_conflict=("task_id", "frame_index"),
-                    update_fields=("timestamp", "objects"),
-                    using_db=conn,
-                )
-            if progress:
-                done = self._written + len(rows)
-                updated = (
-                    await Task.filter(id=self.task_id, status=TaskStatus.RUNNING)
-                    .using_db(conn)
-                    .update(frames_done=done)
-                )
-                if not updated:
-                    raise TaskStopped("the task is no longer running")
+    async def _write(self, rows: list[FrameResult], state: Any) -> None:
+        self._last_flush = self._clock()
+        for attempt in range(1, WRITE_TRIES + 1):
+            try:
+                await self._commit(rows, state)
+                break
+            except _Fenced:
+                raise await why_fenced(self.lease) from None
+            except Exception as exc:
+                if attempt == WRITE_TRIES or not is_transient_db_error(exc):
+                    raise
+                log.warning("batch write failed (%s), retrying (%d/%d)", exc, attempt, WRITE_TRIES)
+                await asyncio.sleep(self.retry_delay_s * attempt)
         self._written += len(rows)
-        if progress:
-            self._last_progress = now
-            self._reported = self._written
-            self.progress_updates += 1
+        self.writes += 1
+
+    async def _commit(self, rows: list[FrameResult], state: Any) -> None:
+        """One transaction: the fenced position update first (row lock), then the rows."""
+        now = utcnow()
+        position: dict[str, Any] = {
+            "next_frame": rows[-1].frame_index + self.stride,
+            "frames_done": self.committed_frames_done + self._written + len(rows),
+            "heartbeat_at": now,
+            "lease_expires_at": self.lease.expiry(now),
+        }
+        if state is not None:
+            position["stage_state"] = state
+        async with in_transaction() as conn:
+            if not await self.lease.fenced(conn).update(**position):
+                raise _Fenced()
+            await FrameDetections.bulk_create(
+                [
+                    FrameDetections(
+                        task_id=self.lease.task_id,
+                        frame_index=r.frame_index,
+                        timestamp=r.timestamp_s,
+                        objects=r.objects,
+                    )
+                    for r in rows
+                ],
+                on_conflict=("task_id", "frame_index"),
+                update_fields=("timestamp", "objects"),
+                using_db=conn,
+            )
+            # The per-label counters move with the rows: a resumed run adds only what it commits.
+            await add_counts(conn, self.lease.task_id, label_counts(r.objects for r in rows), reset=False)

@@ -108,8 +108,11 @@ class ApiClient(httpx.AsyncClient):
 @pytest.fixture
 def api_settings(db: str, tmp_path: Path) -> Callable[..., Any]:
     """Factory of `ApiSettings` on the session PostgreSQL database and a tmp videos folder;
-    keyword arguments override any field (e.g. dispatcher="kubernetes", max_upload_bytes=...)."""
+    keyword arguments override any field (e.g. dispatcher="kubernetes", max_upload_bytes=...).
+    Each test gets a local queue of its own: the session database holds other tests' tasks."""
     from api.config import ApiSettings
+
+    queue = f"test-{uuid.uuid4().hex[:12]}"
 
     def make(**overrides: Any) -> ApiSettings:
         values: dict[str, Any] = {
@@ -119,6 +122,9 @@ def api_settings(db: str, tmp_path: Path) -> Callable[..., Any]:
             "data_dir": tmp_path / "data",
             "videos_dir": tmp_path / "videos",
             "dispatcher": "local",
+            "local_queue": queue,
+            "local_backoff_seconds": 0.2,
+            "local_poll_seconds": 0.2,
         }
         values.update(overrides)
         return ApiSettings(**values)

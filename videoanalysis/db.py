@@ -8,25 +8,25 @@ from tortoise import Tortoise
 from tortoise.backends.base.config_generator import expand_db_url
 
 from videoanalysis.settings import CoreSettings
+from videoanalysis.sqlite_backend import PRAGMAS
+from videoanalysis.sqlite_upgrade import upgrade_sqlite
 
 MODELS_MODULE = "videoanalysis.models"
 
 
-async def keep_session(connection: Any) -> None:
-    """asyncpg's pool hook on release, after its own rollback of an open transaction. Its default
-    (`SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL`) is a second round trip
-    after every query; this code never sets session state (no SET, LISTEN, advisory lock or
-    cursor), so there is nothing to undo."""
-
-
 def tortoise_config(database_url: str, *, migrations: bool = False) -> dict[str, Any]:
     """The Tortoise config dict. `migrations=True` adds Aerich's own table (only
-    `videoanalysis.migrate` needs it: the job and the operator install no Aerich)."""
+    `videoanalysis.migrate` needs it: the job and the operator install no Aerich). SQLite gets the
+    client of `videoanalysis.sqlite_backend` (immediate transactions, busy timeout, WAL)."""
     models = [MODELS_MODULE, "aerich.models"] if migrations else [MODELS_MODULE]
+    # PostgreSQL keeps asyncpg's own reset on release: it costs a round trip per query, but it is
+    # what finds a connection the server dropped (a failover, pg_terminate_backend) and takes it
+    # out of the pool; a no-op reset was measured to hand such connections out again.
     connection: str | dict[str, Any] = database_url
-    if database_url.startswith(("postgres://", "asyncpg://")):
+    if database_url.startswith("sqlite") and ":memory:" not in database_url:
         connection = expand_db_url(database_url)
-        connection["credentials"]["reset"] = keep_session
+        connection["engine"] = "videoanalysis.sqlite_backend"
+        connection["credentials"] = {**PRAGMAS, **connection["credentials"]}
     return {
         "connections": {"default": connection},
         "apps": {"models": {"models": models, "default_connection": "default"}},
@@ -47,8 +47,37 @@ async def init_db(
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     await Tortoise.init(config=tortoise_config(settings.resolved_database_url), _enable_global_fallback=global_fallback)
     if generate_schemas if generate_schemas is not None else settings.is_sqlite:
+        if settings.is_sqlite:  # first: SQLite would index a missing column as a string literal
+            await upgrade_sqlite()
         await Tortoise.generate_schemas(safe=True)
 
 
 async def close_db() -> None:
     await Tortoise.close_connections()
+
+
+# Errors of a database that went away or was busy for a moment, by class name along the cause
+# chain (drivers differ: asyncpg, sqlite3; Tortoise wraps some of them).
+_TRANSIENT = {
+    "ConnectionDoesNotExistError",
+    "InterfaceError",
+    "AdminShutdownError",
+    "ConnectionFailureError",
+    "CannotConnectNowError",
+    "TooManyConnectionsError",
+    "ConnectionResetError",
+    "ConnectionRefusedError",
+    "BrokenPipeError",
+}
+
+
+def is_transient_db_error(exc: BaseException | None) -> bool:
+    """Whether retrying the same transaction later may succeed (connection lost, database
+    restarting, SQLite busy); a constraint or syntax error is not."""
+    seen = 0
+    while exc is not None and seen < 8:
+        name = type(exc).__name__
+        if name in _TRANSIENT or "database is locked" in str(exc) or "connection is closed" in str(exc):
+            return True
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return False

@@ -50,12 +50,28 @@ class Task(Model):
     created_at = fields.DatetimeField(auto_now_add=True)
     started_at = fields.DatetimeField(null=True)
     finished_at = fields.DatetimeField(null=True)
+    # The lease of the one run allowed to write (see videoanalysis.lease): every write of a run
+    # is fenced by (lease_attempt, lease_holder); a run that lost them cannot write.
+    lease_attempt = fields.IntField(default=0)
+    lease_holder = fields.CharField(max_length=255, null=True)
+    lease_expires_at = fields.DatetimeField(null=True)
+    heartbeat_at = fields.DatetimeField(null=True)
+    # The committed position: the first frame index not yet analysed, committed with the rows
+    # of each batch, and the opaque JSON state later stages keep across frames.
+    next_frame = fields.IntField(default=0)
+    stage_state: dict | None = fields.JSONField(null=True)
+    # The local dispatcher's durable queue: which queue runs the task (NULL: another
+    # dispatcher), crashed runs counted against VA_LOCAL_BACKOFF_LIMIT, the next retry's time.
+    queue = fields.CharField(max_length=64, null=True)
+    retries = fields.IntField(default=0)
+    retry_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "tasks"
         # A user's tasks newest first (the list and its keyset cursor: created_at, then id);
-        # tasks by status (open runs, the /metrics counts read from the index alone).
-        indexes = (("owner_id", "created_at", "id"), ("status",))
+        # tasks by status (open runs, the /metrics counts read from the index alone); the
+        # local dispatcher's queue (its open tasks, oldest first).
+        indexes = (("owner_id", "created_at", "id"), ("status",), ("queue", "status", "created_at"))
 
 
 class FrameDetections(Model):

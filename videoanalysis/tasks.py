@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tortoise.transactions import in_transaction
 
 from videoanalysis.models import Task, WebhookDelivery
 from videoanalysis.status import TaskStatus, can_move
+
+if TYPE_CHECKING:
+    from videoanalysis.lease import Lease
 
 
 def utcnow() -> datetime:
@@ -21,6 +24,7 @@ async def transition(
     status: TaskStatus,
     *,
     error: str | None = None,
+    fence: Lease | None = None,
     **fields: Any,
 ) -> Task | None:
     """Move the task to `status` if the state machine allows it, under a row lock.
@@ -29,10 +33,14 @@ async def transition(
     ended: a late RUNNING after CANCELLED is ignored) or the task does not exist.
     Extra keyword arguments are written in the same update (e.g. frames_total=...).
     An ending of a task with a callback URL queues its webhook in the same transaction.
+    `fence`: only if that run still holds the task's lease (None otherwise). An ending frees
+    the lease.
     """
     async with in_transaction() as conn:
         task = await Task.filter(id=task_id).using_db(conn).select_for_update().first()
         if task is None or not can_move(TaskStatus(task.status), status):
+            return None
+        if fence is not None and (task.lease_attempt, task.lease_holder) != (fence.attempt, fence.holder):
             return None
         now = utcnow()
         task.status = status
@@ -40,6 +48,7 @@ async def transition(
             task.started_at = now
         if status.is_final:
             task.finished_at = now
+            task.lease_holder = task.lease_expires_at = task.retry_at = None
         if error is not None:
             task.error = error
         for name, value in fields.items():

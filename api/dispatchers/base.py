@@ -14,6 +14,9 @@ class DispatchError(Exception):
 class Dispatcher(Protocol):
     name: str
 
+    async def start(self) -> None:
+        """Begin work at the server's start-up (the local queue resumes open tasks)."""
+
     async def submit(self, task: Task) -> None:
         """Start the analysis of a PENDING task. Raises DispatchError when it cannot."""
 

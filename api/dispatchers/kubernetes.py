@@ -40,6 +40,9 @@ class KubernetesDispatcher:
             getattr(api, method), names.GROUP, names.VERSION, self.namespace, names.PLURAL, *args, **kwargs
         )
 
+    async def start(self) -> None:
+        """Nothing to resume here: the operator follows the resources."""
+
     async def submit(self, task: Task) -> None:
         body = build_videoanalysis(task, self.settings.kube_namespace)
         try:

@@ -1,8 +1,15 @@
-"""The embedded default: run `python -m inference_job --task-id ID` as a subprocess here.
+"""The embedded default: the task table is the queue; each task runs as a subprocess here
+(`python -m inference_job --task-id ID`) under the lease the job takes.
 
-Each run gets its own process group (so cancel stops the job and anything it started), at most
-`VA_LOCAL_CONCURRENCY` run at once (the rest wait their turn), and a run that ends without the
-job having recorded an outcome is marked FAILED with the tail of its stderr, never left PENDING.
+A poll loop (woken at once by a submit) starts, oldest first and at most `VA_LOCAL_CONCURRENCY`
+at a time, the tasks of this server's queue (`VA_LOCAL_QUEUE`) that are PENDING, or RUNNING
+with no live lease: after any restart the interrupted ones resume from their last committed
+frame and the queued ones start. A live lease (an orphan analysis of an earlier server still
+running) is waited out, never doubled. A run that ends without the task ending (killed, crashed)
+is retried with back-off, like a Job's Pods, up to `VA_LOCAL_BACKOFF_LIMIT` retries (a run that
+advanced the committed position does not count), then the task is FAILED with the last reason.
+A graceful stop SIGTERMs the runs, which release their leases: the tasks stay RUNNING and
+resume at the next start. Each run has its own process group, so cancel stops all it started.
 """
 
 from __future__ import annotations
@@ -12,14 +19,21 @@ import contextlib
 import logging
 import os
 import signal
+import socket
 import sys
+import uuid
 from collections import deque
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from tortoise.expressions import Q
+
+from videoanalysis.exitcodes import JobExit
+from videoanalysis.lease import release_holders
 from videoanalysis.models import Task
 from videoanalysis.status import TaskStatus
-from videoanalysis.tasks import transition
+from videoanalysis.tasks import transition, utcnow
 
 if TYPE_CHECKING:
     from api.config import ApiSettings
@@ -28,6 +42,26 @@ log = logging.getLogger(__name__)
 
 STDERR_TAIL_LINES = 15
 KILL_GRACE_SECONDS = 5.0
+MAX_BACKOFF_SECONDS = 360.0  # a Job's back-off cap
+OPEN = (TaskStatus.PENDING, TaskStatus.RUNNING)
+
+
+def exit_reason(code: int | None, tail: str) -> str:
+    """Why a run ended without its task ending, for the task's error."""
+    if code is None:
+        return tail
+    if code < 0:
+        reason = f"the analysis process was killed by signal {-code}"
+    elif code == 0:
+        reason = "the analysis process exited without recording a result"
+    else:
+        reason = f"the analysis process exited with code {code}"
+    return f"{reason}: {tail}" if tail else reason
+
+
+def backoff_delay(retries: int, base_s: float) -> float:
+    """10 s, 20 s, 40 s... (with the default base), capped like a Job's."""
+    return min(MAX_BACKOFF_SECONDS, base_s * 2 ** max(retries - 1, 0))
 
 
 class LocalDispatcher:
@@ -38,7 +72,11 @@ class LocalDispatcher:
     def __init__(self, settings: ApiSettings, *, command: Sequence[str] | None = None) -> None:
         # `command` replaces the job entry point (the task id is appended as --task-id ID).
         self._command = list(command or [sys.executable, "-m", "inference_job"])
-        self._slots = asyncio.Semaphore(settings.local_concurrency)
+        self.queue = settings.local_queue
+        self._concurrency = settings.local_concurrency
+        self._backoff_limit = settings.local_backoff_limit
+        self._backoff_s = settings.local_backoff_seconds
+        self._poll_s = settings.local_poll_seconds
         self._env = {
             **os.environ,
             "VA_DATABASE_URL": settings.resolved_database_url,
@@ -47,56 +85,94 @@ class LocalDispatcher:
         }
         self._runs: dict[str, asyncio.Task[None]] = {}
         self._procs: dict[str, asyncio.subprocess.Process] = {}
+        self._holders: dict[str, str] = {}  # task id -> lease holder name of its current run
         self._cancelled: set[str] = set()
+        self._wake = asyncio.Event()
+        self._loop: asyncio.Task[None] | None = None
+        self._closing = False
 
     @property
     def running(self) -> set[str]:
         """Ids of the tasks whose process is alive now."""
         return set(self._procs)
 
+    async def start(self) -> None:
+        """Start the queue loop (the server's start-up; a submit starts it too)."""
+        if self._loop is None and not self._closing:
+            self._loop = asyncio.create_task(self._poll_loop(), name=f"local-queue-{self.queue}")
+
     async def submit(self, task: Task) -> None:
-        key = str(task.id)
-        if key not in self._runs:
-            self._runs[key] = asyncio.create_task(self._run(key), name=f"local-run-{key}")
+        """The row is the queue entry (written with its queue name); wake the loop."""
+        await self.start()
+        self._wake.set()
 
     async def cancel(self, task: Task) -> None:
         key = str(task.id)
-        self._cancelled.add(key)
+        self._cancelled.add(key)  # kept: the loop never picks it again
         proc = self._procs.get(key)
         if proc is not None:
             await _stop(proc)
 
     async def close(self) -> None:
-        """Stop every child; tasks still open are marked FAILED (nothing will finish them)."""
-        keys = list(self._runs)
-        self._cancelled.update(keys)
+        """Graceful stop: the runs release their leases and their tasks stay RUNNING; queued
+        tasks stay PENDING. Both are picked up at the next start."""
+        self._closing = True
+        if self._loop is not None:
+            self._loop.cancel()
+            await asyncio.gather(self._loop, return_exceptions=True)
         await asyncio.gather(*(_stop(p) for p in list(self._procs.values())))
-        for run in list(self._runs.values()):
-            run.cancel()
         await asyncio.gather(*self._runs.values(), return_exceptions=True)
-        for key in keys:
-            await transition(key, TaskStatus.FAILED, error="the service stopped before the analysis finished")
 
-    async def _run(self, key: str) -> None:
+    async def _poll_loop(self) -> None:
+        while True:
+            try:
+                await self._fill()
+            except Exception:  # the database is away for a moment: try again at the next tick
+                log.exception("local queue %s: polling failed", self.queue)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._poll_s)
+            self._wake.clear()
+
+    async def _fill(self) -> None:
+        free = self._concurrency - len(self._runs)
+        if free <= 0 or self._closing:
+            return
+        now = utcnow()
+        query = (
+            Task.filter(queue=self.queue, status__in=OPEN)
+            .filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now))
+            .filter(Q(retry_at__isnull=True) | Q(retry_at__lte=now))
+        )
+        busy = list(self._runs) + list(self._cancelled)
+        if busy:
+            query = query.exclude(id__in=busy)
+        for task_id, position in await query.order_by("created_at").limit(free).values_list("id", "next_frame"):
+            key = str(task_id)
+            self._runs[key] = asyncio.create_task(self._run(key, position), name=f"local-run-{key}")
+
+    async def _run(self, key: str, position: int) -> None:
+        holder = f"local:{socket.gethostname()}:{uuid.uuid4().hex[:8]}"
+        self._holders[key] = holder
         try:
-            async with self._slots:
-                if key in self._cancelled:
-                    return
-                code, tail = await self._spawn_and_wait(key)
-            if key not in self._cancelled:
-                await self._settle(key, code, tail)
+            code, tail = await self._spawn_and_wait(key, holder)
+            if key not in self._cancelled and not self._closing:
+                await self._settle(key, code, tail, position)
         finally:
+            # The child is gone: its lease (if it still holds one) is free for the next run.
+            with contextlib.suppress(Exception):
+                await release_holders([holder])
             self._runs.pop(key, None)
-            self._cancelled.discard(key)
+            self._holders.pop(key, None)
+            self._wake.set()
 
-    async def _spawn_and_wait(self, key: str) -> tuple[int | None, str]:
+    async def _spawn_and_wait(self, key: str, holder: str) -> tuple[int | None, str]:
         """Run the job; returns (exit code, stderr tail); code None when it could not start."""
         try:
             proc = await asyncio.create_subprocess_exec(
                 *self._command,
                 "--task-id",
                 key,
-                env=self._env,
+                env={**self._env, "VA_LEASE_HOLDER": holder},
                 stdin=asyncio.subprocess.DEVNULL,
                 stderr=asyncio.subprocess.PIPE,
                 start_new_session=True,
@@ -117,23 +193,24 @@ class LocalDispatcher:
             if proc.returncode is None:  # cancelled while waiting: do not leave an orphan
                 await _stop(proc)
 
-    async def _settle(self, key: str, code: int | None, tail: str) -> None:
-        """Record a failure the job itself could not record (crash, missing entry point...)."""
-        if code is None:
-            reason = tail
-        elif code < 0:
-            reason = f"the analysis process was killed by signal {-code}"
-        elif code != 0:
-            reason = f"the analysis process exited with code {code}"
-        else:
-            task = await Task.get_or_none(id=key)
-            if task is None or TaskStatus(task.status).is_final:
-                return
-            reason = "the analysis process exited without recording a result"
-        if code is not None and tail:
-            reason += f": {tail}"
-        # Ignored by the state machine when the job already recorded its own outcome.
-        await transition(key, TaskStatus.FAILED, error=reason)
+    async def _settle(self, key: str, code: int | None, tail: str, position: int) -> None:
+        """A run ended: nothing to do if its task ended or another run holds it; else retry
+        with back-off, or fail the task once the retries are spent."""
+        if code == JobExit.SUPERSEDED:
+            return
+        task = await Task.get_or_none(id=key)
+        if task is None or TaskStatus(task.status).is_final:
+            return
+        reason = exit_reason(code, tail)
+        retries = task.retries + (0 if task.next_frame > position else 1)
+        if retries > self._backoff_limit:
+            await transition(key, TaskStatus.FAILED, error=reason)
+            return
+        delay = backoff_delay(retries, self._backoff_s)
+        log.warning("task %s: %s; retry %d in %.0f s", key, reason, retries, delay)
+        await Task.filter(id=key, status__in=OPEN).update(
+            retries=retries, retry_at=utcnow() + timedelta(seconds=delay), error=f"retrying: {reason}"
+        )
 
 
 async def _stop(proc: asyncio.subprocess.Process) -> None:

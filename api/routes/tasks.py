@@ -162,6 +162,7 @@ async def _accept_upload(request: Request, user: User, settings: ApiSettings) ->
             video_name=Path(upload.filename).name[:255],
             frames_total=frames_to_analyse(info.frames, params.frame_stride),
             callback_url=callback,
+            queue=settings.local_queue if settings.dispatcher == "local" else None,
         )
     except BaseException:
         stored.unlink(missing_ok=True)

@@ -18,6 +18,8 @@ import pytest
 
 from api.dispatchers import create_dispatcher
 from api.dispatchers.local import LocalDispatcher
+from videoanalysis.exitcodes import JobExit
+from videoanalysis.lease import acquire
 from videoanalysis.models import Task, User
 from videoanalysis.status import TaskStatus
 
@@ -31,8 +33,8 @@ async def owner(db: str) -> User:
     return await User.create(email=f"disp-{uuid.uuid4().hex[:8]}@example.com", password_hash="x")
 
 
-async def new_task(owner: User) -> Task:
-    return await Task.create(owner=owner, model="opencv-face", video_uri="videos://x.mp4", params={})
+async def new_task(owner: User, queue: str) -> Task:
+    return await Task.create(owner=owner, model="opencv-face", video_uri="videos://x.mp4", params={}, queue=queue)
 
 
 async def until(predicate, timeout: float = 20.0) -> None:
@@ -66,7 +68,7 @@ async def test_create_dispatcher_follows_the_setting(api_settings):
 
 async def test_queue_respects_concurrency_and_cancel_kills_the_group(api_settings, owner):
     dispatcher = LocalDispatcher(api_settings(local_concurrency=1), command=SLEEPER)
-    first, second = await new_task(owner), await new_task(owner)
+    first, second = await new_task(owner, dispatcher.queue), await new_task(owner, dispatcher.queue)
     try:
         await dispatcher.submit(first)
         await dispatcher.submit(second)
@@ -82,45 +84,77 @@ async def test_queue_respects_concurrency_and_cancel_kills_the_group(api_setting
     finally:
         await dispatcher.close()
     assert dispatcher.running == set()
+    # A graceful stop leaves the task open, with no error: the next start runs it.
     closed = await status_of(second)
-    assert closed.status == TaskStatus.FAILED and "service stopped" in closed.error
+    assert closed.status == TaskStatus.PENDING and closed.error is None and closed.retries == 0
 
 
-async def test_crash_marks_failed_with_stderr_tail(api_settings, owner):
-    code = "import sys; print('loading weights', file=sys.stderr); print('boom: no such model file', file=sys.stderr); sys.exit(3)"
-    dispatcher = LocalDispatcher(api_settings(), command=[sys.executable, "-c", code])
-    task = await new_task(owner)
+async def test_crash_is_retried_then_fails_with_stderr_tail(api_settings, owner, tmp_path: Path):
+    runs = tmp_path / "runs"
+    code = (
+        f"import sys; open({str(runs)!r}, 'a').write('x'); print('loading weights', file=sys.stderr);"
+        " print('boom: no such model file', file=sys.stderr); sys.exit(3)"
+    )
+    dispatcher = LocalDispatcher(api_settings(local_backoff_limit=2), command=[sys.executable, "-c", code])
+    task = await new_task(owner, dispatcher.queue)
     await dispatcher.submit(task)
     await until(lambda: _final(task))
     failed = await status_of(task)
-    assert failed.status == TaskStatus.FAILED
+    assert failed.status == TaskStatus.FAILED and failed.retries == 2 and runs.read_text() == "xxx"
     assert "exited with code 3" in failed.error and "boom: no such model file" in failed.error
+    await dispatcher.close()
+
+
+async def test_a_superseded_run_is_neither_retried_nor_failed(api_settings, owner, tmp_path: Path):
+    runs = tmp_path / "runs"
+    code = f"import sys; open({str(runs)!r}, 'a').write('x'); sys.exit({JobExit.SUPERSEDED})"
+    dispatcher = LocalDispatcher(api_settings(), command=[sys.executable, "-c", code])
+    task = await new_task(owner, dispatcher.queue)
+    await dispatcher.submit(task)
+    await until(lambda: _async(runs.exists()))
+    await asyncio.sleep(0.5)
+    await dispatcher.close()
+    row = await status_of(task)
+    assert row.status == TaskStatus.PENDING and row.retries == 0 and row.error is None
+
+
+async def test_a_live_lease_of_another_process_is_waited_out(api_settings, owner, tmp_path: Path):
+    out = tmp_path / "ran"
+    dispatcher = LocalDispatcher(api_settings(), command=[sys.executable, "-c", f"open({str(out)!r}, 'w')"])
+    task = await new_task(owner, dispatcher.queue)
+    await acquire(task.id, "orphan-of-an-earlier-server", ttl_s=1.5)
+    await dispatcher.start()
+    await asyncio.sleep(0.8)
+    assert not out.exists()  # never doubled while the lease lives
+    await until(lambda: _async(out.exists()))  # taken once it expired
     await dispatcher.close()
 
 
 async def test_missing_executable_and_silent_exit(api_settings, owner):
     missing = LocalDispatcher(api_settings(), command=["/nonexistent/python"])
-    task = await new_task(owner)
+    task = await new_task(owner, missing.queue)
     await missing.submit(task)
     await until(lambda: _final(task))
     assert "could not start the analysis process" in (await status_of(task)).error
+    await missing.close()
     silent = LocalDispatcher(api_settings(), command=[sys.executable, "-c", "pass"])
-    task2 = await new_task(owner)
+    task2 = await new_task(owner, silent.queue)
     await silent.submit(task2)
     await until(lambda: _final(task2))
     assert "exited without recording a result" in (await status_of(task2)).error
+    await silent.close()
 
 
 async def test_job_gets_database_and_storage_environment(api_settings, owner, tmp_path: Path):
     out = tmp_path / "env.json"
     code = (
         f"import json, os, sys; json.dump({{k: os.environ.get(k) for k in "
-        f"('VA_DATABASE_URL', 'VA_VIDEOS_DIR', 'VA_DATA_DIR')}} | {{'argv': sys.argv[1:], "
+        f"('VA_DATABASE_URL', 'VA_VIDEOS_DIR', 'VA_DATA_DIR', 'VA_LEASE_HOLDER')}} | {{'argv': sys.argv[1:], "
         f"'pgid': os.getpgid(0) == os.getpid()}}, open({str(out)!r}, 'w'))"
     )
     settings = api_settings()
     dispatcher = LocalDispatcher(settings, command=[sys.executable, "-c", code])
-    task = await new_task(owner)
+    task = await new_task(owner, dispatcher.queue)
     await dispatcher.submit(task)
     await until(lambda: _async(out.exists() and out.stat().st_size > 0))
     await dispatcher.close()
@@ -129,6 +163,7 @@ async def test_job_gets_database_and_storage_environment(api_settings, owner, tm
     assert seen["VA_VIDEOS_DIR"] == str(settings.resolved_videos_dir)
     assert seen["VA_DATA_DIR"] == str(settings.data_dir.resolve())
     assert seen["argv"] == ["--task-id", str(task.id)] and seen["pgid"] is True
+    assert seen["VA_LEASE_HOLDER"].startswith("local:")  # a name per run, released when it ends
 
 
 async def _async(value: bool) -> bool:
@@ -137,3 +172,25 @@ async def _async(value: bool) -> bool:
 
 async def _final(task: Task) -> bool:
     return TaskStatus((await status_of(task)).status).is_final
+
+
+async def test_a_crashed_run_that_advanced_the_position_is_not_counted(api_settings, owner, db):
+    # Stands in for a job killed after committing a batch, three times, then one that ends it.
+    code = f"""
+import asyncio, asyncpg, sys
+async def main():
+    conn = await asyncpg.connect({db!r})
+    pos = await conn.fetchval("UPDATE tasks SET next_frame = next_frame + 8 WHERE id = $1 RETURNING next_frame", sys.argv[-1])
+    if pos >= 32:
+        await conn.execute("UPDATE tasks SET status = 'SUCCEEDED' WHERE id = $1", sys.argv[-1])
+    await conn.close()
+    sys.exit(0 if pos >= 32 else -9 % 256)
+asyncio.run(main())
+"""
+    dispatcher = LocalDispatcher(api_settings(local_backoff_limit=1), command=[sys.executable, "-c", code])
+    task = await new_task(owner, dispatcher.queue)
+    await dispatcher.submit(task)
+    await until(lambda: _final(task))
+    await dispatcher.close()
+    row = await status_of(task)
+    assert (row.status, row.next_frame, row.retries) == (TaskStatus.SUCCEEDED, 32, 0)

@@ -5,29 +5,14 @@ from __future__ import annotations
 import uuid
 
 import asyncpg
-import pytest
 from tortoise import Tortoise
 from tortoise.context import TortoiseContext
 
-from tests.conftest import PG_SERVER
 from videoanalysis.db import tortoise_config
 from videoanalysis.migrate import MIGRATIONS_DIR, main, migrate, models_state, newest_migration, recorded_state
 from videoanalysis.models import AuthSession, FrameDetections, Task, User
 
 COLUMNS = "SELECT table_name, column_name, data_type FROM information_schema.columns WHERE table_schema = 'public'"
-
-
-@pytest.fixture
-async def empty_databases():
-    """Two empty databases: one to migrate, one to get Tortoise's own schema for comparison."""
-    names = [f"va_mig_{uuid.uuid4().hex[:8]}" for _ in range(2)]
-    admin = await asyncpg.connect(f"{PG_SERVER}/test")
-    for name in names:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    yield [f"{PG_SERVER}/{n}" for n in names]
-    for name in names:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    await admin.close()
 
 
 async def columns(url: str) -> set[tuple[str, str, str]]:

@@ -10,8 +10,11 @@ import pytest
 
 from tests.job.conftest import JobHarness, frames_of
 from tests.videos import PanVideo, pan_video, truncate
+from videoanalysis.exitcodes import JobExit
+from videoanalysis.lease import acquire
 from videoanalysis.models import FrameDetections, Task
 from videoanalysis.status import TaskStatus
+from videoanalysis.tasks import utcnow
 
 
 async def test_job_writes_one_row_per_frame_and_succeeds(harness: JobHarness, pan: PanVideo) -> None:
@@ -32,20 +35,36 @@ async def test_job_writes_one_row_per_frame_and_succeeds(harness: JobHarness, pa
     assert len(box) == 4 and box[0] < box[2] and box[1] < box[3]
 
 
-async def test_rerun_after_a_crash_replaces_rows_identically(harness: JobHarness, pan: PanVideo) -> None:
+async def test_rerun_resumes_at_the_committed_frame(harness: JobHarness, pan: PanVideo) -> None:
     shutil.copy(pan.path, harness.videos_dir / "pan.mp4")
     task = await harness.task("pan.mp4", frame_stride=3)
     assert (await harness.run(task, VA_WRITE_BATCH_FRAMES="2")).returncode == 0
     first = [(r.frame_index, r.timestamp, r.objects) for r in await frames_of(task)]
-    # A crashed earlier attempt: the task is still RUNNING, a stray row and a stale one remain.
-    await Task.filter(id=task.id).update(status=TaskStatus.RUNNING, frames_done=3)
+    assert len(first) == 8
+    # What a run killed after committing frames 0..9 leaves: RUNNING, position 12, rows below
+    # it (marked here to see they are kept, not redone), a lease that expired.
+    await Task.filter(id=task.id).update(
+        status=TaskStatus.RUNNING, next_frame=12, frames_done=4, lease_holder="dead:1", lease_expires_at=utcnow()
+    )
+    await FrameDetections.filter(task_id=task.id, frame_index__gte=12).delete()
     await FrameDetections.filter(task_id=task.id, frame_index=0).update(objects=[])
-    await FrameDetections.create(task_id=task.id, frame_index=1, timestamp=0.1, objects=[])
-    assert (await harness.run(task, VA_WRITE_BATCH_FRAMES="2")).returncode == 0
+    result = await harness.run(task, VA_WRITE_BATCH_FRAMES="2")
+    assert result.returncode == 0 and "resumes at frame 12" in result.stderr
     second = [(r.frame_index, r.timestamp, r.objects) for r in await frames_of(task)]
-    assert second == first and len(first) == 8
+    assert second[0] == (0, 0.0, []) and second[1:] == first[1:]
     await task.refresh_from_db()
     assert task.status == TaskStatus.SUCCEEDED and task.frames_total == task.frames_done == 8
+    assert task.lease_attempt == 2 and task.lease_holder is None and task.next_frame == 24
+
+
+async def test_a_second_run_while_the_lease_is_held_is_superseded(harness: JobHarness, pan: PanVideo) -> None:
+    shutil.copy(pan.path, harness.videos_dir / "pan.mp4")
+    task = await harness.task("pan.mp4")
+    await acquire(task.id, "other-run", ttl_s=60)
+    result = await harness.run(task, VA_LEASE_WAIT_S="0.5")
+    assert result.returncode == JobExit.SUPERSEDED and "other-run holds the lease" in result.stderr
+    await task.refresh_from_db()
+    assert task.status == TaskStatus.RUNNING and task.lease_holder == "other-run" and await frames_of(task) == []
 
 
 async def test_stride_threshold_and_labels_filter_what_is_stored(harness: JobHarness, pan: PanVideo) -> None:

@@ -1,96 +1,148 @@
-"""The batch writer on PostgreSQL: one transaction a batch, throttled progress, cancellation."""
+"""The batch writer on PostgreSQL: one fenced transaction a batch (rows + committed position +
+stage state), cancellation, a lost lease, a dropped connection."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+import asyncpg
 import pytest
 
 from inference_job.runner import FrameResult
-from inference_job.writer import ResultWriter, TaskStopped
+from inference_job.writer import LeaseLost, ResultWriter, TaskStopped
+from tests.conftest import PG_SERVER
 from tests.job.conftest import JobHarness, frames_of
+from videoanalysis.lease import Lease, acquire
 from videoanalysis.models import Task
 from videoanalysis.status import TaskStatus
+from videoanalysis.tasks import utcnow
 
 
-def results(start: int, n: int) -> list[FrameResult]:
+def results(start: int, n: int, stride: int = 1) -> list[FrameResult]:
     return [
-        FrameResult(i, i / 10, [{"label": "face", "score": 0.5, "box": [0, 0, 1, 1]}]) for i in range(start, start + n)
+        FrameResult(i, i / 10, [{"label": "face", "score": 0.5, "box": [0, 0, 1, 1]}])
+        for i in range(start, start + n * stride, stride)
     ]
 
 
-async def running_task(harness: JobHarness) -> Task:
+async def leased(harness: JobHarness, holder: str = "run-a") -> tuple[Task, Lease]:
     task = await harness.task("none.mp4")
-    await Task.filter(id=task.id).update(status=TaskStatus.RUNNING, frames_total=10)
-    return task
+    return task, await acquire(task.id, holder, ttl_s=30)
 
 
-async def test_progress_is_throttled_and_final_count_exact(harness: JobHarness) -> None:
-    task = await running_task(harness)
+async def expire(task: Task) -> None:
+    await Task.filter(id=task.id).update(lease_expires_at=utcnow() - timedelta(seconds=1))
+
+
+async def test_each_batch_commits_rows_with_the_position(harness: JobHarness) -> None:
+    task, lease = await leased(harness)
     now = [0.0]
-    writer = ResultWriter(task.id, batch_frames=2, progress_interval_s=1.0, clock=lambda: now[0])
-    for start in range(0, 8, 2):  # four batches within the same second: no progress update
-        await writer.add(results(start, 2))
+    writer = ResultWriter(lease, stride=3, batch_frames=2, progress_interval_s=1.0, clock=lambda: now[0])
+    await writer.add(results(0, 2, stride=3))  # frames 0, 3: a full batch
     await writer._wait_inflight()
-    assert writer.written == 8 and writer.progress_updates == 0
-    assert (await Task.get(id=task.id)).frames_done == 0
-    now[0] = 1.5
-    await writer.add(results(8, 1))
-    assert await writer.finish() == 9
-    assert writer.progress_updates == 1
-    assert (await Task.get(id=task.id)).frames_done == 9
-    assert [r.frame_index for r in await frames_of(task)] == list(range(9))
+    row = await Task.get(id=task.id)
+    assert (row.next_frame, row.frames_done) == (6, 2)
+    await writer.add(results(6, 1, stride=3))  # within the interval: buffered only
+    assert (await Task.get(id=task.id)).next_frame == 6
+    assert await writer.finish() == 3
+    row = await Task.get(id=task.id)
+    assert (row.next_frame, row.frames_done, writer.writes) == (9, 3, 2)
+    assert [r.frame_index for r in await frames_of(task)] == [0, 3, 6]
 
 
-async def test_cancellation_is_noticed_at_the_next_progress_write(harness: JobHarness) -> None:
-    task = await running_task(harness)
-    writer = ResultWriter(task.id, batch_frames=2, progress_interval_s=0)
+async def test_a_rerun_resumes_at_the_committed_frame_with_the_stage_state(harness: JobHarness) -> None:
+    task, lease = await leased(harness)
+    first = ResultWriter(lease, batch_frames=4, progress_interval_s=60)
+    await first.add(results(0, 4), stage_state={"tracks": [{"id": 1, "box": [0, 0, 1, 1]}]})
+    await first._wait_inflight()
+    await first.add(results(4, 2), stage_state={"tracks": []})  # buffered, then the run dies
+    await Task.filter(id=task.id).update(lease_expires_at=utcnow())
+    again = await acquire(task.id, "run-b", ttl_s=30)
+    assert (again.attempt, again.next_frame) == (lease.attempt + 1, 4)
+    assert again.stage_state == {"tracks": [{"id": 1, "box": [0, 0, 1, 1]}]}
+    second = ResultWriter(again, batch_frames=4, progress_interval_s=60)
+    assert second.committed_frames_done == 4
+    await second.add(results(4, 4))
+    await second.finish()
+    assert [r.frame_index for r in await frames_of(task)] == list(range(8))
+    assert (await Task.get(id=task.id)).frames_done == 8
+
+
+async def test_a_run_that_lost_its_lease_writes_nothing(harness: JobHarness) -> None:
+    task, lease = await leased(harness)
+    old = ResultWriter(lease, batch_frames=2, progress_interval_s=0)
+    await old.add(results(0, 2))
+    await old._wait_inflight()
+    await expire(task)
+    new = await acquire(task.id, "run-b", ttl_s=30)
+    await old.add(results(2, 2))
+    with pytest.raises(LeaseLost, match="run-b"):
+        await old._wait_inflight()
+    assert [r.frame_index for r in await frames_of(task)] == [0, 1]  # rolled back
+    writer = ResultWriter(new, batch_frames=2, progress_interval_s=0)
+    await writer.add(results(2, 2))
+    await writer.finish()
+    row = await Task.get(id=task.id)
+    assert (row.next_frame, row.frames_done, row.lease_holder) == (4, 4, "run-b")
+
+
+async def test_cancellation_is_noticed_at_the_next_write(harness: JobHarness) -> None:
+    task, lease = await leased(harness)
+    writer = ResultWriter(lease, batch_frames=2, progress_interval_s=0)
     await writer.add(results(0, 2))
     await writer._wait_inflight()
     await Task.filter(id=task.id).update(status=TaskStatus.CANCELLED)
     await writer.add(results(2, 2))
     with pytest.raises(TaskStopped):
         await writer._wait_inflight()
-    # the refused batch was rolled back with its transaction
     assert [r.frame_index for r in await frames_of(task)] == [0, 1]
 
 
-async def test_overlapping_rows_are_upserted_not_duplicated(harness: JobHarness) -> None:
-    task = await running_task(harness)
-    first = ResultWriter(task.id, batch_frames=4, progress_interval_s=0)
-    await first.add(results(0, 4))
-    await first.finish()
-    # a second writer that keeps earlier rows (as two overlapping attempts would)
-    second = ResultWriter(task.id, batch_frames=4, progress_interval_s=0, fresh=False)
-    await second.add([FrameResult(2, 0.2, []), FrameResult(5, 0.5, [])])
-    await second.finish()
-    rows = await frames_of(task)
-    assert [r.frame_index for r in rows] == [0, 1, 2, 3, 5]
-    assert rows[2].objects == [] and rows[1].objects != []
-
-
-async def test_slow_model_reports_progress_before_a_batch_fills(harness: JobHarness) -> None:
-    task = await running_task(harness)
+async def test_slow_model_writes_before_a_batch_fills(harness: JobHarness) -> None:
+    task, lease = await leased(harness)
     now = [0.0]
-    writer = ResultWriter(task.id, batch_frames=64, progress_interval_s=1.0, clock=lambda: now[0])
+    writer = ResultWriter(lease, batch_frames=64, progress_interval_s=1.0, clock=lambda: now[0])
     await writer.add(results(0, 1))  # within the first second: buffered only
     assert (await Task.get(id=task.id)).frames_done == 0
-    now[0] = 1.2  # a second has passed with 2 of 64 frames: write them and the progress
+    now[0] = 1.2  # a second has passed with 2 of 64 frames: write them and the position
     await writer.add(results(1, 1))
     await writer._wait_inflight()
     assert (await Task.get(id=task.id)).frames_done == 2
-    assert [r.frame_index for r in await frames_of(task)] == [0, 1]
-    assert await writer.finish() == 2 and writer.progress_updates == 1  # nothing left to report
+    assert await writer.finish() == 2 and writer.writes == 1  # nothing left to write
 
 
-async def test_label_counters_follow_the_committed_frames(harness: JobHarness) -> None:
-    """Counted in each batch's transaction: a rerun starts them again with its rows."""
-    task = await running_task(harness)
+async def test_a_dropped_connection_is_retried_not_fatal(harness: JobHarness) -> None:
+    task, lease = await leased(harness)
+    writer = ResultWriter(lease, batch_frames=2, progress_interval_s=0, retry_delay_s=0.05)
+    await writer.add(results(0, 2))
+    await writer._wait_inflight()
+    admin = await asyncpg.connect(f"{PG_SERVER}/test")
+    try:  # every connection of the session database, as a failover would
+        killed = await admin.fetchval(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+            harness.pg_url.rsplit("/", 1)[1],
+        )
+    finally:
+        await admin.close()
+    assert killed >= 1
+    await writer.add(results(2, 2))
+    await writer.finish()
+    assert [r.frame_index for r in await frames_of(task)] == [0, 1, 2, 3]
+    assert (await Task.get(id=task.id)).next_frame == 4
+
+
+async def test_label_counters_move_with_the_committed_frames(harness: JobHarness) -> None:
+    """Counted in each batch's transaction: a run that dies mid-batch adds nothing for it, and
+    the run that takes over adds only what it commits."""
+    task, lease = await leased(harness)
     cat = {"label": "cat", "score": 0.9, "box": [0, 0, 1, 1]}
-    writer = ResultWriter(task.id, batch_frames=2, progress_interval_s=0)
-    await writer.add(results(0, 3))
-    await writer.add([FrameResult(3, 0.3, [cat, cat]), FrameResult(4, 0.4, [])])
-    assert await writer.finish() == 5
+    first = ResultWriter(lease, batch_frames=4, progress_interval_s=60)
+    await first.add([*results(0, 3), FrameResult(3, 0.3, [cat, cat])])
+    await first._wait_inflight()
+    await first.add(results(4, 2))  # buffered, then the run dies
     assert (await Task.get(id=task.id)).detections == {"cat": 2, "face": 3}
-    rerun = ResultWriter(task.id, batch_frames=10, progress_interval_s=0)
-    await rerun.add(results(0, 1))
-    await rerun.finish()
-    assert (await Task.get(id=task.id)).detections == {"face": 1}
+    await expire(task)
+    second = ResultWriter(await acquire(task.id, "run-b", ttl_s=30), batch_frames=4, progress_interval_s=60)
+    await second.add(results(4, 3))
+    await second.finish()
+    assert (await Task.get(id=task.id)).detections == {"cat": 2, "face": 6}

@@ -1,0 +1,49 @@
+"""The run's heartbeat: renews its lease every third of the TTL while the model works, so a
+slow batch does not let the lease expire; a lease found lost (or a task found ended) is kept
+as the error the pipeline raises at its next step."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from videoanalysis.db import is_transient_db_error
+from videoanalysis.lease import Lease, renew
+
+log = logging.getLogger(__name__)
+
+
+class Heartbeat:
+    def __init__(self, lease: Lease, interval_s: float | None = None) -> None:
+        self.lease = lease
+        self.interval_s = interval_s if interval_s is not None else lease.ttl_s / 3
+        self.error: BaseException | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> Heartbeat:
+        self._task = asyncio.create_task(self._loop(), name="lease-heartbeat")
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    def check(self) -> None:
+        """Raise TaskStopped or LeaseLost if the heartbeat found either."""
+        if self.error is not None:
+            raise self.error
+
+    async def _loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval_s)
+            try:
+                await renew(self.lease)
+            except Exception as exc:
+                if is_transient_db_error(exc):
+                    log.warning("lease heartbeat failed (%s); retrying", exc)
+                    continue
+                self.error = exc
+                return

@@ -1,0 +1,116 @@
+"""One writer at a time: the lease a run takes on its task before it writes anything.
+
+Taking the lease bumps `lease_attempt` (the fencing token) under a row lock, so at most one
+run holds a given attempt. Every later write of that run (a batch of rows with the committed
+position, the heartbeat, the task's ending) only matches the row while its attempt and holder
+are still there and the task is RUNNING; a run whose lease expired and was taken over, or
+whose task was cancelled, changes nothing. The fenced update takes the row lock first, so a
+takeover waits for the batch in flight and then reads the position it committed.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.queryset import QuerySet
+from tortoise.transactions import in_transaction
+
+from videoanalysis.models import Task
+from videoanalysis.status import TaskStatus
+from videoanalysis.tasks import utcnow
+
+
+class TaskStopped(Exception):
+    """The task left RUNNING (cancelled, or ended by someone else) while it was analysed."""
+
+
+class LeaseHeld(Exception):
+    """Another live run holds the task's lease."""
+
+
+class LeaseLost(Exception):
+    """This run's lease was taken over by another run: it must stop and write nothing more."""
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    """What a run holds: the fencing token and the committed position it resumes from."""
+
+    task_id: uuid.UUID
+    attempt: int
+    holder: str
+    ttl_s: float
+    next_frame: int = 0
+    stage_state: Any = None
+
+    def fenced(self, conn: BaseDBAsyncClient | None = None) -> QuerySet[Task]:
+        """The task row, only while this run still holds the lease and the task runs."""
+        query = Task.filter(
+            id=self.task_id, lease_attempt=self.attempt, lease_holder=self.holder, status=TaskStatus.RUNNING
+        )
+        return query.using_db(conn) if conn is not None else query
+
+    def expiry(self, now: datetime) -> datetime:
+        return now + timedelta(seconds=self.ttl_s)
+
+
+def is_free(task: Task, holder: str, now: datetime) -> bool:
+    return task.lease_holder in (None, holder) or task.lease_expires_at is None or task.lease_expires_at <= now
+
+
+async def acquire(task_id: uuid.UUID, holder: str, ttl_s: float) -> Lease:
+    """Take the lease of an open task and move it to RUNNING.
+
+    Raises TaskStopped when the task has ended, LeaseHeld when another run's lease is live,
+    LookupError when there is no such task."""
+    async with in_transaction() as conn:
+        task = await Task.filter(id=task_id).using_db(conn).select_for_update().first()
+        if task is None:
+            raise LookupError(f"task {task_id} not found")
+        if TaskStatus(task.status).is_final:
+            raise TaskStopped(f"the task is already {task.status}")
+        now = utcnow()
+        if not is_free(task, holder, now):
+            raise LeaseHeld(f"run {task.lease_holder} holds the lease until {task.lease_expires_at:%H:%M:%S}")
+        task.lease_attempt += 1
+        task.lease_holder = holder
+        task.heartbeat_at = now
+        task.lease_expires_at = now + timedelta(seconds=ttl_s)
+        task.status = TaskStatus.RUNNING
+        task.started_at = task.started_at or now
+        await task.save(using_db=conn)
+        return Lease(task.id, task.lease_attempt, holder, ttl_s, task.next_frame, task.stage_state)
+
+
+async def why_fenced(lease: Lease) -> Exception:
+    """The reason a fenced write matched nothing: the task ended, or the lease was lost."""
+    task = await Task.get_or_none(id=lease.task_id)
+    if task is None or TaskStatus(task.status) is not TaskStatus.RUNNING:
+        return TaskStopped("the task is no longer running")
+    return LeaseLost(f"the lease was taken over by run {task.lease_holder} (attempt {task.lease_attempt})")
+
+
+async def renew(lease: Lease) -> None:
+    """Heartbeat: extend the lease; raises TaskStopped or LeaseLost when it is no longer ours."""
+    now = utcnow()
+    if not await lease.fenced().update(heartbeat_at=now, lease_expires_at=lease.expiry(now)):
+        raise await why_fenced(lease)
+
+
+async def release(lease: Lease) -> bool:
+    """Give the lease back (a graceful stop): the task stays RUNNING and the next run resumes
+    at once instead of waiting for the expiry."""
+    return bool(await lease.fenced().update(lease_holder=None, lease_expires_at=None))
+
+
+async def release_holders(holders: list[str]) -> int:
+    """Release the leases of runs known to be gone (a dispatcher's own children)."""
+    if not holders:
+        return 0
+    return await Task.filter(lease_holder__in=holders, status=TaskStatus.RUNNING).update(
+        lease_holder=None, lease_expires_at=None
+    )
