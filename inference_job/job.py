@@ -20,18 +20,19 @@ from inference_job.models.factory import model_class
 from inference_job.models.weights import WeightsError
 from inference_job.reader import FrameReader, VideoReadError
 from inference_job.runner import AnalysisParams, ParamsError, analyse, check_labels
+from inference_job.source import local_video
 from inference_job.writer import ResultWriter, TaskStopped
 from videoanalysis.models import Task
 from videoanalysis.params import task_params
+from videoanalysis.remote import RemoteVideoError
 from videoanalysis.status import TaskStatus
-from videoanalysis.storage import resolve_uri
 from videoanalysis.tasks import transition
 
 log = logging.getLogger("inference_job")
 
 EXIT_OK, EXIT_FAILED, EXIT_NO_TASK = 0, 1, 2
 # Failures whose message is already the reason to show.
-_CLEAR_ERRORS = (VideoReadError, WeightsError, UnknownModelError, ParamsError)
+_CLEAR_ERRORS = (VideoReadError, WeightsError, UnknownModelError, ParamsError, RemoteVideoError)
 
 
 def model_options(name: str, settings: JobSettings) -> dict[str, Any]:
@@ -79,8 +80,12 @@ async def run_task(task_id: uuid.UUID, settings: JobSettings) -> int:
 
 async def _analyse_task(task: Task, settings: JobSettings) -> int:
     params = task_params(task.model, task.params)
-    path = resolve_uri(task.video_uri, settings.resolved_videos_dir)
-    with FrameReader(Path(path), stride=params.frame_stride, queue_frames=settings.queue_frames) as reader:
+    async with local_video(task.video_uri, settings) as path:  # a URL's video: fetched first
+        return await _analyse_file(task, params, path, settings)
+
+
+async def _analyse_file(task: Task, params: AnalysisParams, path: Path, settings: JobSettings) -> int:
+    with FrameReader(path, stride=params.frame_stride, queue_frames=settings.queue_frames) as reader:
         total = reader.meta.frames_to_analyse(params.frame_stride)
         if await transition(task.id, TaskStatus.RUNNING, frames_total=total, frames_done=0, error=None) is None:
             raise TaskStopped()

@@ -41,6 +41,7 @@ class LocalDispatcher:
         self._slots = asyncio.Semaphore(settings.local_concurrency)
         self._env = {
             **os.environ,
+            **settings.video_url_env(),
             "VA_DATABASE_URL": settings.resolved_database_url,
             "VA_VIDEOS_DIR": str(settings.resolved_videos_dir),
             "VA_DATA_DIR": str(settings.data_dir.resolve()),
