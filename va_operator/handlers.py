@@ -100,7 +100,10 @@ async def spec_changed(body: kopf.Body, status: kopf.Status, spec: kopf.Spec, **
         await reconcile.report_spec_change(body, SETTINGS)
 
 
-@kopf.on.delete(*VA)
+# Only while the resource has not ended: Kopf keeps its finalizer on a resource exactly while
+# a handler that needs one matches it (this one, and the Running-only progress timer), so a
+# finished resource loses the finalizer and deleting its namespace never waits for us.
+@kopf.on.delete(*VA, when=_not_ended)
 @metrics.counted("deleted")
 async def deleted(body: kopf.Body, **_: Any) -> None:
     """The resource is going away: its Job goes by owner reference, the task ends CANCELLED."""

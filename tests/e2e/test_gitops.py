@@ -25,6 +25,7 @@ from tests.videos import pan_video
 from va_operator.taskrow import task_id_for
 
 FRAMES = 12
+FINALIZER = "videoanalysis.io/operator"
 pytestmark = pytest.mark.kubernetes
 
 
@@ -65,6 +66,7 @@ async def test_applied_by_hand_runs_for_its_owner_and_ignores_later_edits(
         task_id = str(task_id_for(va["metadata"]["uid"]))
         assert va["status"]["taskId"] == task_id and va["status"]["model"] == "opencv-face"  # VA_DEFAULT_MODEL
         assert job.spec.template.spec.containers[0].command[-2:] == ["--task-id", task_id]
+        assert va["metadata"].get("finalizers") == [FINALIZER]  # a Job may run: deleting it cancels
 
         # An edit after the start is stored by the API server, reported, and not run.
         kubectl("patch", "va", "pan", "-n", ns, "--type", "merge", "-p", json.dumps({"spec": {"frameStride": 3}}))
@@ -86,6 +88,8 @@ async def test_applied_by_hand_runs_for_its_owner_and_ignores_later_edits(
     row = kubectl("get", "va", "pan", "-n", ns, "--no-headers").stdout.split()
     assert row[:5] == ["pan", "Succeeded", "100%", str(faces), "opencv-face"]
     await wait_for(lambda: "SpecChanged" in event_reasons(cluster.kube, ns, "pan"), what="the SpecChanged Event")
+    # Ended: nothing left to cancel, so no finalizer (a namespace deletion never waits for the operator).
+    await wait_for(lambda: not get_va(cluster.kube, ns, "pan")["metadata"].get("finalizers"), what="no finalizer")
 
 
 async def test_applied_by_hand_with_an_https_uri_is_fetched_by_the_job(
@@ -141,4 +145,5 @@ async def test_what_the_schema_cannot_check_ends_failed_with_the_reason(
     failed = condition(va, "Failed")
     assert failed is not None and message in failed["message"]
     assert "taskId" not in va["status"] and jobs(cluster.kube, ns) == []
+    await wait_for(lambda: not get_va(cluster.kube, ns, "bad")["metadata"].get("finalizers"), what="no finalizer")
     await wait_for(lambda: "InvalidSpec" in event_reasons(cluster.kube, ns, "bad"), what="the InvalidSpec Event")
