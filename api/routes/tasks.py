@@ -283,24 +283,23 @@ async def cancel_task(
     settings: SettingsDep,
     erase: Annotated[bool, Query(description="also erase the video, the results and the task (204)")] = False,
 ) -> TaskOut | Response:
-    """Stop the run and mark the task CANCELLED; 409 when it has already ended otherwise.
-    With `erase=true`: cancel if it runs, then erase its video, rows and API-made resource."""
+    """Stop the run and mark the task CANCELLED; a task that has already ended is answered as
+    it is (200, repeatable). With `erase=true`: cancel if it runs, then erase its video, rows
+    and API-made resource (204)."""
     if erase:
         try:
             await erase_task(task, dispatcher, settings.resolved_videos_dir)
         except DispatchError as exc:
             raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=f"could not erase: {exc}") from None
         return Response(status_code=status.HTTP_204_NO_CONTENT)
-    if TaskStatus(task.status) is TaskStatus.CANCELLED:
-        return TaskOut.of(task)
     if TaskStatus(task.status).is_final:
-        raise HTTPException(status.HTTP_409_CONFLICT, detail=f"task already ended: {task.status}")
+        return TaskOut.of(task)
     try:
         await dispatcher.cancel(task)
     except DispatchError as exc:  # the run may still be going: do not claim it stopped
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=f"could not cancel: {exc}") from None
     moved = await transition(task.id, TaskStatus.CANCELLED, error="cancelled by the owner")
-    if moved is None:
+    if moved is None:  # it ended meanwhile, on its own
         await task.refresh_from_db()
-        raise HTTPException(status.HTTP_409_CONFLICT, detail=f"task already ended: {task.status}")
+        return TaskOut.of(task)
     return TaskOut.of(moved)
