@@ -33,6 +33,9 @@ class CoreSettings(BaseSettings):
         description="Model of a task that names none (an upload, or a resource applied by hand).",
     )
 
+    retention_days: int = Field(
+        0, ge=0, description="Erase tasks that ended more than this many days ago (0: keep for ever)."
+    )
     video_url_allow_http: bool = Field(False, description="Accept http:// video URLs (https:// always).")
     video_url_allowed_networks: str = Field(
         "",

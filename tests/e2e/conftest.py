@@ -18,6 +18,8 @@ from tests.k8s.cluster import OperatorProcess, create_namespace, running_operato
 HERE = Path(__file__).parent
 #: Namespaces of this folder's operator (apart from tests/k8s's `va-t-*`, so the two never meet).
 NAMESPACE_PREFIX = "va-e2e-"
+#: VA_RETENTION_DAYS of this folder's operator.
+RETENTION_DAYS = 30
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -45,10 +47,16 @@ def e2e_operator(
     db: str, k8s_cluster: Path, tmp_path_factory: pytest.TempPathFactory, e2e_ca: tuple[trustme.CA, Path]
 ) -> Iterator[OperatorProcess]:
     """A real operator process watching this folder's namespaces, on the session database; its
-    Jobs may fetch video URLs from loopback (the tests' HTTPS server) and trust the test CA."""
+    Jobs may fetch video URLs from loopback (the tests' HTTPS server) and trust the test CA;
+    its retention sweeps every second."""
     log = tmp_path_factory.mktemp("e2e-operator") / "operator.log"
-    video_urls = {"VA_VIDEO_URL_ALLOWED_NETWORKS": "127.0.0.1", "VA_CA_BUNDLE": str(e2e_ca[1])}
-    with running_operator(db, f"{NAMESPACE_PREFIX}*", log, **video_urls) as proc:
+    env = {
+        "VA_VIDEO_URL_ALLOWED_NETWORKS": "127.0.0.1",
+        "VA_CA_BUNDLE": str(e2e_ca[1]),
+        "VA_RETENTION_DAYS": str(RETENTION_DAYS),  # tests backdate the tasks they want expired
+        "VA_RETENTION_INTERVAL_S": "1",
+    }
+    with running_operator(db, f"{NAMESPACE_PREFIX}*", log, **env) as proc:
         yield proc
 
 
