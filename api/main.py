@@ -19,6 +19,7 @@ from api.metrics import MetricsMiddleware, MetricsPortSplit
 from api.metrics import router as metrics_router
 from api.openapi import install_openapi
 from api.ratelimit import SigninLimiter
+from api.retention import retention_loop
 from api.routes import auth, health, me, tasks, viewer
 from api.token_cache import VerifiedTokens
 from api.user_cache import UserCache
@@ -46,11 +47,15 @@ def create_app(settings: ApiSettings | None = None, *, dispatcher: Dispatcher | 
         webhooks = asyncio.create_task(
             delivery_loop(settings.webhook_policy, settings.public_url, settings.webhook_poll_seconds)
         )
+        retention = asyncio.create_task(
+            retention_loop(settings.retention_days, app.state.dispatcher, settings.resolved_videos_dir)
+        )
         try:
             yield
         finally:
             webhooks.cancel()
-            await asyncio.gather(webhooks, return_exceptions=True)
+            retention.cancel()
+            await asyncio.gather(webhooks, retention, return_exceptions=True)
             await app.state.dispatcher.close()
             if owns_db:
                 await close_db()

@@ -27,14 +27,15 @@ from inference_job.models.weights import WeightsError
 from inference_job.nvdec_reader import DecoderError, open_reader
 from inference_job.reader import FrameReader, VideoReadError
 from inference_job.runner import AnalysisParams, FrameResult, ParamsError, analyse, check_labels
+from inference_job.source import local_video
 from inference_job.writer import ResultWriter
 from videoanalysis.db import is_transient_db_error
 from videoanalysis.exitcodes import JobExit
 from videoanalysis.lease import Lease, LeaseHeld, LeaseLost, TaskStopped, acquire, release, why_fenced
 from videoanalysis.models import Task
 from videoanalysis.params import task_params
+from videoanalysis.remote import RemoteVideoError
 from videoanalysis.status import TaskStatus
-from videoanalysis.storage import resolve_uri
 from videoanalysis.tasks import transition
 
 log = logging.getLogger("inference_job")
@@ -43,7 +44,7 @@ log = logging.getLogger("inference_job")
 EXIT_OK, EXIT_FAILED, EXIT_NO_TASK = JobExit.OK, JobExit.FAILED, JobExit.NO_TASK
 EXIT_SUPERSEDED, EXIT_INTERRUPTED = JobExit.SUPERSEDED, JobExit.INTERRUPTED
 # Failures whose message is already the reason to show.
-_CLEAR_ERRORS = (VideoReadError, WeightsError, UnknownModelError, ParamsError, DecoderError)
+_CLEAR_ERRORS = (VideoReadError, WeightsError, UnknownModelError, ParamsError, DecoderError, RemoteVideoError)
 
 
 def model_options(name: str, settings: JobSettings) -> dict[str, Any]:
@@ -134,9 +135,15 @@ async def _fail(lease: Lease, reason: str) -> int:
 
 async def _analyse_task(task: Task, lease: Lease, settings: JobSettings, heartbeat: Heartbeat) -> int:
     params = task_params(task.model, task.params)
-    path = resolve_uri(task.video_uri, settings.resolved_videos_dir)
+    async with local_video(task.video_uri, settings) as path:  # a URL's video: fetched first
+        return await _analyse_file(task, params, path, lease, settings, heartbeat)
+
+
+async def _analyse_file(
+    task: Task, params: AnalysisParams, path: Path, lease: Lease, settings: JobSettings, heartbeat: Heartbeat
+) -> int:
     start = lease.next_frame
-    with open_reader(Path(path), params.frame_stride, settings, task.model, start=start) as reader:
+    with open_reader(path, params.frame_stride, settings, task.model, start=start) as reader:
         total = reader.meta.frames_to_analyse(params.frame_stride)
         if not await lease.fenced().update(frames_total=total, error=None):
             raise await why_fenced(lease)

@@ -48,6 +48,7 @@ class OperatorSettings(CoreSettings):
     ttl_seconds_after_finished: int = Field(86400, ge=0, description="Finished Jobs are deleted after.")
     progress_interval_s: float = Field(5.0, gt=0, description="Progress mirror period while Running.")
     liveness_endpoint: str = Field("", description="Kopf liveness URL, e.g. http://0.0.0.0:8080/healthz.")
+    retention_interval_s: float = Field(3600.0, gt=0, description="Period of the retention sweep.")
     retry_delay_s: float = Field(10.0, gt=0, description="Back-off after an API server hiccup.")
     job_defaults: JobDefaults = Field(
         default_factory=JobDefaults,

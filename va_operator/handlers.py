@@ -8,12 +8,13 @@ resource deletes the Job through Kubernetes' garbage collector, not through code
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
 import kopf
 
-from va_operator import metrics, reconcile
+from va_operator import metrics, reconcile, retention
 from va_operator.config import OperatorSettings, apply_kopf_settings
 from va_operator.state import Outcome, Phase, job_outcome, pod_outcome
 from videoanalysis.db import close_db, init_db
@@ -21,6 +22,7 @@ from videoanalysis.k8s import names
 
 SETTINGS = OperatorSettings()
 VA = (names.GROUP, names.VERSION, names.PLURAL)
+_BACKGROUND: list[asyncio.Task[None]] = []  # the retention sweep (not per resource: no finalizer)
 OURS: dict[str, Any] = {names.LABEL_MANAGED_BY: names.MANAGED_BY, names.LABEL_RESOURCE: kopf.PRESENT}
 
 
@@ -34,10 +36,15 @@ async def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
     apply_kopf_settings(settings, SETTINGS)
     await init_db(SETTINGS, generate_schemas=False, global_fallback=True)
     metrics.start_metrics_server(SETTINGS.metrics_port)  # last: a retried startup binds once
+    if SETTINGS.retention_days and not _BACKGROUND:
+        _BACKGROUND.append(asyncio.create_task(retention.retention_loop(SETTINGS)))
 
 
 @kopf.on.cleanup()
 async def cleanup(**_: Any) -> None:
+    for task in _BACKGROUND:
+        task.cancel()
+    await asyncio.gather(*_BACKGROUND, return_exceptions=True)
     await close_db()
 
 
@@ -100,7 +107,10 @@ async def spec_changed(body: kopf.Body, status: kopf.Status, spec: kopf.Spec, **
         await reconcile.report_spec_change(body, SETTINGS)
 
 
-@kopf.on.delete(*VA)
+# Only while the resource has not ended: Kopf keeps its finalizer on a resource exactly while
+# a handler that needs one matches it (this one, and the Running-only progress timer), so a
+# finished resource loses the finalizer and deleting its namespace never waits for us.
+@kopf.on.delete(*VA, when=_not_ended)
 @metrics.counted("deleted")
 async def deleted(body: kopf.Body, **_: Any) -> None:
     """The resource is going away: its Job goes by owner reference, the task ends CANCELLED."""

@@ -60,7 +60,9 @@ async def ensure_task(body: Mapping[str, Any], settings: OperatorSettings) -> di
     """Find (or, for a resource applied by hand, create) the task row and record it as
     `status.taskId` and `status.model`; returns the body with that status."""
     try:
-        task = await taskrow.find_or_create(body, settings.default_model, settings.videos_mount_path)
+        task = await taskrow.find_or_create(
+            body, settings.default_model, settings.videos_mount_path, settings.video_url_policy
+        )
     except SpecError as exc:
         raise await fail_spec(body, exc, settings) from exc
     status = dict(body.get("status") or {})

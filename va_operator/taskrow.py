@@ -12,8 +12,9 @@ from __future__ import annotations
 import posixpath
 import uuid
 from collections.abc import Mapping
-from pathlib import Path
+from pathlib import PurePosixPath
 from typing import Any
+from urllib.parse import urlsplit
 
 from tortoise.exceptions import IntegrityError
 
@@ -21,6 +22,7 @@ from va_operator.builders import SpecError
 from videoanalysis.catalogue import UnknownModelError
 from videoanalysis.models import Task, User
 from videoanalysis.params import AnalysisParams, ParamsError, parse_params, task_params
+from videoanalysis.remote import UnsafeURL, VideoUrlPolicy, check_video_url, is_url
 
 #: videoanalysis.storage.SCHEME (that module needs OpenCV, which the operator does not install).
 SCHEME = "videos://"
@@ -45,17 +47,25 @@ def spec_params(spec: Mapping[str, Any], default_model: str) -> AnalysisParams:
         raise SpecError(str(exc)) from None
 
 
-def check_video_uri(uri: str, mount_path: str) -> str:
-    """`videos://<key>` inside the volume, or `file://` of a path inside it as the Job mounts
-    it (`mount_path`); anything else is a SpecError: a resource must not make the Job read
-    files outside the videos volume. Pure path arithmetic: the operator has no such volume."""
+def check_video_uri(uri: str, mount_path: str, policy: VideoUrlPolicy | None = None) -> str:
+    """`videos://<key>` inside the volume, `file://` of a path inside it as the Job mounts it
+    (`mount_path`), or an https:// URL (http:// when the policy allows); anything else is a
+    SpecError: a resource must not make the Job read files outside the videos volume. Pure
+    path arithmetic and the URL's shape: where a URL's host resolves is the job's check, made
+    from the Job's network when it fetches."""
     root = posixpath.normpath(mount_path)
+    if is_url(uri):
+        try:
+            check_video_url(uri, policy or VideoUrlPolicy(), resolve=False)
+        except UnsafeURL as exc:
+            raise SpecError(f"spec.videoUri: {exc}") from None
+        return uri
     if uri.startswith(SCHEME):
         path = posixpath.normpath(posixpath.join(root, uri[len(SCHEME) :]))
     elif uri.startswith("file://"):
         path = posixpath.normpath(uri[len("file://") :])
     else:
-        raise SpecError(f"spec.videoUri must be {SCHEME}<key> or file:// inside the videos volume")
+        raise SpecError(f"spec.videoUri must be {SCHEME}<key>, file:// inside the videos volume, or https://")
     if not path.startswith(root.rstrip("/") + "/"):
         raise SpecError(f"spec.videoUri {uri!r} is outside the videos volume ({root})")
     return uri
@@ -71,7 +81,9 @@ async def _owner(spec: Mapping[str, Any]) -> User:
     return user
 
 
-async def find_or_create(body: Mapping[str, Any], default_model: str, mount_path: str) -> Task:
+async def find_or_create(
+    body: Mapping[str, Any], default_model: str, mount_path: str, policy: VideoUrlPolicy | None = None
+) -> Task:
     """The task this resource runs: `status.taskId`, else `spec.taskId` (made by the API), else
     the row made from the spec under the uid-derived id (created if absent)."""
     meta, spec = body["metadata"], body.get("spec") or {}
@@ -86,7 +98,7 @@ async def find_or_create(body: Mapping[str, Any], default_model: str, mount_path
     if task is not None:
         return task
     params = spec_params(spec, default_model)
-    uri = check_video_uri(str(spec.get("videoUri", "")), mount_path)
+    uri = check_video_uri(str(spec.get("videoUri", "")), mount_path, policy)
     owner = await _owner(spec)
     try:
         return await Task.create(
@@ -95,7 +107,7 @@ async def find_or_create(body: Mapping[str, Any], default_model: str, mount_path
             model=params.model,
             params=params.stored(),
             video_uri=uri,
-            video_name=Path(uri.split("://", 1)[-1]).name[:255],
+            video_name=PurePosixPath(urlsplit(uri).path if is_url(uri) else uri.split("://", 1)[-1]).name[:255],
             resource_namespace=meta["namespace"],
             resource_name=meta["name"],
         )

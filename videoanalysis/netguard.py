@@ -1,4 +1,5 @@
-"""Where the service may send a request on a user's behalf (callback URLs): the SSRF guard.
+"""Where the service may send a request on a user's behalf (callback URLs, video URLs): the
+SSRF guard.
 
 An explicit table of the IANA special-purpose ranges decides, not `ipaddress.is_global`,
 whose answers changed between Python patch releases. Translation prefixes (NAT64, 6to4,
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import re
 import socket
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -54,20 +56,52 @@ SPECIAL_PURPOSE: tuple[tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, str]
     (ipaddress.ip_network(net), why) for net, why in _V4 + _V6
 )
 GLOBAL_UNICAST_V6 = ipaddress.IPv6Network("2000::/3")
+_HOST_NAME = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*")
 
 
-class UnsafeCallbackURL(ValueError):
-    """The callback URL is malformed or points where the service must not send requests."""
+class UnsafeURL(ValueError):
+    """The URL is malformed or points where the service must not send requests."""
+
+
+UnsafeCallbackURL = UnsafeURL  # the name webhooks have always raised
 
 
 @dataclass(frozen=True)
 class Target:
-    """A parsed callback URL: its scheme, host (IDNA, lower case) and port."""
+    """A parsed URL: its scheme, host (IDNA, lower case) and port; `field` names it in errors."""
 
     url: str
     scheme: str
     host: str
     port: int
+    field: str = "callback_url"
+
+
+@dataclass(frozen=True)
+class AllowList:
+    """Hosts (by name) and networks (CIDRs) that may resolve to special-purpose addresses,
+    e.g. an object store inside the cluster. Parsed from "minio.storage, 10.0.0.0/8"."""
+
+    hosts: frozenset[str] = frozenset()
+    networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+
+    @classmethod
+    def parse(cls, text: str) -> AllowList:
+        hosts, networks = set(), []
+        for item in (x.strip().lower() for x in text.split(",")):
+            if not item:
+                continue
+            try:
+                networks.append(ipaddress.ip_network(item, strict=False))
+            except ValueError:
+                if not _HOST_NAME.fullmatch(item):
+                    raise ValueError(f"{item!r} is neither a host name nor a CIDR") from None
+                hosts.add(item)
+        return cls(frozenset(hosts), tuple(networks))
+
+    def permits(self, host: str, address: str) -> bool:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+        return host in self.hosts or any(ip.version == n.version and ip in n for n in self.networks)
 
 
 def refusal(address: str) -> str | None:
@@ -81,40 +115,42 @@ def refusal(address: str) -> str | None:
     return None
 
 
-def parse_url(url: str) -> Target:
+def parse_url(url: str, field: str = "callback_url") -> Target:
     """Check the URL's shape: http(s), a host, no credentials, a port in 1-65535, no control
-    characters or spaces, at most MAX_URL_LENGTH characters."""
+    characters or spaces, at most MAX_URL_LENGTH characters. Errors name `field`."""
     if len(url) > MAX_URL_LENGTH:
-        raise UnsafeCallbackURL(f"callback_url is longer than {MAX_URL_LENGTH} characters")
+        raise UnsafeURL(f"{field} is longer than {MAX_URL_LENGTH} characters")
     if any(ord(c) < 0x21 or ord(c) == 0x7F for c in url):
-        raise UnsafeCallbackURL("callback_url must not contain spaces or control characters")
+        raise UnsafeURL(f"{field} must not contain spaces or control characters")
     try:
         parts = urlsplit(url)
         hostname = parts.hostname
     except ValueError as exc:
-        raise UnsafeCallbackURL(f"callback_url cannot be parsed: {exc}") from None
+        raise UnsafeURL(f"{field} cannot be parsed: {exc}") from None
     if parts.scheme not in ("http", "https") or not hostname:
-        raise UnsafeCallbackURL("callback_url must be an absolute http(s) URL")
+        raise UnsafeURL(f"{field} must be an absolute http(s) URL")
     if parts.username is not None or parts.password is not None:
-        raise UnsafeCallbackURL("callback_url must not carry credentials")
+        raise UnsafeURL(f"{field} must not carry credentials")
     try:
         port = parts.port
     except ValueError:
-        raise UnsafeCallbackURL("callback_url port must be a number from 1 to 65535") from None
+        raise UnsafeURL(f"{field} port must be a number from 1 to 65535") from None
     if port == 0:
-        raise UnsafeCallbackURL("callback_url port must be a number from 1 to 65535")
+        raise UnsafeURL(f"{field} port must be a number from 1 to 65535")
     try:
         host = hostname.encode("idna").decode("ascii")
     except UnicodeError:
-        raise UnsafeCallbackURL(f"callback_url host {hostname!r} is not a valid host name") from None
-    return Target(url, parts.scheme, host, port or (443 if parts.scheme == "https" else 80))
+        raise UnsafeURL(f"{field} host {hostname!r} is not a valid host name") from None
+    return Target(url, parts.scheme, host, port or (443 if parts.scheme == "https" else 80), field)
 
 
-def check_addresses(host: str, addresses: list[str]) -> None:
+def check_addresses(
+    host: str, addresses: list[str], field: str = "callback_url", allowed: AllowList = AllowList()
+) -> None:
     for address in addresses:
         why = refusal(address)
-        if why:
-            raise UnsafeCallbackURL(f"callback_url host {host!r} resolves to a non-public address ({address}: {why})")
+        if why and not allowed.permits(host, address):
+            raise UnsafeURL(f"{field} host {host!r} resolves to a non-public address ({address}: {why})")
 
 
 def resolve(target: Target) -> list[str]:
@@ -122,18 +158,19 @@ def resolve(target: Target) -> list[str]:
     try:
         infos = socket.getaddrinfo(target.host, target.port, proto=socket.IPPROTO_TCP)
     except (socket.gaierror, UnicodeError) as exc:
-        raise UnsafeCallbackURL(f"callback_url host {target.host!r} does not resolve: {exc}") from None
+        raise UnsafeURL(f"{target.field} host {target.host!r} does not resolve: {exc}") from None
     addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
     if not addresses:
-        raise UnsafeCallbackURL(f"callback_url host {target.host!r} has no address")
+        raise UnsafeURL(f"{target.field} host {target.host!r} has no address")
     return addresses
 
 
-def checked_address(target: Target, *, allow_private: bool) -> str:
-    """Resolve once, refuse if any answer is special-purpose, and return the address to use."""
+def checked_address(target: Target, *, allow_private: bool, allowed: AllowList = AllowList()) -> str:
+    """Resolve once, refuse if any answer is special-purpose (unless `allowed` names the host
+    or the address's network), and return the address to use."""
     addresses = resolve(target)
     if not allow_private:
-        check_addresses(target.host, addresses)
+        check_addresses(target.host, addresses, target.field, allowed)
     return addresses[0]
 
 

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from videoanalysis.netguard import AllowList
+from videoanalysis.remote import VideoUrlPolicy
 
 
 class CoreSettings(BaseSettings):
@@ -29,6 +32,47 @@ class CoreSettings(BaseSettings):
         "opencv-face",
         description="Model of a task that names none (an upload, or a resource applied by hand).",
     )
+
+    retention_days: int = Field(
+        0, ge=0, description="Erase tasks that ended more than this many days ago (0: keep for ever)."
+    )
+    video_url_allow_http: bool = Field(False, description="Accept http:// video URLs (https:// always).")
+    video_url_allowed_networks: str = Field(
+        "",
+        description="Hosts or CIDRs (comma-separated) a video URL may resolve to although they are "
+        "private or loopback, e.g. an object store in the cluster.",
+    )
+    ca_bundle: Path | None = Field(
+        None, description="PEM file of the CAs trusted for video URLs (empty: the system's)."
+    )
+    video_url_max_bytes: int = Field(4 * 1024**3, gt=0, description="Largest video read from a URL.")
+
+    @field_validator("video_url_allowed_networks")
+    @classmethod
+    def _allow_list(cls, value: str) -> str:
+        AllowList.parse(value)  # a bad entry stops the service with this variable's name
+        return value
+
+    @property
+    def video_url_policy(self) -> VideoUrlPolicy:
+        return VideoUrlPolicy(
+            allow_http=self.video_url_allow_http,
+            allowed=AllowList.parse(self.video_url_allowed_networks),
+            ca_bundle=self.ca_bundle,
+            max_bytes=self.video_url_max_bytes,
+        )
+
+    def video_url_env(self) -> dict[str, str]:
+        """The video-URL settings as the job's environment: whoever starts the job (the local
+        dispatcher, the operator's Job) hands on its own, so one setting decides for both."""
+        env = {
+            "VA_VIDEO_URL_ALLOW_HTTP": str(self.video_url_allow_http).lower(),
+            "VA_VIDEO_URL_ALLOWED_NETWORKS": self.video_url_allowed_networks,
+            "VA_VIDEO_URL_MAX_BYTES": str(self.video_url_max_bytes),
+        }
+        if self.ca_bundle is not None:
+            env["VA_CA_BUNDLE"] = str(self.ca_bundle)
+        return env
 
     @property
     def resolved_database_url(self) -> str:

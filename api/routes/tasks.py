@@ -25,6 +25,7 @@ from api.metrics import UPLOAD_BYTES, UPLOADS
 from api.reads import Prepared
 from api.schemas import DetectedObject, FrameOut, TaskOut, TaskPage, TaskResult, TaskSummary
 from api.upload import Upload, UploadError, receive_upload
+from api.video_url import probe_video_url
 from api.viewer_auth import ViewerTask
 from videoanalysis.catalogue import ModelNotInstalledError, UnknownModelError, check_installed
 from videoanalysis.models import FrameDetections, Task, User
@@ -48,12 +49,15 @@ UPLOAD_DOC = {
             "multipart/form-data": {
                 "schema": {
                     "type": "object",
-                    "required": ["videofile"],
                     "properties": {
                         "videofile": {
                             "type": "string",
                             "format": "binary",
-                            "description": "the video (also accepted as `file`)",
+                            "description": "the video (also accepted as `file`); or give `video_url`",
+                        },
+                        "video_url": {
+                            "type": "string",
+                            "description": "https:// URL of the video (a presigned URL is one), instead of a file",
                         },
                         "model": {"type": "string", "description": "model name; default VA_DEFAULT_MODEL"},
                         "score_threshold": {"type": "number", "minimum": 0, "maximum": 1, "default": 0.5},
@@ -100,7 +104,8 @@ def _callback_url(fields: dict[str, str], policy: WebhookPolicy) -> str | None:
 
 
 async def _store_upload(request: Request, videos_dir: Path, settings: ApiSettings) -> Upload:
-    """Stream the body to a temporary file; 413/400/415/422 errors leave nothing behind."""
+    """Stream the body to a temporary file; 413/400/415/422 errors leave nothing behind.
+    Exactly one of a file and `video_url` (422 for both or neither)."""
     tmp = videos_dir / f".upload-{uuid.uuid4().hex}"
     try:
         upload = await receive_upload(
@@ -114,9 +119,17 @@ async def _store_upload(request: Request, videos_dir: Path, settings: ApiSetting
         raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, detail=str(exc)) from None
     except UploadError as exc:
         raise HTTPException(exc.status, detail=exc.message) from None
-    if upload.path is None:
+    url = upload.fields.get("video_url", "").strip()
+    if upload.path is not None and url:
+        upload.path.unlink(missing_ok=True)
         raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT, detail="no video: send the file in the multipart field `videofile`"
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            detail="send either a video file (`videofile`) or `video_url`, not both",
+        )
+    if upload.path is None and not url:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            detail="no video: send the file in the multipart field `videofile`, or its URL in `video_url`",
         )
     return upload
 
@@ -139,10 +152,13 @@ async def create_detection_task(
 
 
 async def _accept_upload(request: Request, user: User, settings: ApiSettings) -> tuple[Task, int]:
-    """Store the video and write the PENDING task row; nothing is left behind on a 4xx."""
+    """Store the video (or check its URL) and write the PENDING task row; nothing is left
+    behind on a 4xx."""
     videos_dir = settings.resolved_videos_dir
     upload = await _store_upload(request, videos_dir, settings)
-    stored: Path = upload.path  # type: ignore[assignment]  # never None after _store_upload
+    if upload.path is None:
+        return await _accept_url(upload.fields, user, settings), 0
+    stored: Path = upload.path
     try:
         params = _task_params(upload.fields, settings)
         callback = await run_in_threadpool(_callback_url, upload.fields, settings.webhook_policy)
@@ -168,6 +184,18 @@ async def _accept_upload(request: Request, user: User, settings: ApiSettings) ->
         stored.unlink(missing_ok=True)
         raise
     return task, upload.size
+
+
+async def _accept_url(fields: dict[str, str], user: User, settings: ApiSettings) -> Task:
+    """A task whose video the job reads from `video_url`; frames_total stays unknown (null)
+    until the job has the video and counts the frames it will analyse."""
+    params = _task_params(fields, settings)
+    callback = await run_in_threadpool(_callback_url, fields, settings.webhook_policy)
+    url = fields["video_url"].strip()
+    name = await probe_video_url(url, settings.video_url_policy)
+    return await Task.create(
+        owner=user, model=params.model, params=params.stored(), video_uri=url, video_name=name, callback_url=callback
+    )
 
 
 async def _dispatch(task: Task, dispatcher: Dispatcher) -> TaskOut:
@@ -311,24 +339,23 @@ async def cancel_task(
     settings: SettingsDep,
     erase: Annotated[bool, Query(description="also erase the video, the results and the task (204)")] = False,
 ) -> TaskOut | Response:
-    """Stop the run and mark the task CANCELLED; 409 when it has already ended otherwise.
-    With `erase=true`: cancel if it runs, then erase its video, rows and API-made resource."""
+    """Stop the run and mark the task CANCELLED; a task that has already ended is answered as
+    it is (200, repeatable). With `erase=true`: cancel if it runs, then erase its video, rows
+    and API-made resource (204)."""
     if erase:
         try:
             await erase_task(task, dispatcher, settings.resolved_videos_dir)
         except DispatchError as exc:
             raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=f"could not erase: {exc}") from None
         return Response(status_code=status.HTTP_204_NO_CONTENT)
-    if TaskStatus(task.status) is TaskStatus.CANCELLED:
-        return TaskOut.of(task)
     if TaskStatus(task.status).is_final:
-        raise HTTPException(status.HTTP_409_CONFLICT, detail=f"task already ended: {task.status}")
+        return TaskOut.of(task)
     try:
         await dispatcher.cancel(task)
     except DispatchError as exc:  # the run may still be going: do not claim it stopped
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=f"could not cancel: {exc}") from None
     moved = await transition(task.id, TaskStatus.CANCELLED, error="cancelled by the owner")
-    if moved is None:
+    if moved is None:  # it ended meanwhile, on its own
         await task.refresh_from_db()
-        raise HTTPException(status.HTTP_409_CONFLICT, detail=f"task already ended: {task.status}")
+        return TaskOut.of(task)
     return TaskOut.of(moved)

@@ -26,6 +26,7 @@ from api.schemas import ViewerLinkOut
 from api.security import TokenType, create_token
 from api.viewer_auth import ViewerTask, get_viewer_task
 from videoanalysis.models import FrameDetections, Task
+from videoanalysis.remote import is_url
 from videoanalysis.storage import resolve_uri, sniff_file
 
 router = APIRouter(tags=["viewer"])
@@ -90,6 +91,12 @@ def _refusal(exc: HTTPException) -> HTMLResponse:
 
 
 def _video_path(task: Task, videos_dir: Path) -> Path:
+    if is_url(task.video_uri):  # the API would have to fetch it on every seek: not proxied
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND,
+            detail=f"the video of task {task.id} is read from its URL by the analysis, not stored by the API; "
+            "open the URL itself",
+        )
     try:
         path = resolve_uri(task.video_uri, videos_dir)
     except ValueError as exc:

@@ -86,4 +86,5 @@ async def test_embedded_round_trip(server, tmp_path):
     assert all("face" in compact for compact in result["result"]), result["result"]
     listed = (await client.get("/tasks/", headers=headers)).json()["tasks"]
     assert [t["task_id"] for t in listed] == [task_id]
-    assert (await client.delete(f"/tasks/{task_id}/", headers=headers)).status_code == 409
+    ended = await client.delete(f"/tasks/{task_id}/", headers=headers)
+    assert ended.status_code == 200 and ended.json()["status"] == "SUCCEEDED"

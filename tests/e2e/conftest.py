@@ -8,14 +8,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import trustme
 from kubernetes import client
 
 from tests.e2e.drivers import ClusterDriver, RealCluster, SimulatedCluster, real_cluster_url
+from tests.https_videos import make_test_ca
 from tests.k8s.cluster import OperatorProcess, create_namespace, running_operator
 
 HERE = Path(__file__).parent
 #: Namespaces of this folder's operator (apart from tests/k8s's `va-t-*`, so the two never meet).
 NAMESPACE_PREFIX = "va-e2e-"
+#: VA_RETENTION_DAYS of this folder's operator.
+RETENTION_DAYS = 30
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -33,9 +37,26 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture(scope="session")
-def e2e_operator(db: str, k8s_cluster: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[OperatorProcess]:
-    """A real operator process watching this folder's namespaces, on the session database."""
-    with running_operator(db, f"{NAMESPACE_PREFIX}*", tmp_path_factory.mktemp("e2e-operator") / "operator.log") as proc:
+def e2e_ca(tmp_path_factory: pytest.TempPathFactory) -> tuple[trustme.CA, Path]:
+    """The test CA of this folder's HTTPS video servers, trusted by the operator's Jobs."""
+    return make_test_ca(tmp_path_factory.mktemp("e2e-ca"))
+
+
+@pytest.fixture(scope="session")
+def e2e_operator(
+    db: str, k8s_cluster: Path, tmp_path_factory: pytest.TempPathFactory, e2e_ca: tuple[trustme.CA, Path]
+) -> Iterator[OperatorProcess]:
+    """A real operator process watching this folder's namespaces, on the session database; its
+    Jobs may fetch video URLs from loopback (the tests' HTTPS server) and trust the test CA;
+    its retention sweeps every second."""
+    log = tmp_path_factory.mktemp("e2e-operator") / "operator.log"
+    env = {
+        "VA_VIDEO_URL_ALLOWED_NETWORKS": "127.0.0.1",
+        "VA_CA_BUNDLE": str(e2e_ca[1]),
+        "VA_RETENTION_DAYS": str(RETENTION_DAYS),  # tests backdate the tasks they want expired
+        "VA_RETENTION_INTERVAL_S": "1",
+    }
+    with running_operator(db, f"{NAMESPACE_PREFIX}*", log, **env) as proc:
         yield proc
 
 

@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from tests.e2e.drivers import ClusterDriver
+from tests.https_videos import https_video_server
 from tests.k8s.cluster import kubectl
 from tests.k8s.conftest import wait_for
 from tests.k8s.test_operator import event_reasons, get_va, jobs, phase_is
@@ -24,6 +25,7 @@ from tests.videos import pan_video
 from va_operator.taskrow import task_id_for
 
 FRAMES = 12
+FINALIZER = "videoanalysis.io/operator"
 pytestmark = pytest.mark.kubernetes
 
 
@@ -64,6 +66,7 @@ async def test_applied_by_hand_runs_for_its_owner_and_ignores_later_edits(
         task_id = str(task_id_for(va["metadata"]["uid"]))
         assert va["status"]["taskId"] == task_id and va["status"]["model"] == "opencv-face"  # VA_DEFAULT_MODEL
         assert job.spec.template.spec.containers[0].command[-2:] == ["--task-id", task_id]
+        assert va["metadata"].get("finalizers") == [FINALIZER]  # a Job may run: deleting it cancels
 
         # An edit after the start is stored by the API server, reported, and not run.
         kubectl("patch", "va", "pan", "-n", ns, "--type", "merge", "-p", json.dumps({"spec": {"frameStride": 3}}))
@@ -85,6 +88,38 @@ async def test_applied_by_hand_runs_for_its_owner_and_ignores_later_edits(
     row = kubectl("get", "va", "pan", "-n", ns, "--no-headers").stdout.split()
     assert row[:5] == ["pan", "Succeeded", "100%", str(faces), "opencv-face"]
     await wait_for(lambda: "SpecChanged" in event_reasons(cluster.kube, ns, "pan"), what="the SpecChanged Event")
+    # Ended: nothing left to cancel, so no finalizer (a namespace deletion never waits for the operator).
+    await wait_for(lambda: not get_va(cluster.kube, ns, "pan")["metadata"].get("finalizers"), what="no finalizer")
+
+
+async def test_applied_by_hand_with_an_https_uri_is_fetched_by_the_job(
+    cluster: ClusterDriver, signup_user: Any, tmp_path: Path, e2e_ca: Any
+) -> None:
+    www = tmp_path / "www"
+    www.mkdir()
+    shutil.copy(pan_video(tmp_path / "pan.mp4", frames=FRAMES).path, www / "pan.mp4")
+    ns = cluster.namespace
+    with https_video_server(www, tmp_path, e2e_ca) as server:
+        async with cluster.api() as api:
+            owner, headers = await signup_user(api)
+            uri = server.url("pan.mp4")
+            kubectl(
+                "apply",
+                "-f",
+                "-",
+                input=manifest(ns, "remote", owner=owner["user"]["email"], videoUri=uri, frameStride=2),
+            )
+            [job] = await wait_for(lambda: jobs(cluster.kube, ns), what="the Job")
+            env = {e.name: e.value for e in job.spec.template.spec.containers[0].env}
+            assert env["VA_VIDEO_URL_ALLOWED_NETWORKS"] == "127.0.0.1"  # the operator's own setting, handed on
+            await cluster.run_job(job)
+            await wait_for(phase_is(cluster.kube, ns, "remote", "Succeeded"), what="Succeeded")
+            task_id = get_va(cluster.kube, ns, "remote")["status"]["taskId"]
+            result = (await api.get(f"/tasks/video-analysis-result/{task_id}/", headers=headers)).json()
+    assert result["status"] == "SUCCEEDED" and result["video_name"] == "pan.mp4"
+    assert result["frames_total"] == FRAMES // 2 == len(result["detections"])
+    assert result["summary"]["detections_total"] >= FRAMES // 4
+    assert [name for name, _ in server.requests] == ["pan.mp4"]  # one fetch, by the job
 
 
 @pytest.mark.parametrize(
@@ -93,6 +128,7 @@ async def test_applied_by_hand_runs_for_its_owner_and_ignores_later_edits(
         ({"owner": "nobody-{u}@example.com"}, "is not an account of the API"),
         ({"owner": "{email}", "model": "yolo9000"}, "unknown model 'yolo9000'; known models: "),
         ({"owner": "{email}", "videoUri": "file:///etc/passwd"}, "is outside the videos volume"),
+        ({"owner": "{email}", "videoUri": "http://example.com/a.mp4"}, "video_url must be https://"),
     ],
 )
 async def test_what_the_schema_cannot_check_ends_failed_with_the_reason(
@@ -109,4 +145,5 @@ async def test_what_the_schema_cannot_check_ends_failed_with_the_reason(
     failed = condition(va, "Failed")
     assert failed is not None and message in failed["message"]
     assert "taskId" not in va["status"] and jobs(cluster.kube, ns) == []
+    await wait_for(lambda: not get_va(cluster.kube, ns, "bad")["metadata"].get("finalizers"), what="no finalizer")
     await wait_for(lambda: "InvalidSpec" in event_reasons(cluster.kube, ns, "bad"), what="the InvalidSpec Event")

@@ -136,10 +136,15 @@ def create_namespace(kube: client.ApiClient, prefix: str, database_url: str) -> 
 
 @contextmanager
 def running_operator(
-    database_url: str, namespace_glob: str, log_path: Path, python: str = sys.executable, cwd: Path = ROOT
+    database_url: str,
+    namespace_glob: str,
+    log_path: Path,
+    python: str = sys.executable,
+    cwd: Path = ROOT,
+    **extra_env: str,
 ) -> Iterator[OperatorProcess]:
     """A real operator process watching the namespaces matching `namespace_glob`."""
-    proc = OperatorProcess(watch_env(database_url, [namespace_glob]), log_path, python, cwd)
+    proc = OperatorProcess(watch_env(database_url, [namespace_glob], **extra_env), log_path, python, cwd)
     proc.start()
     try:
         yield proc

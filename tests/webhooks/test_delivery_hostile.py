@@ -59,7 +59,7 @@ async def test_an_unparsable_url_is_given_up_with_its_reason_and_does_not_stop_t
         async with httpx.AsyncClient() as client:
             assert await deliver_due(client, FAST, "http://api") == 2
         row = await WebhookDelivery.get(task_id=broken.id)
-        assert row.gave_up and row.attempts == 1 and "UnsafeCallbackURL" in row.last_error
+        assert row.gave_up and row.attempts == 1 and "UnsafeURL" in row.last_error
         assert (await WebhookDelivery.get(task_id=fine.id)).delivered_at is not None
     finally:
         good.stop()

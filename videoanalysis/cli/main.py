@@ -260,7 +260,10 @@ def cancel(ctx: typer.Context, task_id: TaskArg) -> None:
     """Cancel a task: stop its run and mark it CANCELLED (frames stored so far are kept)."""
     task_id = remote.task_id_arg(task_id)
     with client(ctx) as api:
-        remote.cancel(api, task_id)
+        task = remote.cancel(api, task_id)
+    ended = (task or {}).get("status", "CANCELLED")
+    if ended != "CANCELLED":  # the API answers an ended task as it is; nothing was cancelled
+        raise CliError(f"task already ended: {ended}", EXIT_ERROR)
     err.print(f"task {task_id} cancelled")
 
 

@@ -1,0 +1,106 @@
+"""Fetching a video by URL (videoanalysis.remote) from a real local HTTPS server with a test CA:
+the guard, Range resumption, the size cap, an expired URL, no redirects."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.https_videos import VideoServer, https_video_server
+from videoanalysis.models import Task
+from videoanalysis.netguard import AllowList
+from videoanalysis.remote import RemoteVideoError, UnsafeURL, VideoUrlPolicy, check_video_url, download, read_head
+from videoanalysis.status import TaskStatus
+
+BLOB = bytes(range(256)) * 4096  # 1 MiB, every offset recognisable
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[VideoServer]:
+    (tmp_path / "www").mkdir()
+    (tmp_path / "www" / "blob.mp4").write_bytes(BLOB)
+    with https_video_server(tmp_path / "www", tmp_path) as srv:
+        yield srv
+
+
+def policy(server: VideoServer, **overrides: object) -> VideoUrlPolicy:
+    values: dict = {"allowed": AllowList.parse("127.0.0.1"), "ca_bundle": server.ca_bundle}
+    return VideoUrlPolicy(**{**values, **overrides})
+
+
+def test_loopback_is_refused_unless_the_allow_list_names_it(server: VideoServer, tmp_path: Path) -> None:
+    url = server.url("blob.mp4")
+    with pytest.raises(
+        UnsafeURL, match=r"video_url host 'localhost' resolves to a non-public address \(127.0.0.1: loopback\)"
+    ):
+        check_video_url(url, policy(server, allowed=AllowList()))
+    assert check_video_url(url, policy(server, allowed=AllowList.parse("localhost"))).host == "localhost"
+    assert server.requests == []  # refused before any request
+
+
+def test_http_needs_the_setting_and_the_certificate_needs_the_ca(server: VideoServer, tmp_path: Path) -> None:
+    with pytest.raises(UnsafeURL, match="must be https://"):
+        check_video_url(server.url("blob.mp4").replace("https", "http"), policy(server))
+    with pytest.raises(RemoteVideoError, match=r"cannot be reached: ConnectError.*certificate verify failed"):
+        read_head(server.url("blob.mp4"), policy(server, ca_bundle=None))
+
+
+def test_head_is_one_range_request(server: VideoServer) -> None:
+    assert read_head(server.url("blob.mp4"), policy(server), size=300) == BLOB[:300]
+    assert server.requests == [("blob.mp4", "bytes=0-299")]
+
+
+def test_download_resumes_with_range_after_a_dropped_connection(server: VideoServer, tmp_path: Path) -> None:
+    server.drop_once["blob.mp4"] = 300_000
+    dest = tmp_path / "got.mp4"
+    assert download(server.url("blob.mp4"), dest, policy(server)) == len(BLOB)
+    assert dest.read_bytes() == BLOB
+    [(_, first), (_, second)] = server.requests
+    assert first is None and second is not None and second.startswith("bytes=") and second != "bytes=0-"
+
+
+def test_download_starts_over_when_the_server_ignores_range(server: VideoServer, tmp_path: Path) -> None:
+    server.ranges = False
+    server.drop_once["blob.mp4"] = 300_000
+    dest = tmp_path / "got.mp4"
+    assert download(server.url("blob.mp4"), dest, policy(server)) == len(BLOB)
+    assert dest.read_bytes() == BLOB
+
+
+def test_size_cap_and_expired_url(server: VideoServer, tmp_path: Path) -> None:
+    with pytest.raises(RemoteVideoError, match="larger than 1000 bytes"):
+        download(server.url("blob.mp4"), tmp_path / "a", policy(server, max_bytes=1000))
+    server.expired.add("blob.mp4")
+    with pytest.raises(RemoteVideoError, match="answered 403 Forbidden: it has expired or was revoked"):
+        download(server.url("blob.mp4"), tmp_path / "b", policy(server))
+    with pytest.raises(RemoteVideoError, match="answered 404 Not Found"):
+        read_head(server.url("gone.mp4"), policy(server))
+
+
+async def test_a_url_that_expired_before_the_run_fails_the_task_with_that_reason(
+    harness: Any, server: VideoServer
+) -> None:
+    task = await Task.create(
+        owner=harness.owner, model="opencv-face", video_uri=server.url("blob.mp4"), video_name="blob.mp4", params={}
+    )
+    server.expired.add("blob.mp4")
+    env = {"VA_VIDEO_URL_ALLOWED_NETWORKS": "127.0.0.1", "VA_CA_BUNDLE": str(server.ca_bundle)}
+    assert (await harness.run(task, **env)).returncode == 1
+    row = await Task.get(id=task.id)
+    assert row.status == TaskStatus.FAILED
+    assert row.error is not None and row.error.startswith("the video URL answered 403 Forbidden: it has expired")
+
+
+async def test_the_job_checks_the_url_again(harness: Any, server: VideoServer) -> None:
+    task = await Task.create(
+        owner=harness.owner, model="opencv-face", video_uri=server.url("blob.mp4"), video_name="blob.mp4", params={}
+    )
+    assert (await harness.run(task, VA_CA_BUNDLE=str(server.ca_bundle))).returncode == 1  # no allow-list here
+    row = await Task.get(id=task.id)
+    assert row.error == (
+        "the video URL is refused: video_url host 'localhost' resolves to a non-public address (127.0.0.1: loopback)"
+    )
+    assert server.requests == []

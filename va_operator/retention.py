@@ -1,0 +1,87 @@
+"""Retention of resources applied by hand (`VA_RETENTION_DAYS`): their tasks' results (the task
+row, its detections) are erased once they ended that long ago, and the resource is kept with an
+`Expired` condition and an Event. Deleting it would only have GitOps re-create it and run it
+again. The video the manifest names is its author's (on the volume or at a URL) and stays.
+The API erases the tasks it made itself (api.retention)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+from kubernetes.client.exceptions import ApiException
+
+from va_operator import reconcile, taskrow
+from va_operator.config import OperatorSettings
+from videoanalysis.k8s import kube
+from videoanalysis.models import Task
+from videoanalysis.tasks import utcnow
+
+log = logging.getLogger(__name__)
+
+
+def expired_message(days: int) -> str:
+    return (
+        f"the results were erased {days} day(s) after the analysis ended (VA_RETENTION_DAYS); "
+        "the resource is kept so that it does not run again"
+    )
+
+
+async def post_event(body: Mapping[str, Any], reason: str, message: str) -> None:
+    """An Event on the resource, posted directly: outside a handler (this sweep is not one)
+    Kopf has no event queue. A failure only costs the Event (the condition is written)."""
+    meta = body["metadata"]
+    now = utcnow().isoformat()
+    event = {
+        "metadata": {"generateName": f"{meta['name']}.", "namespace": meta["namespace"]},
+        "involvedObject": {
+            "apiVersion": body["apiVersion"],
+            "kind": body["kind"],
+            "name": meta["name"],
+            "namespace": meta["namespace"],
+            "uid": meta["uid"],
+        },
+        "reason": reason,
+        "message": message,
+        "type": "Normal",
+        "source": {"component": "videoanalysis-operator"},
+        "firstTimestamp": now,
+        "lastTimestamp": now,
+        "count": 1,
+    }
+    try:
+        await asyncio.to_thread(kube.core().create_namespaced_event, meta["namespace"], event)  # type: ignore[arg-type]  # a plain manifest dict serialises too
+    except ApiException as exc:
+        log.warning("could not post the %s Event on %s: %s", reason, meta["name"], kube.server_message(exc))
+
+
+async def expire_applied(settings: OperatorSettings, *, batch: int = 500) -> int:
+    """Erase the expired tasks of resources applied by hand; returns how many."""
+    if settings.retention_days <= 0:
+        return 0
+    cutoff = utcnow() - timedelta(days=settings.retention_days)
+    done = 0
+    for task in await Task.filter(finished_at__lt=cutoff, resource_name__isnull=False).limit(batch):
+        body = await reconcile.read_resource(str(task.resource_namespace), str(task.resource_name))
+        # Only the resource this row was made for (a re-created one of that name is another).
+        if body is not None and taskrow.task_id_for(body["metadata"]["uid"]) == task.id:
+            message = expired_message(settings.retention_days)
+            if await reconcile.update_condition(body, "Expired", True, "RetentionExpired", message, settings):
+                await post_event(body, "Expired", message)
+        await Task.filter(id=task.id).delete()  # detections and deliveries go by cascade
+        done += 1
+    return done
+
+
+async def retention_loop(settings: OperatorSettings) -> None:
+    while True:
+        try:
+            expired = await expire_applied(settings)
+            if expired:
+                log.info("retention: erased the results of %d resource(s) applied by hand", expired)
+        except Exception:
+            log.exception("retention sweep failed; retrying at the next round")
+        await asyncio.sleep(settings.retention_interval_s)

@@ -1,0 +1,148 @@
+"""Videos by URL (`https://`, a presigned S3/GCS/Azure URL is one; `http://` when allowed).
+
+Checked by the SSRF guard of `videoanalysis.netguard` at every use: the host is resolved once,
+the answer checked (special-purpose addresses refused unless the allow-list names the host or
+its network) and the request sent to that very address, the name kept for Host, SNI and the
+certificate. Redirects are not followed. Fetched with httpx only: the URL is never handed to
+OpenCV or FFmpeg, which would resolve it again and follow redirects.
+
+`read_head` reads the first bytes (a Range request) so the API can sniff the container at
+upload; `download` streams the video to a file in chunks, capped, and after a dropped
+connection resumes with a Range request where the server honours it (206), else starts over.
+"""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from videoanalysis.netguard import AllowList, Target, UnsafeURL, checked_address, parse_url
+
+#: Longest URL a task can hold (`Task.video_uri`).
+MAX_VIDEO_URL = 1024
+#: Answers that mean the URL itself is no longer good (an expired presigned URL is a 403).
+GONE = {401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 410: "Gone"}
+
+__all__ = ["RemoteVideoError", "UnsafeURL", "VideoUrlPolicy", "check_video_url", "download", "is_url", "read_head"]
+
+
+class RemoteVideoError(Exception):
+    """The video URL cannot be read; the message is the task's reason."""
+
+
+@dataclass(frozen=True)
+class VideoUrlPolicy:
+    allow_http: bool = False
+    allowed: AllowList = field(default_factory=AllowList)
+    ca_bundle: Path | None = None  # PEM file of the CAs to trust instead of the system's
+    max_bytes: int = 4 * 1024**3
+    timeout_s: float = 30.0  # per connection attempt and per read
+
+
+def is_url(uri: str) -> bool:
+    return uri.startswith(("https://", "http://"))
+
+
+def check_video_url(url: str, policy: VideoUrlPolicy, *, resolve: bool = True) -> Target:
+    """The URL's shape, scheme and (with `resolve`) where its host resolves; UnsafeURL says why."""
+    if len(url) > MAX_VIDEO_URL:
+        raise UnsafeURL(f"video_url is longer than {MAX_VIDEO_URL} characters")
+    target = parse_url(url, "video_url")
+    if target.scheme == "http" and not policy.allow_http:
+        raise UnsafeURL("video_url must be https:// (http:// only with VA_VIDEO_URL_ALLOW_HTTP)")
+    if resolve:
+        checked_address(target, allow_private=False, allowed=policy.allowed)
+    return target
+
+
+def _verify(policy: VideoUrlPolicy) -> ssl.SSLContext | bool:
+    if policy.ca_bundle is None:
+        return True
+    return ssl.create_default_context(cafile=str(policy.ca_bundle))
+
+
+@contextmanager
+def _get(url: str, policy: VideoUrlPolicy, headers: dict[str, str]) -> Iterator[httpx.Response]:
+    """A streamed GET sent to the checked address of the URL's host (no redirects)."""
+    target = check_video_url(url, policy, resolve=False)
+    address = checked_address(target, allow_private=False, allowed=policy.allowed)
+    default_port = 443 if target.scheme == "https" else 80
+    host_header = target.host if target.port == default_port else f"{target.host}:{target.port}"
+    with httpx.Client(verify=_verify(policy), timeout=policy.timeout_s, follow_redirects=False) as client:
+        request = client.build_request(
+            "GET",
+            httpx.URL(url).copy_with(host=address),
+            headers={"Host": host_header, "Accept-Encoding": "identity", **headers},  # byte offsets of the file
+            extensions={"sni_hostname": target.host} if target.scheme == "https" else None,
+        )
+        try:
+            response = client.send(request, stream=True)
+        except httpx.HTTPError as exc:
+            raise RemoteVideoError(f"the video URL cannot be reached: {type(exc).__name__}: {exc}") from None
+        try:
+            _check_status(response)
+            yield response
+        finally:
+            response.close()
+
+
+def _check_status(response: httpx.Response) -> None:
+    code = response.status_code
+    if code in (200, 206):
+        return
+    if code in GONE:
+        raise RemoteVideoError(
+            f"the video URL answered {code} {GONE[code]}: it has expired or was revoked (a presigned URL "
+            "lives only until its expiry), or the object is gone"
+        )
+    if 300 <= code < 400:
+        raise RemoteVideoError(f"the video URL redirects ({code}); give the final URL (redirects are not followed)")
+    raise RemoteVideoError(f"the video URL answered {code}")
+
+
+def read_head(url: str, policy: VideoUrlPolicy, size: int = 512) -> bytes:
+    """The first `size` bytes of the video (Range asked; a server that ignores it is cut off)."""
+    head = bytearray()
+    with _get(url, policy, {"Range": f"bytes=0-{size - 1}"}) as response:
+        try:
+            for chunk in response.iter_bytes():
+                head.extend(chunk)
+                if len(head) >= size:
+                    break
+        except httpx.HTTPError as exc:
+            raise RemoteVideoError(f"reading the video URL failed: {type(exc).__name__}: {exc}") from None
+    return bytes(head[:size])
+
+
+def download(url: str, dest: Path, policy: VideoUrlPolicy, *, attempts: int = 4) -> int:
+    """Stream the video to `dest` in chunks; returns its size. A dropped connection is resumed
+    from the bytes written with a Range request (206), or restarted when the server ignores
+    Range (200). Past `policy.max_bytes` it stops with RemoteVideoError."""
+    written = 0
+    last: Exception | None = None
+    with open(dest, "wb") as out:
+        for _ in range(attempts):
+            headers = {"Range": f"bytes={written}-"} if written else {}
+            with _get(url, policy, headers) as response:
+                if written and response.status_code == 200:  # Range ignored: from the start
+                    out.seek(0)
+                    out.truncate()
+                    written = 0
+                try:
+                    for chunk in response.iter_raw():  # as received: a drop keeps what came
+                        written += len(chunk)
+                        if written > policy.max_bytes:
+                            raise RemoteVideoError(
+                                f"the video at the URL is larger than {policy.max_bytes} bytes (VA_VIDEO_URL_MAX_BYTES)"
+                            )
+                        out.write(chunk)
+                    return written
+                except httpx.TransportError as exc:  # dropped mid-way: resume
+                    last = exc
+                    out.flush()
+    raise RemoteVideoError(f"the video URL kept failing after {attempts} attempts: {type(last).__name__}: {last}")
