@@ -194,7 +194,13 @@ async def _accept_url(fields: dict[str, str], user: User, settings: ApiSettings)
     url = fields["video_url"].strip()
     name = await probe_video_url(url, settings.video_url_policy)
     return await Task.create(
-        owner=user, model=params.model, params=params.stored(), video_uri=url, video_name=name, callback_url=callback
+        owner=user,
+        model=params.model,
+        params=params.stored(),
+        video_uri=url,
+        video_name=name,
+        callback_url=callback,
+        queue=settings.local_queue if settings.dispatcher == "local" else None,
     )
 
 
