@@ -16,6 +16,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import Json, TypeAdapter
 from tortoise.expressions import Q
 
+from api import dispatch_intents as intents
 from api.config import ApiSettings
 from api.deps import CurrentUser, DispatcherDep, OwnedTask, SettingsDep
 from api.dispatchers import Dispatcher
@@ -31,7 +32,7 @@ from videoanalysis.models import FrameDetections, Task, User
 from videoanalysis.params import AnalysisParams, ParamsError, frames_to_analyse, parse_params
 from videoanalysis.status import TaskStatus
 from videoanalysis.storage import NotAVideo, UploadTooLarge, new_key, probe_video, video_uri
-from videoanalysis.tasks import transition
+from videoanalysis.tasks import transition, utcnow
 from videoanalysis.webhooks import UnsafeCallbackURL, WebhookPolicy, check_url
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])
@@ -163,6 +164,8 @@ async def _accept_upload(request: Request, user: User, settings: ApiSettings) ->
             frames_total=frames_to_analyse(info.frames, params.frame_stride),
             callback_url=callback,
             queue=settings.local_queue if settings.dispatcher == "local" else None,
+            # The intent to dispatch, in the same INSERT (see api.dispatch_intents).
+            dispatch_due_at=None if settings.dispatcher == "local" else utcnow(),
         )
     except BaseException:
         stored.unlink(missing_ok=True)
@@ -172,6 +175,9 @@ async def _accept_upload(request: Request, user: User, settings: ApiSettings) ->
 
 async def _dispatch(task: Task, dispatcher: Dispatcher) -> TaskOut:
     """Hand the task to the dispatcher; a failure marks it FAILED and answers 503."""
+    intent = task.dispatch_due_at is not None
+    if intent and not await intents.claim(task.id):
+        return TaskOut.of(task)  # a reconciler claimed it meanwhile and dispatches it
     try:
         await dispatcher.submit(task)
     except Exception as exc:  # DispatchError, or a bug: either way the task must not stay PENDING
@@ -182,6 +188,8 @@ async def _dispatch(task: Task, dispatcher: Dispatcher) -> TaskOut:
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE, detail=f"task {task.id} failed to start: {reason}"
         ) from None
+    if intent:
+        await Task.filter(id=task.id).update(dispatch_due_at=None)
     return TaskOut.of(task)
 
 

@@ -4,21 +4,27 @@ running, and the ending's webhook queued once."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from kubernetes import client
 
+from api.dispatch_intents import claim, reconcile_once
+from api.dispatchers.kubernetes import KubernetesDispatcher
 from tests.k8s.cluster import OperatorProcess
 from tests.k8s.conftest import wait_for
 from tests.k8s.kubelet import SimulatedKubelet
 from tests.k8s.test_operator import jobs, phase_is, row_is, submit
+from va_operator.config import OperatorSettings
 from videoanalysis.exitcodes import JobExit
+from videoanalysis.k8s import names
 from videoanalysis.models import Task, WebhookDelivery
 from videoanalysis.status import TaskStatus
-from videoanalysis.tasks import transition
+from videoanalysis.tasks import transition, utcnow
 
 pytestmark = pytest.mark.kubernetes
 HOOK = "https://hooks.example.test/va"
@@ -117,3 +123,33 @@ async def test_permanent_failure_ends_at_the_first_attempt_while_the_operator_wa
     await wait_for(lambda: not jobs(kube_api, namespace), what="the Job deleted")
     await task.refresh_from_db()
     assert task.error == "unknown label 'unicorn'" and await webhooks(task) == 1
+
+
+async def test_api_killed_between_the_row_and_the_dispatch(
+    operator: OperatorProcess, namespace: str, kube_api: client.ApiClient, kubelet: SimulatedKubelet, make_task: Any
+) -> None:
+    """The row and its intent were written, the process died before creating the resource:
+    the reconciler of any replica dispatches it once, and the operator runs it."""
+    task = await make_task()
+    await Task.filter(id=task.id).update(dispatch_due_at=utcnow())  # what the upload's INSERT left
+    replicas = [KubernetesDispatcher(OperatorSettings(kube_namespace=namespace)) for _ in range(2)]
+    try:
+        counts = await asyncio.gather(*(reconcile_once(d) for d in replicas))
+        assert sorted(counts) == [0, 1]  # one claim wins; the other replica skips it
+        assert await reconcile_once(replicas[0]) == 0  # done: nothing due any more
+    finally:
+        for d in replicas:
+            await d.close()
+    await task.refresh_from_db()
+    assert task.dispatch_due_at is None and task.status == TaskStatus.PENDING
+    name = names.resource_name(str(task.id))
+    [job] = await wait_for(lambda: jobs(kube_api, namespace), what="the Job")
+    assert job.metadata.labels[names.LABEL_RESOURCE] == name
+
+
+async def test_an_intent_claimed_by_a_crashed_replica_is_taken_over_after_its_claim(make_task: Any) -> None:
+    task = await make_task()
+    await Task.filter(id=task.id).update(dispatch_due_at=utcnow())
+    assert await claim(task.id) and not await claim(task.id)  # a conditional update: one winner
+    await Task.filter(id=task.id).update(dispatch_due_at=utcnow() - timedelta(seconds=1))  # its claim ran out
+    assert await claim(task.id)
