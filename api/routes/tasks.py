@@ -17,6 +17,7 @@ from pydantic import Json, TypeAdapter
 from tortoise.expressions import Q
 
 from api import dispatch_intents as intents
+from api import idempotency
 from api.config import ApiSettings
 from api.deps import CurrentUser, DispatcherDep, OwnedTask, SettingsDep
 from api.dispatchers import Dispatcher
@@ -127,24 +128,33 @@ async def _store_upload(request: Request, videos_dir: Path, settings: ApiSetting
 )
 async def create_detection_task(
     request: Request, user: CurrentUser, settings: SettingsDep, dispatcher: DispatcherDep
-) -> TaskOut:
-    """Upload a video (streamed, size-capped, checked to be a video) and start its analysis."""
-    try:
-        task, size = await _accept_upload(request, user, settings)
-    except HTTPException as exc:
-        UPLOADS.labels(str(exc.status_code)).inc()
-        raise
-    UPLOADS.labels("accepted").inc()
-    UPLOAD_BYTES.inc(size)
-    return await _dispatch(task, dispatcher)
+) -> Any:
+    """Upload a video (streamed, size-capped, checked to be a video) and start its analysis.
+    With an `Idempotency-Key` (or `client_request_token`), a retry answers the first response."""
+    async with idempotency.scope(request, user, settings.upload_idle_seconds) as keyed:
+        try:
+            task, size = await _accept_upload(request, user, settings, keyed)
+        except idempotency.Replay as replay:
+            return replay.response()
+        except HTTPException as exc:
+            UPLOADS.labels(str(exc.status_code)).inc()
+            raise
+        UPLOADS.labels("accepted").inc()
+        UPLOAD_BYTES.inc(size)
+        out = await _dispatch(task, dispatcher)
+        await keyed.bind(task.id, status.HTTP_202_ACCEPTED, out.model_dump(mode="json"))
+        return out
 
 
-async def _accept_upload(request: Request, user: User, settings: ApiSettings) -> tuple[Task, int]:
+async def _accept_upload(
+    request: Request, user: User, settings: ApiSettings, keyed: idempotency.Scope
+) -> tuple[Task, int]:
     """Store the video and write the PENDING task row; nothing is left behind on a 4xx."""
     videos_dir = settings.resolved_videos_dir
     upload = await _store_upload(request, videos_dir, settings)
     stored: Path = upload.path  # type: ignore[assignment]  # never None after _store_upload
     try:
+        await keyed.check(upload.fields, stored)  # Replay, 409 or 422 before any task is made
         params = _task_params(upload.fields, settings)
         callback = await run_in_threadpool(_callback_url, upload.fields, settings.webhook_policy)
         try:
