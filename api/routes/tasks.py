@@ -44,6 +44,16 @@ log = logging.getLogger(__name__)
 FORM_PARAMS = ("model", "score_threshold", "frame_stride", "batch_size")
 
 UPLOAD_DOC = {
+    "parameters": [
+        {
+            "name": "Idempotency-Key",
+            "in": "header",
+            "required": False,
+            "schema": {"type": "string", "maxLength": 255},
+            "description": "the same key within 24 h answers the first response (same fields and file; "
+            "else 422); 409 while the first request is still being received",
+        }
+    ],
     "requestBody": {
         "required": True,
         "content": {
@@ -66,11 +76,16 @@ UPLOAD_DOC = {
                             "type": "string",
                             "description": "POSTed a signed JSON body when the task ends",
                         },
+                        "client_request_token": {
+                            "type": "string",
+                            "maxLength": 255,
+                            "description": "as the Idempotency-Key header: a retry answers the first task",
+                        },
                     },
                 }
             }
         },
-    }
+    },
 }
 
 
