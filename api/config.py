@@ -131,6 +131,12 @@ class ApiSettings(CoreSettings):
         5.0, gt=0, description="First retry delay of a failed webhook; doubles each attempt."
     )
     webhook_poll_seconds: float = Field(2.0, gt=0, description="How often due webhooks are sent.")
+    upload_idle_seconds: float = Field(
+        60.0, gt=0, description="An Idempotency-Key claim nobody kept alive this long is abandoned (taken over)."
+    )
+    dispatch_poll_seconds: float = Field(
+        10.0, gt=0, description="Kubernetes dispatcher: how often tasks whose dispatch was left due are dispatched."
+    )
     webhook_timeout_seconds: float = Field(
         10.0, gt=0, description="Total deadline of one delivery attempt (resolution, connection, answer)."
     )

@@ -12,7 +12,8 @@ from fastapi.exceptions import RequestValidationError
 from tortoise import Tortoise
 
 from api.bodylimit import BodyLimitMiddleware
-from api.config import ApiSettings, load_settings
+from api.config import ApiSettings, DispatcherKind, load_settings
+from api.dispatch_intents import reconcile_loop
 from api.dispatchers import Dispatcher, create_dispatcher
 from api.forms import validation_error
 from api.metrics import MetricsMiddleware, MetricsPortSplit
@@ -44,18 +45,22 @@ def create_app(settings: ApiSettings | None = None, *, dispatcher: Dispatcher | 
         start = getattr(app.state.dispatcher, "start", None)
         if start is not None:  # the local queue resumes what an earlier process left open
             await start()
-        webhooks = asyncio.create_task(
-            delivery_loop(settings.webhook_policy, settings.public_url, settings.webhook_poll_seconds)
-        )
-        retention = asyncio.create_task(
-            retention_loop(settings.retention_days, app.state.dispatcher, settings.resolved_videos_dir)
-        )
+        loops = [
+            asyncio.create_task(
+                delivery_loop(settings.webhook_policy, settings.public_url, settings.webhook_poll_seconds)
+            ),
+            asyncio.create_task(
+                retention_loop(settings.retention_days, app.state.dispatcher, settings.resolved_videos_dir)
+            ),
+        ]
+        if settings.dispatcher is DispatcherKind.KUBERNETES:  # dispatch what a crash left due
+            loops.append(asyncio.create_task(reconcile_loop(app.state.dispatcher, settings.dispatch_poll_seconds)))
         try:
             yield
         finally:
-            webhooks.cancel()
-            retention.cancel()
-            await asyncio.gather(webhooks, retention, return_exceptions=True)
+            for loop in loops:
+                loop.cancel()
+            await asyncio.gather(*loops, return_exceptions=True)
             await app.state.dispatcher.close()
             if owns_db:
                 await close_db()

@@ -54,6 +54,12 @@ class JobSettings(CoreSettings):
     lease_wait_s: float | None = Field(
         None, ge=0, description="How long to wait for another run's lease to expire. Empty: one TTL."
     )
+    db_retries: int = Field(
+        4, ge=0, description="Reruns of the task inside this process when the database is unreachable."
+    )
+    db_retry_delay_s: float = Field(
+        1.0, ge=0, description="First back-off between those reruns (doubled each time, at most 30 s)."
+    )
     lease_holder: str = Field("", description="Name of this run in the lease. Empty: <hostname>:<pid>.")
     metrics_file: Path | None = Field(
         None, description="Write the run's metrics here (Prometheus text format) when it ends."

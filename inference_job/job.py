@@ -3,8 +3,9 @@ the model -> rows with the position, one transaction a batch -> SUCCEEDED.
 
 Every failure of the video or the model ends the task FAILED with a reason a person can read;
 a cancelled task is left as it is; a run that lost its lease exits `SUPERSEDED` having written
-nothing more; a SIGTERM or a database that went away releases the lease and exits
-`INTERRUPTED`, the task left RUNNING for the next run to resume.
+nothing more; a database that went away is waited for inside the process (VA_DB_RETRIES reruns
+with back-off, each resuming at the committed frame); a SIGTERM, or a database still away after
+those, releases the lease and exits `INTERRUPTED`, the task left RUNNING for the next run.
 """
 
 from __future__ import annotations
@@ -84,8 +85,36 @@ async def take_lease(task_id: uuid.UUID, settings: JobSettings) -> Lease:
             await asyncio.sleep(min(1.0, max(0.05, deadline - time.monotonic())))
 
 
+class DatabaseUnavailable(Exception):
+    """The database went away under a run (its lease, if any, was released)."""
+
+
 async def run_task(task_id: uuid.UUID, settings: JobSettings) -> int:
-    """Analyse one task; returns the process exit code (a `JobExit`)."""
+    """Analyse one task; returns the process exit code (a `JobExit`). A database that is
+    unreachable is retried here with back-off, so one blip never costs a Pod."""
+    for attempt in range(settings.db_retries + 1):
+        try:
+            return await _run_once(task_id, settings)
+        except DatabaseUnavailable as exc:
+            if attempt == settings.db_retries:
+                log.warning("task %s: database unavailable (%s); the next run resumes", task_id, exc)
+                break
+            delay = min(30.0, settings.db_retry_delay_s * 2**attempt)
+            log.warning("task %s: database unavailable (%s); rerun %d in %.1f s", task_id, exc, attempt + 1, delay)
+            await asyncio.sleep(delay)
+    return JobExit.INTERRUPTED
+
+
+async def _run_once(task_id: uuid.UUID, settings: JobSettings) -> int:
+    try:
+        return await _run_task(task_id, settings)
+    except Exception as exc:
+        if is_transient_db_error(exc):
+            raise DatabaseUnavailable(str(exc) or type(exc).__name__) from exc
+        raise
+
+
+async def _run_task(task_id: uuid.UUID, settings: JobSettings) -> int:
     task = await Task.get_or_none(id=task_id)
     if task is None:
         log.error("task %s not found", task_id)
@@ -115,8 +144,8 @@ async def run_task(task_id: uuid.UUID, settings: JobSettings) -> int:
         return await _interrupted(lease)
     except Exception as exc:
         if not isinstance(exc, (*_CLEAR_ERRORS, ImportError)) and is_transient_db_error(exc):
-            log.warning("task %s: database unavailable (%s); the next run resumes", task_id, exc)
-            return await _interrupted(lease)
+            await _interrupted(lease)
+            raise DatabaseUnavailable(str(exc) or type(exc).__name__) from exc
         log.exception("task %s failed", task_id)
         return await _fail(lease, failure_reason(exc))
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from va_operator.config import OperatorSettings
 from va_operator.defaults import JobDefaults, merge_job_defaults
+from videoanalysis.exitcodes import PERMANENT
 from videoanalysis.k8s import names
 from videoanalysis.k8s.resource import task_id_of
 
@@ -118,6 +119,22 @@ def _pod_spec(spec: Mapping[str, Any], task_id: str, settings: OperatorSettings)
     return pod
 
 
+def pod_failure_policy() -> dict[str, Any]:
+    """A node drained or preempted under the Pod is not the analysis failing (Ignore); a
+    permanent exit code (`videoanalysis.exitcodes.PERMANENT`) fails the Job at once. API servers
+    older than 1.26 drop this field: the operator enforces the second rule itself too."""
+    return {
+        "rules": [
+            {"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget", "status": "True"}]},
+            {
+                "action": "FailJob",
+                "onExitCodes": {"containerName": names.CONTAINER, "operator": "In", "values": sorted(PERMANENT)},
+                "onPodConditions": [],  # empty, yet required by the published 1.26-1.27 schemas
+            },
+        ]
+    }
+
+
 def build_job(va_body: Mapping[str, Any], settings: OperatorSettings) -> dict[str, Any]:
     """The batch/v1 Job of a VideoAnalysis resource (deterministic: same body, same Job)."""
     meta = va_body["metadata"]
@@ -137,10 +154,7 @@ def build_job(va_body: Mapping[str, Any], settings: OperatorSettings) -> dict[st
             "backoffLimit": int(spec["backoffLimit"]),
             "activeDeadlineSeconds": int(spec["activeDeadlineSeconds"]),
             "ttlSecondsAfterFinished": settings.ttl_seconds_after_finished,
-            # A node drained or preempted under the Pod is not the analysis failing.
-            "podFailurePolicy": {
-                "rules": [{"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget", "status": "True"}]}]
-            },
+            "podFailurePolicy": pod_failure_policy(),
             "template": {"metadata": {"labels": dict(labels)}, "spec": _pod_spec(spec, task_id, settings)},
         },
     }

@@ -50,6 +50,15 @@ class OperatorSettings(CoreSettings):
     liveness_endpoint: str = Field("", description="Kopf liveness URL, e.g. http://0.0.0.0:8080/healthz.")
     retention_interval_s: float = Field(3600.0, gt=0, description="Period of the retention sweep.")
     retry_delay_s: float = Field(10.0, gt=0, description="Back-off after an API server hiccup.")
+    repair_interval_s: float = Field(
+        30.0, gt=0, description="Period of the repair pass over every unfinished resource (Job, Pods, row)."
+    )
+    watch_server_timeout_s: int = Field(
+        300, gt=0, description="The API server ends each watch after this long; Kopf then opens a new one."
+    )
+    watch_client_timeout_s: int = Field(
+        330, gt=0, description="A watch silent this long is dropped and reopened (a stalled connection)."
+    )
     job_defaults: JobDefaults = Field(
         default_factory=JobDefaults,
         description="Cluster-wide Job defaults (JSON: gpus, nodeSelector, tolerations, resources, "
@@ -93,3 +102,6 @@ def apply_kopf_settings(kopf_settings: Any, settings: OperatorSettings) -> None:
     kopf_settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(prefix="videoanalysis.io")
     kopf_settings.persistence.finalizer = "videoanalysis.io/operator"
     kopf_settings.execution.max_workers = 4
+    # A watch that goes silent would stop every event: end and reopen it on both sides.
+    kopf_settings.watching.server_timeout = settings.watch_server_timeout_s
+    kopf_settings.watching.client_timeout = settings.watch_client_timeout_s

@@ -79,13 +79,14 @@ async def job_changed(type: str, body: kopf.Body, **_: Any) -> None:
 @kopf.on.event("", "v1", "pods", labels=OURS)
 @metrics.counted("pod_changed")
 async def pod_changed(type: str, body: kopf.Body, **_: Any) -> None:
-    """A running Pod makes the resource Running; an image that cannot be pulled fails it."""
+    """A running Pod makes the resource Running; an image that cannot be pulled, or an exit
+    code no retry can fix, fails it and deletes the Job."""
     owner = reconcile.owner_of(body)
     outcome = pod_outcome(body) if type != "DELETED" else None
     if owner is None or outcome is None:
         return
-    moved = await reconcile.advance(owner, outcome, SETTINGS)
-    if moved and outcome.phase is Phase.FAILED:
+    await reconcile.advance(owner, outcome, SETTINGS)
+    if outcome.phase is Phase.FAILED:  # also after a crash that moved it but left the Job
         await reconcile.stop_job(body["metadata"]["namespace"], names.job_name(owner["metadata"]["name"]))
 
 
@@ -96,6 +97,13 @@ async def progress(status: kopf.Status, patch: kopf.Patch, **_: Any) -> None:
     changed = await reconcile.mirror_progress(status)
     if changed:
         patch.status.update(changed)
+
+
+@kopf.timer(*VA, interval=SETTINGS.repair_interval_s, initial_delay=SETTINGS.repair_interval_s, when=_not_ended)
+@metrics.counted("repair")
+async def repair(body: kopf.Body, **_: Any) -> None:
+    """Level-triggered: re-read the Job, its Pods and the task row, and repair row and status."""
+    await reconcile.repair(body, SETTINGS)
 
 
 @kopf.on.update(*VA, field="spec")

@@ -1,6 +1,7 @@
-"""What the Kopf handlers do, as plain async functions: create the Job if absent, move the
-resource's phase (status subresource, optimistic concurrency), mirror it to the task row
-and post an Event per move. API hiccups become `kopf.TemporaryError`, specs that can never
+"""What the Kopf handlers do, as plain async functions: create the Job if absent, write an
+outcome to the task row first and then move the resource's phase to what the row says (status
+subresource, optimistic concurrency), post an Event per move, and repair both from the Job,
+its Pods and the row on a timer (`repair`), so no state depends on one watch event. API hiccups become `kopf.TemporaryError`, specs that can never
 run `kopf.PermanentError`.
 """
 
@@ -20,10 +21,13 @@ from va_operator.config import OperatorSettings
 from va_operator.state import (
     Outcome,
     Phase,
+    job_outcome,
     next_status,
     pod_failure_detail,
+    pod_outcome,
     progress_text,
     set_condition,
+    settle,
     summary_of,
 )
 from videoanalysis import tasks
@@ -121,11 +125,18 @@ async def read_resource(namespace: str, name: str) -> dict[str, Any] | None:
 async def advance(body: Mapping[str, Any], outcome: Outcome, settings: OperatorSettings, *, attempts: int = 5) -> bool:
     """Move the resource to `outcome` if the state machine allows it. Returns True on a move.
 
-    Read-modify-write with the resourceVersion, so two watchers racing cannot lose a move.
+    The task row is written first (`write_row`) and the resource then shows what the row says:
+    a crash between the two leaves the row ahead, and the next event or `repair` catches the
+    resource up. Read-modify-write with the resourceVersion, so two watchers racing cannot
+    lose a move.
     """
     namespace, name = body["metadata"]["namespace"], body["metadata"]["name"]
+    first = await read_resource(namespace, name)
+    if first is not None and task_id_of(first):
+        outcome = await write_row(str(task_id_of(first)), outcome)
     for _ in range(attempts):
-        current = await read_resource(namespace, name)
+        current = await read_resource(namespace, name) if first is None else first
+        first = None
         if current is None:
             return False
         task_id = task_id_of(current)
@@ -164,17 +175,52 @@ async def advance(body: Mapping[str, Any], outcome: Outcome, settings: OperatorS
     raise kopf.TemporaryError(f"{name}: status kept changing under us", delay=1)
 
 
-async def _after_move(resource: Mapping[str, Any], outcome: Outcome) -> None:
-    """Mirror a move to the task row (if there is one yet) and post it as an Event."""
-    task_id = task_id_of(resource)
+async def write_row(task_id: str, outcome: Outcome) -> Outcome:
+    """Write `outcome` to the task row (a no-op when the row already ended) and return what
+    the resource must show: the row's own ending wins. Only the job itself records success: a
+    Job that completed while the row is still open failed to record its result."""
     status = outcome.phase.task_status
-    if status is not TaskStatus.PENDING and task_id:
-        error = None
-        if status is TaskStatus.FAILED:
-            row = await Task.filter(id=task_id).first()
-            # The job's own reason (written to the row) is more precise than the Job's.
-            error = outcome.message if row is None or not row.error else f"{outcome.message}; {row.error}"
-        await tasks.transition(task_id, status, error=error)
+    if status in (TaskStatus.RUNNING, TaskStatus.FAILED):
+        await tasks.transition(task_id, status, error=outcome.message if status is TaskStatus.FAILED else None)
+    row = await Task.filter(id=task_id).first().values("status", "error")
+    if not row:
+        return outcome
+    settled = settle(outcome, row["status"], row["error"])
+    if settled.phase is Phase.FAILED and not TaskStatus(row["status"]).is_final:
+        await tasks.transition(task_id, TaskStatus.FAILED, error=settled.message)
+    return settled
+
+
+async def repair(body: Mapping[str, Any], settings: OperatorSettings) -> None:
+    """Level-triggered pass over an unfinished resource: re-read its Job, its Pods and its row
+    and bring both row and resource to the same ending, whichever events were missed. A Pod
+    that ended with a permanent code fails the task at once and deletes the Job."""
+    meta = body["metadata"]
+    if not task_id_of(body):
+        return
+    namespace, job_name = meta["namespace"], names.job_name(meta["name"])
+    try:
+        job = await asyncio.to_thread(kube.batch().read_namespaced_job, job_name, namespace)
+        pods = await asyncio.to_thread(
+            kube.core().list_namespaced_pod, namespace, label_selector=f"job-name={job_name}"
+        )
+    except ApiException as exc:
+        if exc.status == 404:
+            job = None
+        else:
+            raise _classify(exc, f"reading Job {job_name}", settings) from exc
+    serialize = kube.api_client().sanitize_for_serialization
+    outcomes = [o for p in (pods.items if job is not None else []) if (o := pod_outcome(serialize(p)))]
+    permanent = next((o for o in outcomes if o.reason == "PermanentFailure"), None)
+    outcome = permanent or (job_outcome(serialize(job)) if job is not None else None)
+    outcome = outcome or next(iter(outcomes), None) or Outcome(Phase.PENDING, "JobCreated", f"Job {job_name} created")
+    await advance(body, outcome, settings)
+    if permanent is not None:
+        await stop_job(namespace, job_name)
+
+
+async def _after_move(resource: Mapping[str, Any], outcome: Outcome) -> None:
+    """Post a move as an Event (the row was written before the move)."""
     if outcome.phase is Phase.FAILED:
         metrics.FAILURES.labels(outcome.reason).inc()
     post = kopf.warn if outcome.phase is Phase.FAILED else kopf.info

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from videoanalysis.exitcodes import PERMANENT
 from videoanalysis.status import TaskStatus
 
 
@@ -82,8 +83,12 @@ def job_outcome(job: Mapping[str, Any]) -> Outcome | None:
 
 
 def pod_outcome(pod: Mapping[str, Any]) -> Outcome | None:
-    """Running when a Pod runs; Failed on an image that cannot be pulled; else None."""
+    """Running when a Pod runs; Failed on an image that cannot be pulled or a permanent exit
+    code (the Job's FailJob rule, enforced here for API servers that drop it); else None."""
     status = pod.get("status") or {}
+    if status.get("phase") == "Failed" and permanent_exit(pod) is not None:
+        detail = pod_failure_detail(pod) or "the analysis failed"
+        return Outcome(Phase.FAILED, "PermanentFailure", f"{detail} (permanent: no retry)")
     if status.get("phase") == "Running":
         name = (pod.get("metadata") or {}).get("name", "")
         return Outcome(Phase.RUNNING, "PodRunning", f"pod {name} is running")
@@ -95,6 +100,42 @@ def pod_outcome(pod: Mapping[str, Any]) -> Outcome | None:
             detail = waiting.get("message") or waiting["reason"]
             return Outcome(Phase.FAILED, "ImagePullFailure", f"image pull failure for {cs.get('image')}: {detail}")
     return None
+
+
+def permanent_exit(pod: Mapping[str, Any]) -> int | None:
+    """The exit code of a container that ended with a permanent code (no rerun can fix it)."""
+    for cs in (pod.get("status") or {}).get("containerStatuses") or []:
+        code = ((cs.get("state") or {}).get("terminated") or {}).get("exitCode")
+        if code in PERMANENT:
+            return int(code)
+    return None
+
+
+def row_outcome(status: str, error: str | None) -> Outcome | None:
+    """The resource's ending as the task row says it (the row is the truth); None while open."""
+    if status == TaskStatus.SUCCEEDED:
+        return Outcome(Phase.SUCCEEDED, "Completed", "the analysis completed")
+    if status == TaskStatus.FAILED:
+        return Outcome(Phase.FAILED, "AnalysisFailed", error or "the analysis failed")
+    if status == TaskStatus.CANCELLED:
+        return Outcome(Phase.FAILED, "Cancelled", error or "the task was cancelled")
+    return None
+
+
+NO_RESULT = Outcome(Phase.FAILED, "NoResult", "the Job completed but the task recorded no result")
+
+
+def settle(outcome: Outcome, row_status: str, row_error: str | None) -> Outcome:
+    """What the resource shows once the row was written: the row's ending wins over what the
+    Job or Pods said, and a failure carries the job's own reason from the row."""
+    ended = row_outcome(row_status, row_error)
+    if ended is None:
+        return NO_RESULT if outcome.phase is Phase.SUCCEEDED else outcome
+    if ended.phase is not outcome.phase:
+        return ended
+    if outcome.phase is Phase.FAILED and row_error and row_error not in outcome.message:
+        return Outcome(outcome.phase, outcome.reason, f"{outcome.message}; {row_error}")
+    return outcome
 
 
 def pod_failure_detail(pod: Mapping[str, Any]) -> str | None:

@@ -58,6 +58,8 @@ async def close_db() -> None:
 
 # Errors of a database that went away or was busy for a moment, by class name along the cause
 # chain (drivers differ: asyncpg, sqlite3; Tortoise wraps some of them).
+#: Messages of errors whose class is too broad to name (a database closed to new connections).
+_TRANSIENT_TEXT = ("database is locked", "connection is closed", "is not currently accepting connections")
 _TRANSIENT = {
     "ConnectionDoesNotExistError",
     "InterfaceError",
@@ -77,7 +79,7 @@ def is_transient_db_error(exc: BaseException | None) -> bool:
     seen = 0
     while exc is not None and seen < 8:
         name = type(exc).__name__
-        if name in _TRANSIENT or "database is locked" in str(exc) or "connection is closed" in str(exc):
+        if name in _TRANSIENT or any(text in str(exc) for text in _TRANSIENT_TEXT):
             return True
         exc, seen = exc.__cause__ or exc.__context__, seen + 1
     return False

@@ -65,13 +65,22 @@ class Task(Model):
     queue = fields.CharField(max_length=64, null=True)
     retries = fields.IntField(default=0)
     retry_at = fields.DatetimeField(null=True)
+    # The intent to dispatch, written with the row: due (and unclaimed) from this time; a
+    # dispatch claims it by moving it forward (a conditional update), and clears it once the
+    # dispatcher took the task. NULL: nothing to dispatch (or the local queue's task).
+    dispatch_due_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "tasks"
         # A user's tasks newest first (the list and its keyset cursor: created_at, then id);
         # tasks by status (open runs, the /metrics counts read from the index alone); the
         # local dispatcher's queue (its open tasks, oldest first).
-        indexes = (("owner_id", "created_at", "id"), ("status",), ("queue", "status", "created_at"))
+        indexes = (
+            ("owner_id", "created_at", "id"),
+            ("status",),
+            ("queue", "status", "created_at"),
+            ("dispatch_due_at",),
+        )
 
 
 class FrameDetections(Model):
@@ -114,6 +123,34 @@ class WebhookDelivery(Model):
         table = "webhook_deliveries"
         # Due deliveries (the delivery loop); given-up ones (a /metrics count).
         indexes = (("delivered_at", "gave_up", "next_attempt_at"), ("gave_up",))
+
+
+class IdempotencyKey(Model):
+    """A client's Idempotency-Key on an upload (see api.idempotency): claimed before the body
+    is read, then bound to the task it made and the response it got, so a retry with the same
+    key returns that response instead of a second task. Unique per owner across replicas."""
+
+    id = fields.BigIntField(primary_key=True)
+    owner: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="idempotency_keys", on_delete=fields.CASCADE
+    )
+    key = fields.CharField(max_length=255)
+    # sha256 of the form fields and of the file; NULL while the first request is received.
+    fingerprint = fields.CharField(max_length=64, null=True)
+    task: fields.ForeignKeyNullableRelation[Task] = fields.ForeignKeyField(
+        "models.Task", related_name="idempotency_keys", null=True, on_delete=fields.CASCADE
+    )
+    status_code = fields.IntField(null=True)
+    response: dict | None = fields.JSONField(null=True)
+    # Moved on while the first request's body arrives: a claim idle longer than the upload
+    # idle timeout is abandoned and the next request with the key takes it over.
+    claimed_at = fields.DatetimeField()
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "idempotency_keys"
+        unique_together = (("owner", "key"),)
+        indexes = (("created_at",),)  # the purge of keys older than 24 h
 
 
 class AuthSession(Model):

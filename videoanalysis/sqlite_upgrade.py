@@ -25,6 +25,7 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("tasks", "resource_namespace", "VARCHAR(253)"),
     ("tasks", "resource_name", "VARCHAR(253)"),
     ("tasks", "detections", "JSON NOT NULL DEFAULT '{}'"),
+    ("tasks", "dispatch_due_at", "TIMESTAMP"),
 )
 INDEXES = (
     'CREATE INDEX IF NOT EXISTS "idx_tasks_queue_5f277a" ON "tasks" ("queue", "status", "created_at")',
@@ -32,6 +33,7 @@ INDEXES = (
     'CREATE INDEX IF NOT EXISTS "idx_tasks_owner_i_868b26" ON "tasks" ("owner_id", "created_at", "id")',
     'CREATE INDEX IF NOT EXISTS "idx_tasks_status_449504" ON "tasks" ("status")',
     'CREATE INDEX IF NOT EXISTS "idx_webhook_del_gave_up_6eef5c" ON "webhook_deliveries" ("gave_up")',
+    'CREATE INDEX IF NOT EXISTS "idx_tasks_dispatc_274234" ON "tasks" ("dispatch_due_at")',
 )
 # Tasks left open by a version without queues belong to the embedded server's queue.
 AFTER = {("tasks", "queue"): "UPDATE \"tasks\" SET \"queue\" = 'local' WHERE \"status\" IN ('PENDING', 'RUNNING')"}

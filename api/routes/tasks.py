@@ -16,6 +16,8 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import Json, TypeAdapter
 from tortoise.expressions import Q
 
+from api import dispatch_intents as intents
+from api import idempotency
 from api.config import ApiSettings
 from api.deps import CurrentUser, DispatcherDep, OwnedTask, SettingsDep
 from api.dispatchers import Dispatcher
@@ -32,7 +34,7 @@ from videoanalysis.models import FrameDetections, Task, User
 from videoanalysis.params import AnalysisParams, ParamsError, frames_to_analyse, parse_params
 from videoanalysis.status import TaskStatus
 from videoanalysis.storage import NotAVideo, UploadTooLarge, new_key, probe_video, video_uri
-from videoanalysis.tasks import transition
+from videoanalysis.tasks import transition, utcnow
 from videoanalysis.webhooks import UnsafeCallbackURL, WebhookPolicy, check_url
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])
@@ -43,6 +45,16 @@ log = logging.getLogger(__name__)
 FORM_PARAMS = ("model", "score_threshold", "frame_stride", "batch_size")
 
 UPLOAD_DOC = {
+    "parameters": [
+        {
+            "name": "Idempotency-Key",
+            "in": "header",
+            "required": False,
+            "schema": {"type": "string", "maxLength": 255},
+            "description": "the same key within 24 h answers the first response (same fields and file; "
+            "else 422); 409 while the first request is still being received",
+        }
+    ],
     "requestBody": {
         "required": True,
         "content": {
@@ -68,11 +80,16 @@ UPLOAD_DOC = {
                             "type": "string",
                             "description": "POSTed a signed JSON body when the task ends",
                         },
+                        "client_request_token": {
+                            "type": "string",
+                            "maxLength": 255,
+                            "description": "as the Idempotency-Key header: a retry answers the first task",
+                        },
                     },
                 }
             }
         },
-    }
+    },
 }
 
 
@@ -139,27 +156,37 @@ async def _store_upload(request: Request, videos_dir: Path, settings: ApiSetting
 )
 async def create_detection_task(
     request: Request, user: CurrentUser, settings: SettingsDep, dispatcher: DispatcherDep
-) -> TaskOut:
-    """Upload a video (streamed, size-capped, checked to be a video) and start its analysis."""
-    try:
-        task, size = await _accept_upload(request, user, settings)
-    except HTTPException as exc:
-        UPLOADS.labels(str(exc.status_code)).inc()
-        raise
-    UPLOADS.labels("accepted").inc()
-    UPLOAD_BYTES.inc(size)
-    return await _dispatch(task, dispatcher)
+) -> Any:
+    """Upload a video (streamed, size-capped, checked to be a video) and start its analysis.
+    With an `Idempotency-Key` (or `client_request_token`), a retry answers the first response."""
+    async with idempotency.scope(request, user, settings.upload_idle_seconds) as keyed:
+        try:
+            task, size = await _accept_upload(request, user, settings, keyed)
+        except idempotency.Replay as replay:
+            return replay.response()
+        except HTTPException as exc:
+            UPLOADS.labels(str(exc.status_code)).inc()
+            raise
+        UPLOADS.labels("accepted").inc()
+        UPLOAD_BYTES.inc(size)
+        out = await _dispatch(task, dispatcher)
+        await keyed.bind(task.id, status.HTTP_202_ACCEPTED, out.model_dump(mode="json"))
+        return out
 
 
-async def _accept_upload(request: Request, user: User, settings: ApiSettings) -> tuple[Task, int]:
+async def _accept_upload(
+    request: Request, user: User, settings: ApiSettings, keyed: idempotency.Scope
+) -> tuple[Task, int]:
     """Store the video (or check its URL) and write the PENDING task row; nothing is left
     behind on a 4xx."""
     videos_dir = settings.resolved_videos_dir
     upload = await _store_upload(request, videos_dir, settings)
     if upload.path is None:
+        await keyed.check(upload.fields, None)
         return await _accept_url(upload.fields, user, settings), 0
     stored: Path = upload.path
     try:
+        await keyed.check(upload.fields, stored)  # Replay, 409 or 422 before any task is made
         params = _task_params(upload.fields, settings)
         callback = await run_in_threadpool(_callback_url, upload.fields, settings.webhook_policy)
         try:
@@ -170,15 +197,14 @@ async def _accept_upload(request: Request, user: User, settings: ApiSettings) ->
         final = videos_dir / key
         stored.rename(final)
         stored = final
-        task = await Task.create(
-            owner=user,
-            model=params.model,
-            params=params.stored(),
+        task = await _create_task(
+            user,
+            settings,
+            params,
+            callback,
             video_uri=video_uri(key),
             video_name=Path(upload.filename).name[:255],
             frames_total=frames_to_analyse(info.frames, params.frame_stride),
-            callback_url=callback,
-            queue=settings.local_queue if settings.dispatcher == "local" else None,
         )
     except BaseException:
         stored.unlink(missing_ok=True)
@@ -193,19 +219,31 @@ async def _accept_url(fields: dict[str, str], user: User, settings: ApiSettings)
     callback = await run_in_threadpool(_callback_url, fields, settings.webhook_policy)
     url = fields["video_url"].strip()
     name = await probe_video_url(url, settings.video_url_policy)
+    return await _create_task(user, settings, params, callback, video_uri=url, video_name=name)
+
+
+async def _create_task(
+    user: User, settings: ApiSettings, params: AnalysisParams, callback: str | None, **video: Any
+) -> Task:
+    """The PENDING row, one INSERT with how it will run: the local queue's name, or the intent
+    to dispatch it to the cluster (see api.dispatch_intents)."""
+    local = settings.dispatcher == "local"
     return await Task.create(
         owner=user,
         model=params.model,
         params=params.stored(),
-        video_uri=url,
-        video_name=name,
         callback_url=callback,
-        queue=settings.local_queue if settings.dispatcher == "local" else None,
+        queue=settings.local_queue if local else None,
+        dispatch_due_at=None if local else utcnow(),
+        **video,
     )
 
 
 async def _dispatch(task: Task, dispatcher: Dispatcher) -> TaskOut:
     """Hand the task to the dispatcher; a failure marks it FAILED and answers 503."""
+    intent = task.dispatch_due_at is not None
+    if intent and not await intents.claim(task.id):
+        return TaskOut.of(task)  # a reconciler claimed it meanwhile and dispatches it
     try:
         await dispatcher.submit(task)
     except Exception as exc:  # DispatchError, or a bug: either way the task must not stay PENDING
@@ -216,6 +254,8 @@ async def _dispatch(task: Task, dispatcher: Dispatcher) -> TaskOut:
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE, detail=f"task {task.id} failed to start: {reason}"
         ) from None
+    if intent:
+        await Task.filter(id=task.id).update(dispatch_due_at=None)
     return TaskOut.of(task)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 import asyncpg
+import pytest
 from tortoise import Tortoise
 from tortoise.context import TortoiseContext
 
@@ -176,3 +177,37 @@ async def test_newest_migration_records_the_models_as_they_are():
     state (two migrations written side by side) would re-create what is already there.
     scripts/refresh-migration-state.py rewrites it."""
     assert recorded_state(newest_migration()) == await models_state()
+
+
+async def test_dispatch_and_idempotency_migration_upgrades_a_database_with_tasks(db, empty_databases, tmp_path):
+    """A database at the schema before it, with a task in it, gains the dispatch intent (none
+    for the old task: it was dispatched the old way) and the idempotency keys, unique per owner."""
+    url = empty_databases[0]
+    previous = tmp_path / "previous"
+    (previous / "models").mkdir(parents=True)
+    files = sorted(p.name for p in (MIGRATIONS_DIR / "models").glob("[0-9]*_*.py"))
+    older = [f for f in files if int(f.split("_")[0]) < 6]
+    for name in older:
+        (previous / "models" / name).write_text((MIGRATIONS_DIR / "models" / name).read_text())
+    assert await migrate(url, previous) == older
+    old_id = uuid.uuid4()
+    conn = await asyncpg.connect(url)
+    try:
+        owner = await conn.fetchval(
+            "INSERT INTO users (email, first_name, last_name, password_hash, token_version, created_at) "
+            "VALUES ('old@example.com', '', '', 'x', 0, now()) RETURNING id"
+        )
+        await conn.execute(
+            "INSERT INTO tasks (id, owner_id, status, model, params, video_uri, video_name, frames_done, created_at,"
+            " detections) VALUES ($1, $2, 'PENDING', 'opencv-face', '{}', 'videos://a.mp4', '', 0, now(), '{}')",
+            old_id,
+            owner,
+        )
+        assert [f for f in await migrate(url) if f.startswith("6_")] == [f for f in files if f.startswith("6_")]
+        assert await conn.fetchval("SELECT dispatch_due_at FROM tasks WHERE id = $1", old_id) is None
+        insert = "INSERT INTO idempotency_keys (owner_id, key, claimed_at, created_at) VALUES ($1, 'k', now(), now())"
+        await conn.execute(insert, owner)
+        with pytest.raises(asyncpg.UniqueViolationError):
+            await conn.execute(insert, owner)
+    finally:
+        await conn.close()

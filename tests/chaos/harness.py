@@ -143,6 +143,15 @@ class PgTasks:
         )
         return Outcome(case, str(status), expected, int(rows), int(distinct), crashed_at)  # type: ignore[call-overload]
 
+    async def allow_connections(self, allowed: bool) -> None:
+        """ALLOW_CONNECTIONS of this database only (the server itself is shared)."""
+        name = self.url.rsplit("/", 1)[1]
+        conn = await asyncpg.connect(self.url.rsplit("/", 1)[0] + "/test")
+        try:
+            await conn.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS {str(allowed).lower()}')
+        finally:
+            await conn.close()
+
     async def terminate_backends(self) -> int:
         name = self.url.rsplit("/", 1)[1]
         conn = await asyncpg.connect(self.url.rsplit("/", 1)[0] + "/test")
@@ -219,6 +228,26 @@ async def terminate_connections(db: PgTasks, task_id: str, env: dict[str, str], 
     out.exits = [code]
     await rerun_until_final(db, task_id, env, out)
     return _refresh(out, await db.outcome(out.case, task_id, frames, crashed))
+
+
+async def database_outage(
+    db: PgTasks, task_id: str, env: dict[str, str], frames: int, at: int, seconds: float = 7.0
+) -> Outcome:
+    """The database refuses every connection for a few seconds mid-run (its connections cut,
+    new ones refused), longer than the writer's own retries of a batch: the same process
+    reruns the task from its last commit (VA_DB_RETRIES) and finishes it."""
+    proc = await start_job(task_id, {**env, "VA_DB_RETRY_DELAY_S": "0.5", "VA_DB_RETRIES": "6"})
+    crashed = await db.wait_position(task_id, at, proc)
+    await db.allow_connections(False)
+    try:
+        await db.terminate_backends()
+        await asyncio.sleep(seconds)
+    finally:
+        await db.allow_connections(True)
+    code, resumed = await finish(proc)
+    out = await db.outcome(f"database down {seconds:.0f} s under a running job", task_id, frames, crashed)
+    out.exits, out.resumed_at = [code], resumed[1:]  # the first line is the run starting at 0
+    return out
 
 
 def _refresh(out: Outcome, final: Outcome) -> Outcome:

@@ -65,6 +65,14 @@ async def test_terminated_database_connections_do_not_fail_the_task(job_case) ->
     assert out.exits[-1] == JobExit.OK
 
 
+async def test_a_database_down_for_seconds_is_waited_out_by_the_same_run(job_case) -> None:
+    db, task_id, env = job_case
+    out = await chaos.database_outage(db, task_id, env, FRAMES, at=16)
+    check(out)
+    assert out.exits == [JobExit.OK]  # one process, no Pod restarted
+    assert out.resumed_at and min(out.resumed_at) >= out.crashed_at  # it reran from its commit
+
+
 @pytest.mark.parametrize("mode", ["server", "all", "graceful"])
 async def test_server_crashes_resume_running_and_queued_tasks(mode: str, chaos_video: PanVideo, tmp_path: Path) -> None:
     video = tmp_path / "v.mp4"

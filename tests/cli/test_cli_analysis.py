@@ -13,6 +13,7 @@ import pytest
 
 from tests.videos import PanVideo, noise_video, pan_video
 from videoanalysis.cli.errors import EXIT_ERROR, EXIT_NOT_FOUND
+from videoanalysis.models import IdempotencyKey
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
@@ -148,3 +149,12 @@ def test_parameters_reach_the_job_and_an_empty_result_says_so(cli_user, tmp_path
     assert "score_threshold=0.7" in status
     csv_out = cli_user("results", task_id, "--format", "csv")
     assert csv_out.stdout == "frame,timestamp,label,score,x1,y1,x2,y2\n"
+
+
+async def test_analyze_sends_an_idempotency_key_of_its_own(cli_user, tmp_path: Path) -> None:
+    """A retried upload of one `analyze` answers the same task; two `analyze` make two."""
+    video = noise_video(tmp_path / "n.mp4", frames=4)
+    ids = [cli_user("analyze", str(video)).stdout.strip() for _ in range(2)]
+    keys = [await IdempotencyKey.get(task_id=task_id) for task_id in ids]
+    assert ids[0] != ids[1] and keys[0].key != keys[1].key
+    assert all(k.key.startswith("cli-") and k.status_code == 202 for k in keys)

@@ -12,6 +12,7 @@ import torch
 
 from tests.job.conftest import JobHarness
 from tests.videos import PanVideo, astronaut_bgr
+from videoanalysis.exitcodes import JobExit
 from videoanalysis.status import TaskStatus
 
 pytestmark = pytest.mark.detectron2
@@ -87,7 +88,7 @@ async def test_missing_weights_fail_the_task(
     shutil.copy(pan.path, harness.videos_dir / "pan.mp4")
     task = await harness.task("pan.mp4", model="detectron2")
     result = await harness.run(task, VA_MODEL_WEIGHTS=weights, VA_MODEL_WEIGHTS_SHA256=sha256)
-    assert result.returncode == 1
+    assert result.returncode == JobExit.FAILED
     await task.refresh_from_db()
     assert task.status == TaskStatus.FAILED and reason in task.error, task.error
     assert not list((harness.videos_dir.parent / "data").rglob("*.part"))

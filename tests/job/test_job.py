@@ -115,7 +115,7 @@ async def test_bad_parameters_and_unknown_models_fail_with_a_reason(harness: Job
         (bad_label, "labels not known to model opencv-face: horse"),
         (unknown, "unknown model 'no-such-model'; known models:"),
     ):
-        assert (await harness.run(task)).returncode == 1
+        assert (await harness.run(task)).returncode == JobExit.FAILED
         await task.refresh_from_db()
         assert task.status == TaskStatus.FAILED and reason in task.error
 
@@ -132,6 +132,6 @@ async def test_cancelled_task_is_left_cancelled(harness: JobHarness, pan: PanVid
 async def test_bad_job_setting_fails_the_task_naming_the_variable(harness: JobHarness) -> None:
     task = await harness.task("pan.mp4")
     result = await harness.run(task, VA_DEVICE="gpu")
-    assert result.returncode == 1 and "VA_DEVICE" in result.stderr
+    assert result.returncode == JobExit.FAILED and "VA_DEVICE" in result.stderr
     await task.refresh_from_db()
     assert task.status == TaskStatus.FAILED and "invalid job settings (VA_DEVICE" in task.error

@@ -17,6 +17,7 @@ from inference_job.nvdec_reader import DecoderChoice, DecoderError, choose_decod
 from inference_job.reader import FrameReader, probe
 from tests.job.conftest import JobHarness
 from tests.videos import h264_video, pan_video
+from videoanalysis.exitcodes import JobExit
 from videoanalysis.status import TaskStatus
 
 GOOD = {"setting": "auto", "device": "cuda", "device_frames": True, "fourcc": "avc1", "missing": None}
@@ -81,7 +82,7 @@ async def test_a_job_forced_onto_nvdec_fails_with_the_reason(harness: JobHarness
     shutil.copy(h264, harness.videos_dir / "pan.mp4")
     task = await harness.task("pan.mp4")  # opencv-face: frames on the host
     result = await harness.run(task, VA_DECODER="nvdec")
-    assert result.returncode == 1
+    assert result.returncode == JobExit.FAILED
     await task.refresh_from_db()
     assert task.status == TaskStatus.FAILED
     assert task.error == "VA_DECODER=nvdec, but the model takes frames on the host"

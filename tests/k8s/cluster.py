@@ -114,6 +114,7 @@ def watch_env(database_url: str, namespaces: list[str], **extra: str) -> dict[st
         "VA_WATCH_NAMESPACES": json.dumps(namespaces),
         "VA_PROGRESS_INTERVAL_S": "1",
         "VA_RETRY_DELAY_S": "1",
+        "VA_REPAIR_INTERVAL_S": "1",
         "VA_PUBLIC_URL": PUBLIC_URL,
         **extra,
     }

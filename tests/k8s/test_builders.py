@@ -109,7 +109,12 @@ def test_job_scheduling_knobs() -> None:
     assert (spec["backoffLimit"], spec["activeDeadlineSeconds"]) == (4, 600)
     assert spec["ttlSecondsAfterFinished"] == 86400
     assert spec["podFailurePolicy"]["rules"] == [
-        {"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget", "status": "True"}]}
+        {"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget", "status": "True"}]},
+        {
+            "action": "FailJob",
+            "onExitCodes": {"containerName": "inference", "operator": "In", "values": [2, 3]},
+            "onPodConditions": [],
+        },
     ]
     assert job["metadata"]["labels"][names.LABEL_KUEUE_QUEUE] == "gpu-queue"
 

@@ -14,10 +14,12 @@ from tests.k8s.cluster import OperatorProcess, kubectl
 from tests.k8s.conftest import wait_for
 from tests.k8s.kubelet import SimulatedKubelet
 from va_operator.config import OperatorSettings
+from videoanalysis.exitcodes import JobExit
 from videoanalysis.k8s import names
 from videoanalysis.k8s.resource import build_videoanalysis
 from videoanalysis.models import Task
 from videoanalysis.status import TaskStatus
+from videoanalysis.tasks import transition
 
 pytestmark = pytest.mark.kubernetes
 
@@ -133,6 +135,7 @@ async def test_job_follows_the_resource_through_a_restart_to_success(
         lambda: get_va(kube_api, namespace, name)["status"].get("progress") == "50%",
         what="progress mirrored from the task row",
     )
+    await transition(task.id, TaskStatus.SUCCEEDED)  # what the job records before it exits 0
     kubelet.finish(pod, exit_code=0)
     status = (await wait_for(phase_is(kube_api, namespace, name, "Succeeded"), what="Succeeded"))["status"]
     assert status["reason"] == "Completed" and status["jobName"] == job.metadata.name
@@ -162,17 +165,64 @@ async def test_backoff_limit_fails_with_the_pods_reason(
     name = create_va(kube_api, task, namespace, backoffLimit=0)
     [job] = await wait_for(lambda: jobs(kube_api, namespace), what="the Job")
     [pod] = kubelet.wait_for_pods(namespace, job.metadata.name)
-    kubelet.finish(pod, exit_code=3, message="cannot decode video")
+    kubelet.finish(pod, exit_code=1, message="Traceback: MemoryError")  # a crash: retriable
     va = await wait_for(phase_is(kube_api, namespace, name, "Failed"), what="Failed")
     assert va["status"]["reason"] == "BackoffLimitExceeded"
     assert "back-off limit reached" in va["status"]["message"]
-    assert "exited with code 3 (Error): cannot decode video" in va["status"]["message"]
+    assert "exited with code 1 (Error): Traceback: MemoryError" in va["status"]["message"]
     await row_is(task, TaskStatus.FAILED)
     assert "back-off limit reached" in task.error
     await wait_for(
         lambda: {"JobCreated", "BackoffLimitExceeded"} <= event_reasons(kube_api, namespace, name),
         what="an Event per transition",
     )
+
+
+async def test_permanent_exit_fails_at_the_first_attempt_with_the_jobs_reason(
+    operator: OperatorProcess,
+    namespace: str,
+    kube_api: client.ApiClient,
+    kubelet: SimulatedKubelet,
+    make_task: Any,
+) -> None:
+    """The 1.20 test server drops podFailurePolicy: the operator applies its FailJob rule."""
+    task = await make_task()
+    name = create_va(kube_api, task, namespace, backoffLimit=3)
+    [job] = await wait_for(lambda: jobs(kube_api, namespace), what="the Job")
+    [pod] = kubelet.wait_for_pods(namespace, job.metadata.name)
+    kubelet.run(pod)
+    await row_is(task, TaskStatus.RUNNING)
+    await transition(task.id, TaskStatus.FAILED, error="video is truncated at frame 14")  # the job's own record
+    kubelet.finish(pod, exit_code=JobExit.FAILED)
+    va = await wait_for(phase_is(kube_api, namespace, name, "Failed"), what="Failed")
+    assert va["status"]["reason"] == "PermanentFailure"
+    assert "exited with code 3" in va["status"]["message"]
+    assert "video is truncated at frame 14" in va["status"]["message"]
+    await wait_for(lambda: not jobs(kube_api, namespace), what="the Job deleted")
+    assert len(client.CoreV1Api(kube_api).list_namespaced_pod(namespace).items) <= 1  # no second attempt
+    await task.refresh_from_db()
+    assert task.status == TaskStatus.FAILED and task.error == "video is truncated at frame 14"
+
+
+async def test_job_complete_without_a_recorded_result_fails(
+    operator: OperatorProcess,
+    namespace: str,
+    kube_api: client.ApiClient,
+    kubelet: SimulatedKubelet,
+    make_task: Any,
+) -> None:
+    """The row is the truth: a Job's Complete alone is no success."""
+    task = await make_task()
+    name = await submit(task, namespace)
+    [job] = await wait_for(lambda: jobs(kube_api, namespace), what="the Job")
+    [pod] = kubelet.wait_for_pods(namespace, job.metadata.name)
+    kubelet.run(pod)
+    await row_is(task, TaskStatus.RUNNING)
+    kubelet.finish(pod, exit_code=0)
+    va = await wait_for(phase_is(kube_api, namespace, name, "Failed"), what="Failed")
+    assert va["status"]["reason"] == "NoResult"
+    await row_is(task, TaskStatus.FAILED)
+    assert task.error == "the Job completed but the task recorded no result"
 
 
 async def test_deadline_exceeded(
@@ -248,8 +298,8 @@ async def _is(status: Any, expected: TaskStatus) -> bool:
 
 
 async def row_is(task: Task, expected: TaskStatus) -> None:
-    """Wait for the task row's status: the operator patches the resource's status first and the
-    row right after, so a test that saw the phase may read the row a moment early."""
+    """Wait for the task row's status (the operator writes it before the resource's status;
+    waiting keeps the tests free of that order where they do not test it)."""
     await wait_for(lambda: _is(task_status(task), expected), timeout=10, what=f"task row {expected.value}")
 
 

@@ -12,6 +12,7 @@ from va_operator.state import (
     pod_failure_detail,
     pod_outcome,
     progress_text,
+    settle,
 )
 from videoanalysis.status import TaskStatus
 
@@ -101,3 +102,31 @@ def test_result_url_is_written_when_given_and_left_out_otherwise() -> None:
     pending = next_status({}, Outcome(Phase.PENDING, "JobCreated", "created"), now=T0, result_url=url)
     assert pending["resultUrl"] == url
     assert "resultUrl" not in next_status({}, Outcome(Phase.PENDING, "JobCreated", "created"), now=T0)
+
+
+def failed_pod(code: int) -> dict:
+    term = {"exitCode": code, "reason": "Error"}
+    return {"status": {"phase": "Failed", "containerStatuses": [{"name": "inference", "state": {"terminated": term}}]}}
+
+
+def test_a_permanent_exit_code_fails_the_resource_and_a_crash_does_not() -> None:
+    permanent = pod_outcome(failed_pod(3))
+    assert permanent is not None and (permanent.phase, permanent.reason) == (Phase.FAILED, "PermanentFailure")
+    assert "exited with code 3" in permanent.message
+    assert pod_outcome(failed_pod(2)) is not None  # no such task: no rerun finds it either
+    for retriable in (1, 4, 75, 137):
+        assert pod_outcome(failed_pod(retriable)) is None
+
+
+def test_the_row_is_the_truth() -> None:
+    done = Outcome(Phase.SUCCEEDED, "Completed", "the analysis Job completed")
+    deadline = Outcome(Phase.FAILED, "DeadlineExceeded", "deadline exceeded")
+    assert settle(done, "SUCCEEDED", None) == done
+    assert settle(done, "RUNNING", None).reason == "NoResult"
+    assert settle(done, "FAILED", "bad video") == Outcome(Phase.FAILED, "AnalysisFailed", "bad video")
+    assert settle(deadline, "SUCCEEDED", None).phase is Phase.SUCCEEDED  # committed before the deadline
+    assert settle(deadline, "FAILED", "bad video").message == "deadline exceeded; bad video"
+    assert settle(deadline, "FAILED", "deadline exceeded") == deadline
+    running = Outcome(Phase.RUNNING, "PodRunning", "pod p is running")
+    assert settle(running, "RUNNING", None) == running
+    assert settle(running, "CANCELLED", "cancelled by its owner").reason == "Cancelled"

@@ -30,9 +30,11 @@ def _not_found(task_id: str) -> str:
 def upload(
     client: ApiClient, path: Path, fields: dict[str, str], on_chunk: Callable[[int], None] | None = None
 ) -> dict[str, Any]:
-    """Stream `path` as the `videofile` field; return the created task."""
+    """Stream `path` as the `videofile` field; return the created task. One Idempotency-Key per
+    call: a resend of this upload (after a token refresh) answers the same task."""
     body = lambda: MultipartUpload(path, "videofile", fields, on_chunk)  # noqa: E731
-    return client.send("POST", UPLOAD_PATH, body=body).json()
+    key = {"Idempotency-Key": f"cli-{uuid.uuid4()}"}
+    return client.send("POST", UPLOAD_PATH, body=body, headers=key).json()
 
 
 def result_page(client: ApiClient, task_id: str, limit: int = PAGE_SIZE, cursor: int | None = None) -> dict[str, Any]:

@@ -1,0 +1,161 @@
+"""Idempotent upload: an `Idempotency-Key` header (or the `client_request_token` form field,
+as AWS Rekognition's ClientRequestToken) makes a retried upload return the first task's
+response instead of a second task and a second GPU run.
+
+The key is claimed per owner (a unique index, so it holds across replicas) before the body is
+read when it comes as a header, after it when it comes as a form field. A second request while
+the first is in flight gets 409; a claim kept alive by nobody for VA_UPLOAD_IDLE_SECONDS (the
+first request's process died) is taken over, and a first request that fails or is cut off
+releases it, so the retry the feature exists for is never blocked. A finished key answers the
+same status and body again, once the retry's own form fields and file hash equal the first's
+(else 422). Keys are kept 24 h.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+from collections.abc import AsyncIterator, Mapping
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from fastapi import HTTPException, Request, status
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from tortoise.exceptions import IntegrityError
+
+from videoanalysis.models import IdempotencyKey, User
+from videoanalysis.tasks import utcnow
+
+HEADER = "Idempotency-Key"
+FIELD = "client_request_token"
+KEEP = timedelta(hours=24)
+
+
+class Replay(Exception):
+    """The key finished before: answer its first response again."""
+
+    def __init__(self, row: IdempotencyKey) -> None:
+        self.row = row
+
+    def response(self) -> JSONResponse:
+        return JSONResponse(self.row.response, status_code=self.row.status_code or status.HTTP_202_ACCEPTED)
+
+
+def checked_key(value: str | None, where: str) -> str | None:
+    if value is None or value == "":
+        return None
+    if len(value) > 255 or not value.isascii() or not value.isprintable():
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, detail=f"{where} must be 1 to 255 printable ASCII characters"
+        )
+    return value
+
+
+def fingerprint(fields: Mapping[str, str], path: Path | None) -> str:
+    """sha256 of the form fields (the key itself aside) and of the file's own sha256 (none for
+    a video by URL: the URL is a form field)."""
+    digest = hashlib.sha256()
+    if path is not None:
+        with open(path, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                digest.update(chunk)
+    form = {k: v for k, v in sorted(fields.items()) if k != FIELD}
+    return hashlib.sha256(json.dumps([form, digest.hexdigest()]).encode()).hexdigest()
+
+
+class Scope:
+    """One upload's use of a key; `check` before the task is made, `bind` once it answered."""
+
+    def __init__(self, user: User, idle_s: float) -> None:
+        self.user, self.idle_s = user, idle_s
+        self.key: str | None = None
+        self.row: IdempotencyKey | None = None  # ours while `owned`
+        self.owned = self.bound = False
+        self._keepalive: asyncio.Task[None] | None = None
+
+    async def claim(self, key: str) -> None:
+        """Own the key, or learn it finished (kept for `check`); 409 while another has it."""
+        self.key = key
+        now = utcnow()
+        await IdempotencyKey.filter(created_at__lt=now - KEEP).delete()  # the 24 h purge
+        try:
+            self.row = await IdempotencyKey.create(owner=self.user, key=key, claimed_at=now)
+        except IntegrityError:
+            row = await IdempotencyKey.get_or_none(owner=self.user, key=key)
+            if row is None:  # released meanwhile
+                return await self.claim(key)
+            self.row = row
+            if row.status_code is not None:
+                return None  # finished: `check` compares and replays
+            stale = now - timedelta(seconds=self.idle_s)
+            taken = row.claimed_at <= stale and await IdempotencyKey.filter(
+                id=row.id, claimed_at=row.claimed_at, status_code=None
+            ).update(claimed_at=now)
+            if not taken:
+                raise HTTPException(
+                    status.HTTP_409_CONFLICT,
+                    detail=f"a request with this {HEADER} is still in progress; retry once it ended",
+                ) from None
+        self.owned = True
+        self._keepalive = asyncio.create_task(self._touch())
+        return None
+
+    async def _touch(self) -> None:
+        while self.row is not None:
+            await asyncio.sleep(self.idle_s / 3)
+            with contextlib.suppress(Exception):
+                await IdempotencyKey.filter(id=self.row.id, status_code=None).update(claimed_at=utcnow())
+
+    async def check(self, fields: Mapping[str, str], path: Path | None) -> None:
+        """After the body: claim a form-field key, then replay a finished key (Replay) or refuse
+        a key reused for another request (422); a fresh claim records the fingerprint."""
+        if self.key is None:
+            key = checked_key(fields.get(FIELD), FIELD)
+            if key is None:
+                return
+            await self.claim(key)
+        if self.row is None:  # never after a claim
+            return
+        mark = await run_in_threadpool(fingerprint, fields, path)
+        if self.owned:
+            self.row.fingerprint = mark
+            await IdempotencyKey.filter(id=self.row.id).update(fingerprint=mark)
+            return
+        if self.row.fingerprint != mark:
+            raise HTTPException(
+                status.HTTP_422_UNPROCESSABLE_CONTENT,
+                detail=f"this {HEADER} was used for another request (other form fields or another file); "
+                "use a new key for a new request",
+            )
+        raise Replay(self.row)
+
+    async def bind(self, task_id: Any, status_code: int, body: Any) -> None:
+        if self.owned and self.row is not None:
+            await IdempotencyKey.filter(id=self.row.id).update(task_id=task_id, status_code=status_code, response=body)
+            self.bound = True
+
+    async def close(self) -> None:
+        if self._keepalive is not None:
+            self._keepalive.cancel()
+            await asyncio.gather(self._keepalive, return_exceptions=True)
+        if self.owned and not self.bound and self.row is not None:  # failed or cut off: release
+            with contextlib.suppress(Exception):
+                await IdempotencyKey.filter(id=self.row.id, status_code=None).delete()
+        self.row = None
+
+
+@contextlib.asynccontextmanager
+async def scope(request: Request, user: User, idle_s: float) -> AsyncIterator[Scope]:
+    """The upload's key scope; a header key is claimed before the body is read."""
+    current = Scope(user, idle_s)
+    try:
+        key = checked_key(request.headers.get(HEADER), HEADER)
+        if key is not None:
+            await current.claim(key)
+        yield current
+    finally:
+        await asyncio.shield(current.close())
