@@ -28,7 +28,7 @@ from api.upload import Upload, UploadError, receive_upload
 from api.viewer_auth import ViewerTask
 from videoanalysis.catalogue import ModelNotInstalledError, UnknownModelError, check_installed
 from videoanalysis.models import FrameDetections, Task, User
-from videoanalysis.params import AnalysisParams, ParamsError, frames_to_analyse, parse_params
+from videoanalysis.params import TRACKERS, AnalysisParams, ParamsError, frames_to_analyse, parse_params
 from videoanalysis.status import TaskStatus
 from videoanalysis.storage import NotAVideo, UploadTooLarge, new_key, probe_video, video_uri
 from videoanalysis.tasks import transition
@@ -39,7 +39,7 @@ UPLOAD_PATH = "/tasks/video-objects-detection/"
 STREAMED_PATHS = frozenset({UPLOAD_PATH})  # bodies capped by VA_MAX_UPLOAD_BYTES while streamed, not VA_MAX_JSON_BYTES
 log = logging.getLogger(__name__)
 #: Form fields of the parameter contract besides `labels` (comma-separated in the form).
-FORM_PARAMS = ("model", "score_threshold", "frame_stride", "batch_size")
+FORM_PARAMS = ("model", "score_threshold", "frame_stride", "batch_size", "tracker")
 
 UPLOAD_DOC = {
     "requestBody": {
@@ -59,6 +59,7 @@ UPLOAD_DOC = {
                         "score_threshold": {"type": "number", "minimum": 0, "maximum": 1, "default": 0.5},
                         "frame_stride": {"type": "integer", "minimum": 1, "default": 1},
                         "batch_size": {"type": "integer", "minimum": 1, "maximum": 256},
+                        "tracker": {"type": "string", "enum": list(TRACKERS), "default": "bytetrack"},
                         "labels": {"type": "string", "description": "comma-separated labels to keep (all if empty)"},
                         "callback_url": {
                             "type": "string",

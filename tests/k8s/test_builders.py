@@ -195,7 +195,7 @@ def test_crd_parameters_are_the_contracts(path: Path) -> None:
     generated = crd_properties()
     assert {k: spec["properties"][k] for k in generated} == generated
     assert spec["required"] == ["videoUri"]
-    assert set(generated) == {"model", "scoreThreshold", "frameStride", "labels", "batchSize"}
+    assert set(generated) == {"model", "scoreThreshold", "frameStride", "labels", "batchSize", "tracker"}
 
 
 def test_job_needs_the_task_id_in_status_and_ignores_the_spec_one() -> None:

@@ -140,6 +140,9 @@ ModelOpt = Annotated[str | None, typer.Option(help="Model name (server default i
 ScoreOpt = Annotated[float | None, typer.Option(min=0.0, max=1.0, help="Keep detections scoring at least this.")]
 StrideOpt = Annotated[int | None, typer.Option(min=1, help="Analyse every Nth frame.")]
 LabelsOpt = Annotated[str | None, typer.Option(help="Only these labels, comma-separated.")]
+TrackerOpt = Annotated[
+    str | None, typer.Option(help="Follow objects across frames: bytetrack (default), ocsort, sort or none.")
+]
 WaitOpt = Annotated[bool, typer.Option("--wait/--no-wait", help="Follow the task to its end.")]
 PollOpt = Annotated[float, typer.Option(min=0.05, help="Seconds between progress checks.")]
 
@@ -153,6 +156,7 @@ def analyze(
     score_threshold: ScoreOpt = None,
     frame_stride: StrideOpt = None,
     labels: LabelsOpt = None,
+    tracker: TrackerOpt = None,
     wait: WaitOpt = False,
     poll: PollOpt = 1.0,
 ) -> None:
@@ -164,6 +168,7 @@ def analyze(
             "score_threshold": score_threshold,
             "frame_stride": frame_stride,
             "labels": labels,
+            "tracker": tracker,
         }.items()
         if v is not None
     }
