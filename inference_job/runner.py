@@ -11,7 +11,7 @@ import contextlib
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
 
@@ -47,6 +47,8 @@ class FrameResult:
     frame_index: int
     timestamp_s: float
     objects: list[dict]
+    # track_id -> JPEG thumbnail, for tracks whose best detection so far is in this frame
+    crops: dict[int, bytes] = field(default_factory=dict)
 
 
 class Batch(list[FrameResult]):
@@ -81,7 +83,11 @@ def _run_batch(
     out = Batch(FrameResult(f.index, f.timestamp_s, keep(params, d)) for f, d in zip(batch, detections, strict=True))
     if tracker is not None:
         started = time.perf_counter()
-        out = Batch(FrameResult(r.frame_index, r.timestamp_s, tracker.update(r.timestamp_s, r.objects)) for r in out)
+        tracked = Batch()
+        for f, r in zip(batch, out, strict=True):
+            objects = tracker.update(r.timestamp_s, r.objects)
+            tracked.append(FrameResult(r.frame_index, r.timestamp_s, objects, tracker.crops(f.image, objects)))
+        out = tracked
         out.stage_state = {"tracker": tracker.state()}
         stats.tracker_seconds += time.perf_counter() - started
     return out

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["TRACKER_CLASSES", "TrackerStage", "decode", "encode"]
+__all__ = ["TRACKER_CLASSES", "TrackerStage", "decode", "encode", "thumbnail"]
 
 #: tracker name -> class in the `trackers` package.
 TRACKER_CLASSES = {"bytetrack": "ByteTrackTracker", "ocsort": "OCSORTTracker", "sort": "SORTTracker"}
@@ -31,6 +31,7 @@ class TrackerStage:
         if name not in TRACKER_CLASSES:
             raise ValueError(f"unknown tracker {name!r} (known: {', '.join(TRACKER_CLASSES)})")
         self.name = name
+        self.best: dict[int, float] = {}  # best score cropped so far per track, in this run
         if state is not None and state.get("name") == name:
             self.tracker = decode(state["tracker"])
         else:
@@ -57,6 +58,18 @@ class TrackerStage:
         for i, obj in enumerate(objects):
             tid = ids.get(i, -1)
             out.append({**obj, "track_id": tid + 1 if tid >= 0 else None})  # ids from 1, as MOT files count
+        return out
+
+    def crops(self, image: Any, objects: Sequence[dict]) -> dict[int, bytes]:
+        """Thumbnails of the tracks whose best detection so far (in this run) is in this frame."""
+        out: dict[int, bytes] = {}
+        for obj in objects:
+            tid = obj.get("track_id")
+            if tid is not None and obj["score"] > self.best.get(tid, -1.0):
+                jpeg = thumbnail(image, obj["box"])
+                if jpeg is not None:
+                    self.best[tid] = obj["score"]
+                    out[tid] = jpeg
         return out
 
     def state(self) -> dict[str, Any]:
@@ -119,3 +132,29 @@ def _resolve(name: str) -> Any:
     for part in qualname.split("."):
         target = getattr(target, part)
     return target
+
+
+THUMB_MAX_PX = 128
+THUMB_MARGIN = 0.15
+
+
+def thumbnail(image: Any, box: Sequence[float]) -> bytes | None:
+    """A small JPEG of `image` (BGR, H×W×3) cropped around `box` with a margin, longest side at
+    most THUMB_MAX_PX; None for frames that are not a host array (device tensors)."""
+    import cv2
+
+    if not isinstance(image, np.ndarray) or image.ndim != 3:
+        return None
+    h, w = image.shape[:2]
+    x1, y1, x2, y2 = box
+    mx, my = (x2 - x1) * THUMB_MARGIN, (y2 - y1) * THUMB_MARGIN
+    left, top = max(0, int(x1 - mx)), max(0, int(y1 - my))
+    right, bottom = min(w, int(np.ceil(x2 + mx))), min(h, int(np.ceil(y2 + my)))
+    if right <= left or bottom <= top:
+        return None
+    crop = image[top:bottom, left:right]
+    scale = THUMB_MAX_PX / max(crop.shape[:2])
+    if scale < 1:
+        crop = cv2.resize(crop, (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale))))
+    ok, jpeg = cv2.imencode(".jpg", np.ascontiguousarray(crop), [cv2.IMWRITE_JPEG_QUALITY, 80])
+    return jpeg.tobytes() if ok else None

@@ -1,4 +1,4 @@
-"""Tortoise models: users, tasks and per-frame detections."""
+"""Tortoise models: users, tasks, per-frame detections and tracks."""
 
 from __future__ import annotations
 
@@ -92,6 +92,38 @@ class FrameDetections(Model):
     class Meta:
         table = "frame_detections"
         unique_together = (("task", "frame_index"),)
+
+
+class Track(Model):
+    """One object followed across a task's frames (a tracker's id), summarised.
+
+    Written by the job in each batch's transaction, merged with what earlier batches wrote, so
+    a running task shows its tracks so far. `label` is the majority of `labels` ({label: n});
+    `thumbnail` is a small JPEG of the best frame cropped around `best_box`, so it is served
+    without the source video.
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    task: fields.ForeignKeyRelation[Task] = fields.ForeignKeyField(
+        "models.Task", related_name="tracks", on_delete=fields.CASCADE
+    )
+    track_id = fields.IntField()
+    label = fields.CharField(max_length=100)
+    labels: dict = fields.JSONField(default=dict)
+    first_frame = fields.IntField()
+    last_frame = fields.IntField()
+    first_timestamp = fields.FloatField()
+    last_timestamp = fields.FloatField()
+    frames_seen = fields.IntField()
+    best_score = fields.FloatField()
+    best_frame = fields.IntField()
+    best_box: list = fields.JSONField(default=list)
+    mean_box_area = fields.FloatField()
+    thumbnail = fields.BinaryField(null=True)
+
+    class Meta:
+        table = "tracks"
+        unique_together = (("task", "track_id"),)
 
 
 class WebhookDelivery(Model):

@@ -13,7 +13,7 @@ from tests.job.conftest import JobHarness, frames_of
 from tests.videos import PanVideo, pan_video, truncate
 from videoanalysis.exitcodes import JobExit
 from videoanalysis.lease import acquire
-from videoanalysis.models import FrameDetections, Task
+from videoanalysis.models import FrameDetections, Task, Track
 from videoanalysis.status import TaskStatus
 from videoanalysis.tasks import utcnow
 
@@ -62,6 +62,16 @@ async def test_rerun_resumes_at_the_committed_frame(harness: JobHarness, pan: Pa
     await task.refresh_from_db()
     assert task.status == TaskStatus.SUCCEEDED and task.frames_total == task.frames_done == 8
     assert task.lease_attempt == 2 and task.lease_holder is None and task.next_frame == 24
+    # The tracks table holds the same one track, each frame counted once, the same thumbnail.
+    assert await track_rows(task) == await track_rows(whole)
+    (track,) = await track_rows(task)
+    assert track["track_id"] == 1 and track["label"] == "face" and track["frames_seen"] == 7
+    assert (track["first_frame"], track["last_frame"]) == (3, 21) and track["thumbnail"][:2] == b"\xff\xd8"
+
+
+async def track_rows(task: Task) -> list[dict]:
+    rows = await Track.filter(task_id=task.id).order_by("track_id").values()
+    return [{k: v for k, v in r.items() if k not in ("id", "task_id")} for r in rows]
 
 
 async def test_a_second_run_while_the_lease_is_held_is_superseded(harness: JobHarness, pan: PanVideo) -> None:
