@@ -19,7 +19,7 @@ from api.metrics import MetricsMiddleware, MetricsPortSplit
 from api.metrics import router as metrics_router
 from api.openapi import install_openapi
 from api.ratelimit import SigninLimiter
-from api.routes import auth, health, me, tasks, viewer
+from api.routes import auth, health, me, tasks, tracks, viewer
 from api.token_cache import VerifiedTokens
 from api.user_cache import UserCache
 from api.viewer_auth import install_log_redaction
@@ -74,6 +74,7 @@ def create_app(settings: ApiSettings | None = None, *, dispatcher: Dispatcher | 
         auth.auth_router,
         me.router,
         tasks.router,
+        tracks.router,
         viewer.router,
         health.router,
         metrics_router,

@@ -175,6 +175,7 @@ async def run_pipeline(
         stride=params.frame_stride,
         batch_frames=settings.write_batch_frames,
         progress_interval_s=settings.progress_interval_s,
+        tracking=params.tracker != "none",
     )
 
     async def sink(results: list[FrameResult]) -> None:

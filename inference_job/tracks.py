@@ -13,8 +13,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from tortoise.functions import Count
+
 from inference_job.runner import FrameResult
-from videoanalysis.models import Track
+from videoanalysis.models import Task, Track
 
 __all__ = ["TrackPart", "batch_tracks", "merged", "upsert_tracks"]
 
@@ -80,11 +82,9 @@ def merged(row: Track | None, part: TrackPart) -> dict[str, Any]:
 
 
 async def upsert_tracks(conn: Any, task_id: Any, rows: list[FrameResult]) -> None:
-    """Merge the batch's tracks into their rows (the task row's lock, taken first by the
-    writer's fenced update, keeps two writers of one task apart)."""
+    """Merge the batch's tracks into their rows and recount the task's `objects` (the task
+    row's lock, taken first by the writer's fenced update, keeps two writers apart)."""
     parts = batch_tracks(rows)
-    if not parts:
-        return
     existing = {
         t.track_id: t
         for t in await Track.filter(task_id=task_id, track_id__in=list(parts)).using_db(conn).select_for_update()
@@ -96,3 +96,12 @@ async def upsert_tracks(conn: Any, task_id: Any, rows: list[FrameResult]) -> Non
             await Track.create(task_id=task_id, track_id=tid, using_db=conn, **values)
         else:
             await Track.filter(id=row.id).using_db(conn).update(**values)
+    counted = (
+        await Track.filter(task_id=task_id)
+        .using_db(conn)
+        .annotate(n=Count("id"))
+        .group_by("label")
+        .values("label", "n")
+    )
+    objects = {r["label"]: r["n"] for r in counted}
+    await Task.filter(id=task_id).using_db(conn).update(objects=dict(sorted(objects.items())))

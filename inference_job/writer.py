@@ -57,8 +57,10 @@ class ResultWriter:
         progress_interval_s: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
         retry_delay_s: float = 0.5,
+        tracking: bool = False,
     ) -> None:
         self.lease = lease
+        self.tracking = tracking  # the detections carry track ids: keep the tracks table
         self.stride = stride
         self.batch_frames = max(1, batch_frames)
         self.progress_interval_s = progress_interval_s
@@ -156,4 +158,5 @@ class ResultWriter:
             )
             # The per-label counters move with the rows: a resumed run adds only what it commits.
             await add_counts(conn, self.lease.task_id, label_counts(r.objects for r in rows), reset=False)
-            await upsert_tracks(conn, self.lease.task_id, rows)
+            if self.tracking:
+                await upsert_tracks(conn, self.lease.task_id, rows)

@@ -43,6 +43,8 @@ class Task(Model):
     callback_url = fields.CharField(max_length=2048, null=True)
     # {label: n} of the detections stored so far, kept by the job in each batch's transaction.
     detections: dict = fields.JSONField(default=dict)
+    # {label: unique tracks} so far, kept with the tracks by the job; null without a tracker.
+    objects: dict | None = fields.JSONField(null=True)
     # The VideoAnalysis resource a person applied by hand that this task runs (the operator
     # made the row from its spec); null for tasks the API made.
     resource_namespace = fields.CharField(max_length=253, null=True)
@@ -78,7 +80,8 @@ class FrameDetections(Model):
     """One row per analysed frame: a long video reads back in frame order, page by page.
 
     Unique on (task, frame_index), so a retried run overwrites its rows instead of appending.
-    `objects` is a list of {"label", "score", "box": [x1, y1, x2, y2]} in original-frame pixels.
+    `objects` is a list of {"label", "score", "box": [x1, y1, x2, y2], "track_id"} in
+    original-frame pixels (`track_id` null, or absent in rows of older versions: untracked).
     """
 
     id = fields.BigIntField(primary_key=True)

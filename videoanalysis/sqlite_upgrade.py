@@ -25,6 +25,7 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("tasks", "resource_namespace", "VARCHAR(253)"),
     ("tasks", "resource_name", "VARCHAR(253)"),
     ("tasks", "detections", "JSON NOT NULL DEFAULT '{}'"),
+    ("tasks", "objects", "JSON"),  # the tracks table is new: generate_schemas creates it
 )
 INDEXES = (
     'CREATE INDEX IF NOT EXISTS "idx_tasks_queue_5f277a" ON "tasks" ("queue", "status", "created_at")',

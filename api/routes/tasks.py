@@ -228,6 +228,10 @@ def _frame(row: Mapping[str, Any]) -> dict[str, Any]:
     return {"frame": row["frame_index"], "timestamp": row["timestamp"], "objects": _as_json(row["objects"])}
 
 
+def _parsed(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str | bytes) else value
+
+
 def _as_json(value: Any) -> str | bytes:
     """JSON columns arrive as text from asyncpg and SQLite; a union with the parsed form cost
     four times the parse, so anything else is turned back into text."""
@@ -290,14 +294,14 @@ STORED_TASKS = TypeAdapter(list[_StoredTask])
 
 def _task_fields(row: Mapping[str, Any]) -> dict[str, Any]:
     status = TaskStatus(row["status"])
-    detections = row["detections"]
+    detections, objects = row["detections"], row.get("objects")
     return {
         **row,
         "params": _as_json(row["params"]),
         "task_id": row["id"],
         "ready": status.is_final,
         "success": status is TaskStatus.SUCCEEDED,
-        "summary": TaskSummary.of(json.loads(detections) if isinstance(detections, str | bytes) else detections),
+        "summary": TaskSummary.of(_parsed(detections), _parsed(objects)),
     }
 
 

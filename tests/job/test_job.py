@@ -61,6 +61,7 @@ async def test_rerun_resumes_at_the_committed_frame(harness: JobHarness, pan: Pa
     assert second[0] == (0, 0.0, []) and second[1:] == first[1:]
     await task.refresh_from_db()
     assert task.status == TaskStatus.SUCCEEDED and task.frames_total == task.frames_done == 8
+    assert task.objects == {"face": 1}
     assert task.lease_attempt == 2 and task.lease_holder is None and task.next_frame == 24
     # The tracks table holds the same one track, each frame counted once, the same thumbnail.
     assert await track_rows(task) == await track_rows(whole)

@@ -61,6 +61,7 @@ def test_videoanalysis_from_task() -> None:
         "scoreThreshold": 0.7,
         "frameStride": 3,
         "labels": ["face"],
+        "tracker": "bytetrack",  # the contract's default, spelled out
     }
 
 
@@ -181,6 +182,7 @@ def test_crd_validates_and_defaults_match_the_builder() -> None:
         "Phase",
         "Progress",
         "Detections",
+        "Objects",
         "Model",
         "Age",
     ]
