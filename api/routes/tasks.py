@@ -294,7 +294,7 @@ STORED_TASKS = TypeAdapter(list[_StoredTask])
 
 def _task_fields(row: Mapping[str, Any]) -> dict[str, Any]:
     status = TaskStatus(row["status"])
-    detections, objects = row["detections"], row.get("objects")
+    detections, objects = row["detections"], row["objects"]
     return {
         **row,
         "params": _as_json(row["params"]),
