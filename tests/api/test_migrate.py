@@ -209,10 +209,9 @@ async def test_tracks_migration_upgrades_a_database_with_tasks(db, empty_databas
         await Tortoise.init(config=tortoise_config(url))
         old = await Task.get(id=old_id)
         assert old.objects is None and await Track.filter(task_id=old_id).count() == 0
-        track = dict(
-            label="face", labels={"face": 3}, first_frame=0, last_frame=4, first_timestamp=0.0, last_timestamp=0.4,
-            frames_seen=3, best_score=0.9, best_frame=2, best_box=[1, 2, 3, 4], mean_box_area=4.0,
-        )  # fmt: skip
+        track = {"label": "face", "labels": {"face": 3}, "first_frame": 0, "last_frame": 4}
+        track |= {"first_timestamp": 0.0, "last_timestamp": 0.4, "frames_seen": 3, "best_score": 0.9}
+        track |= {"best_frame": 2, "best_box": [1, 2, 3, 4], "mean_box_area": 4.0}
         await Track.create(task_id=old_id, track_id=1, thumbnail=b"\xff\xd8jpeg", **track)
         assert (await Track.get(task_id=old_id, track_id=1)).thumbnail == b"\xff\xd8jpeg"
         await old.delete()
