@@ -20,6 +20,8 @@ __all__ = ["TRACKER_CLASSES", "TrackerStage", "decode", "encode", "thumbnail"]
 
 #: tracker name -> class in the `trackers` package.
 TRACKER_CLASSES = {"bytetrack": "ByteTrackTracker", "ocsort": "OCSORTTracker", "sort": "SORTTracker"}
+#: How long a lost track waits to be matched again (an occlusion), in seconds of video.
+LOST_TRACK_S = 2.0
 #: Only classes from these packages are rebuilt from a saved state (it comes from a database).
 _TRUSTED = ("trackers.", "numpy")
 
@@ -36,8 +38,9 @@ class TrackerStage:
             self.tracker = decode(state["tracker"])
         else:
             cls = getattr(importlib.import_module("trackers"), TRACKER_CLASSES[name])
-            # Every detection that starts a track gets its id at once (no tentative frames).
-            self.tracker = cls(frame_rate=max(fps, 1.0), minimum_consecutive_frames=1)
+            # A track's id from its second detection; a lost track is kept LOST_TRACK_S.
+            buffer = round(LOST_TRACK_S * 30)  # the package counts the buffer in 30 fps frames
+            self.tracker = cls(frame_rate=max(fps, 1.0), minimum_consecutive_frames=1, lost_track_buffer=buffer)
 
     def update(self, timestamp_s: float, objects: Sequence[dict]) -> list[dict]:
         """`objects` (the stored JSON of one frame) with `track_id` set: an int, or None for a

@@ -35,9 +35,10 @@ def printable(value: str) -> str:
     return value
 
 
-# The trackers the job offers (Roboflow's `trackers` package), and `none` for per-frame boxes only.
-TRACKERS = ("bytetrack", "ocsort", "sort", "none")
-Tracker = Literal["bytetrack", "ocsort", "sort", "none"]
+# The trackers the job offers (Roboflow's `trackers` package), and `none` for per-frame boxes
+# only; the default is the one `make bench-tracking` picks (README, Tracks).
+TRACKERS = ("ocsort", "bytetrack", "sort", "none")
+Tracker = Literal["ocsort", "bytetrack", "sort", "none"]
 
 Label = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(printable)]
 
@@ -57,7 +58,7 @@ class AnalysisParams(BaseModel):
         None, ge=1, le=256, description="Frames per model call; unset: the job's setting or the model's."
     )
     tracker: Tracker = Field(
-        "bytetrack", description="Follows each object across the analysed frames (track ids); none: no tracks."
+        "ocsort", description="Follows each object across the analysed frames (track ids); none: no tracks."
     )
 
     @field_validator("model")

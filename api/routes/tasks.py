@@ -59,7 +59,7 @@ UPLOAD_DOC = {
                         "score_threshold": {"type": "number", "minimum": 0, "maximum": 1, "default": 0.5},
                         "frame_stride": {"type": "integer", "minimum": 1, "default": 1},
                         "batch_size": {"type": "integer", "minimum": 1, "maximum": 256},
-                        "tracker": {"type": "string", "enum": list(TRACKERS), "default": "bytetrack"},
+                        "tracker": {"type": "string", "enum": list(TRACKERS), "default": "ocsort"},
                         "labels": {"type": "string", "description": "comma-separated labels to keep (all if empty)"},
                         "callback_url": {
                             "type": "string",

@@ -52,7 +52,7 @@ async def test_upload_real_video_is_stored_and_analysed(api_client, signup_user,
         "frame_stride": 2,
         "labels": ["face"],
         "batch_size": None,
-        "tracker": "bytetrack",
+        "tracker": "ocsort",
     }
     task = await Task.get(id=body["task_id"])
     # frames_total means "frames that will be analysed" from the upload on: 10 frames, stride 2.
@@ -84,7 +84,7 @@ async def test_upload_accepts_the_file_field_and_defaults(api_client, signup_use
         "frame_stride": 1,
         "labels": None,
         "batch_size": None,
-        "tracker": "bytetrack",
+        "tracker": "ocsort",
     }
 
 

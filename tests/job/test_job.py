@@ -53,7 +53,7 @@ async def test_rerun_resumes_at_the_committed_frame(harness: JobHarness, pan: Pa
         status=TaskStatus.RUNNING, video_uri=whole.video_uri, lease_holder="dead:1", lease_expires_at=utcnow()
     )
     await task.refresh_from_db()
-    assert task.next_frame == 12 and task.stage_state["tracker"]["name"] == "bytetrack"
+    assert task.next_frame == 12 and task.stage_state["tracker"]["name"] == "ocsort"
     await FrameDetections.filter(task_id=task.id, frame_index=0).update(objects=[])
     result = await harness.run(task, VA_WRITE_BATCH_FRAMES="2")
     assert result.returncode == 0 and "resumes at frame 12" in result.stderr

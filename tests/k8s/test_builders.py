@@ -61,7 +61,7 @@ def test_videoanalysis_from_task() -> None:
         "scoreThreshold": 0.7,
         "frameStride": 3,
         "labels": ["face"],
-        "tracker": "bytetrack",  # the contract's default, spelled out
+        "tracker": "ocsort",  # the contract's default, spelled out
     }
 
 

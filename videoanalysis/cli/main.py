@@ -144,7 +144,7 @@ ScoreOpt = Annotated[float | None, typer.Option(min=0.0, max=1.0, help="Keep det
 StrideOpt = Annotated[int | None, typer.Option(min=1, help="Analyse every Nth frame.")]
 LabelsOpt = Annotated[str | None, typer.Option(help="Only these labels, comma-separated.")]
 TrackerOpt = Annotated[
-    str | None, typer.Option(help="Follow objects across frames: bytetrack (default), ocsort, sort or none.")
+    str | None, typer.Option(help="Follow objects across frames: ocsort (default), bytetrack, sort or none.")
 ]
 WaitOpt = Annotated[bool, typer.Option("--wait/--no-wait", help="Follow the task to its end.")]
 PollOpt = Annotated[float, typer.Option(min=0.05, help="Seconds between progress checks.")]
