@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from bench.common import match_detections, spread, verdict
@@ -56,6 +58,6 @@ def test_crossing_faces_keep_two_ids_through_the_real_detector(tmp_path) -> None
     for i in ids:
         xs = [frame[i][0] for frame in found if i in frame]
         direction[i] = 1 if xs[-1] > xs[0] else -1
-        assert all((b - a) * direction[i] > -15 for a, b in zip(xs, xs[1:], strict=False)), (i, xs)
+        assert all((b - a) * direction[i] > -15 for a, b in itertools.pairwise(xs)), (i, xs)
     assert direction[1] != direction[2]
     assert stats.tracker_seconds > 0
