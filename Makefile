@@ -22,8 +22,11 @@ $(VENV)/bin/python:
 
 # Stamps: reinstall when pyproject.toml changes. `make run` installs the API's extra only,
 # as its image does; the tests add the operator's extra and the development groups.
-$(VENV)/.deps-run: pyproject.toml | $(VENV)/bin/python
+# The tracker's wheel goes in --no-deps (see scripts/install.sh, whose pin is read here).
+TRACKERS_PIN := $(shell sed -n 's/^TRACKERS="\(.*\)"/\1/p' scripts/install.sh)
+$(VENV)/.deps-run: pyproject.toml scripts/install.sh | $(VENV)/bin/python
 	$(PIP) install -q -e ".[api]"
+	$(PIP) install -q --no-deps "$(TRACKERS_PIN)"
 	touch $@
 
 $(VENV)/.deps-test: pyproject.toml $(VENV)/.deps-run

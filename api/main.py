@@ -21,7 +21,7 @@ from api.metrics import router as metrics_router
 from api.openapi import install_openapi
 from api.ratelimit import SigninLimiter
 from api.retention import retention_loop
-from api.routes import auth, health, me, tasks, viewer
+from api.routes import auth, health, me, tasks, tracks, viewer
 from api.token_cache import VerifiedTokens
 from api.user_cache import UserCache
 from api.viewer_auth import install_log_redaction
@@ -84,6 +84,7 @@ def create_app(settings: ApiSettings | None = None, *, dispatcher: Dispatcher | 
         auth.auth_router,
         me.router,
         tasks.router,
+        tracks.router,
         viewer.router,
         health.router,
         metrics_router,

@@ -108,11 +108,19 @@ class UserPatch(BaseModel):
 class TaskSummary(BaseModel):
     detections: dict[str, int] = Field(description="Detections stored so far, per label.")
     detections_total: int = Field(description="All detections stored so far.")
+    objects: dict[str, int] | None = Field(None, description="Unique tracks so far, per label; null with tracker=none.")
+    objects_total: int | None = Field(None, description="All unique tracks so far; null with tracker=none.")
 
     @classmethod
-    def of(cls, counts: dict[str, int] | None) -> TaskSummary:
+    def of(cls, counts: dict[str, int] | None, objects: dict[str, int] | None = None) -> TaskSummary:
         detections = {str(k): int(v) for k, v in sorted((counts or {}).items())}
-        return cls(detections=detections, detections_total=sum(detections.values()))
+        tracks = {str(k): int(v) for k, v in sorted(objects.items())} if objects is not None else None
+        return cls(
+            detections=detections,
+            detections_total=sum(detections.values()),
+            objects=tracks,
+            objects_total=sum(tracks.values()) if tracks is not None else None,
+        )
 
 
 class TaskOut(BaseModel):
@@ -147,7 +155,7 @@ class TaskOut(BaseModel):
             callback_url=task.callback_url,
             frames_done=task.frames_done,
             frames_total=task.frames_total,
-            summary=TaskSummary.of(task.detections),
+            summary=TaskSummary.of(task.detections, task.objects),
             created_at=task.created_at,
             started_at=task.started_at,
             finished_at=task.finished_at,
@@ -163,6 +171,7 @@ class DetectedObject(BaseModel):
     label: str
     score: float
     box: list[float] = Field(description="[x1, y1, x2, y2] in frame pixels.")
+    track_id: int | None = Field(None, description="The object's track (GET /tasks/{id}/tracks/); null: untracked.")
 
 
 class FrameOut(BaseModel):

@@ -29,6 +29,7 @@ from inference_job.nvdec_reader import DecoderError, open_reader
 from inference_job.reader import FrameReader, VideoReadError
 from inference_job.runner import AnalysisParams, FrameResult, ParamsError, analyse, check_labels
 from inference_job.source import local_video
+from inference_job.tracking import TrackerStage
 from inference_job.writer import ResultWriter
 from videoanalysis.db import is_transient_db_error
 from videoanalysis.exitcodes import JobExit
@@ -185,6 +186,14 @@ async def _analyse_file(
     return JobExit.OK
 
 
+def tracker_stage(params: AnalysisParams, lease: Lease, fps: float) -> TrackerStage | None:
+    """The task's tracker, resumed from the state committed with the last batch (if any)."""
+    if params.tracker == "none":
+        return None
+    saved = (lease.stage_state or {}).get("tracker") if isinstance(lease.stage_state, dict) else None
+    return TrackerStage(params.tracker, fps, state=saved)
+
+
 async def run_pipeline(
     reader: FrameReader,
     model: AbstractImageAnalysisMLModel,
@@ -193,24 +202,28 @@ async def run_pipeline(
     settings: JobSettings,
     heartbeat: Heartbeat | None = None,
 ) -> int:
-    """Frames -> model -> writer for a leased task; returns the task's frames analysed so far
-    (those committed before this run included)."""
+    """Frames -> model -> tracker -> writer for a leased task; returns the task's frames
+    analysed so far (those committed before this run included)."""
+    fps = reader.meta.fps
     batch = params.batch_size or settings.batch_size or model.preferred_batch_size
     writer = ResultWriter(
         lease,
         stride=params.frame_stride,
         batch_frames=settings.write_batch_frames,
         progress_interval_s=settings.progress_interval_s,
+        tracking=params.tracker != "none",
     )
 
     async def sink(results: list[FrameResult]) -> None:
         if heartbeat is not None:
             heartbeat.check()
-        await writer.add(results)
+        await writer.add(results, getattr(results, "stage_state", None))
 
     stats, started = RunStats(), time.perf_counter()
     try:
-        await analyse(reader, model, params, sink, batch_size=batch, stats=stats)
+        await analyse(
+            reader, model, params, sink, batch_size=batch, stats=stats, tracker=tracker_stage(params, lease, fps)
+        )
         await writer.finish()
     except BaseException:
         await writer.abort()

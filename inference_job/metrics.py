@@ -25,6 +25,7 @@ class RunStats:
     batches: int = 0
     batch_size: int = 0
     model_seconds: float = 0.0
+    tracker_seconds: float = 0.0
     decode_seconds: float = 0.0
     wall_seconds: float = 0.0
 
@@ -36,7 +37,7 @@ class RunStats:
         return (
             f"{self.frames} frames in {self.wall_seconds:.2f}s ({self.frames_per_second:.1f} frames/s), "
             f"batch size {self.batch_size}, model {self.model_seconds:.2f}s, "
-            f"decode {self.decode_seconds:.2f}s"
+            f"tracker {self.tracker_seconds:.2f}s, decode {self.decode_seconds:.2f}s"
         )
 
 

@@ -11,16 +11,17 @@ import contextlib
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
 
 from inference_job.metrics import RunStats
 from inference_job.models.base import AbstractImageAnalysisMLModel, Detection
 from inference_job.reader import Frame
+from inference_job.tracking import TrackerStage
 from videoanalysis.params import AnalysisParams, ParamsError
 
-__all__ = ["AnalysisParams", "FrameResult", "ParamsError", "analyse", "check_labels", "keep"]
+__all__ = ["AnalysisParams", "Batch", "FrameResult", "ParamsError", "analyse", "check_labels", "keep"]
 
 
 def check_labels(params: AnalysisParams, model: AbstractImageAnalysisMLModel) -> None:
@@ -46,6 +47,15 @@ class FrameResult:
     frame_index: int
     timestamp_s: float
     objects: list[dict]
+    # track_id -> JPEG thumbnail, for tracks whose best detection so far is in this frame
+    crops: dict[int, bytes] = field(default_factory=dict)
+
+
+class Batch(list[FrameResult]):
+    """One batch's results, and the stages' JSON state right after its last frame (the model
+    thread runs ahead of the sink, so the state is snapshotted with the batch it belongs to)."""
+
+    stage_state: Any = None
 
 
 Sink = Callable[[list[FrameResult]], Awaitable[None]]
@@ -58,15 +68,29 @@ def batched(frames: Iterable[Frame], size: int) -> Iterator[list[Frame]]:
 
 
 def _run_batch(
-    batch: list[Frame], model: AbstractImageAnalysisMLModel, params: AnalysisParams, stats: RunStats
-) -> list[FrameResult]:
+    batch: list[Frame],
+    model: AbstractImageAnalysisMLModel,
+    params: AnalysisParams,
+    stats: RunStats,
+    tracker: TrackerStage | None = None,
+) -> Batch:
     started = time.perf_counter()
     detections = model.predict([f.image for f in batch])
     stats.model_seconds += time.perf_counter() - started
     stats.batches += 1
     if len(detections) != len(batch):
         raise RuntimeError(f"model {model.name} returned {len(detections)} results for {len(batch)} frames")
-    return [FrameResult(f.index, f.timestamp_s, keep(params, d)) for f, d in zip(batch, detections, strict=True)]
+    out = Batch(FrameResult(f.index, f.timestamp_s, keep(params, d)) for f, d in zip(batch, detections, strict=True))
+    if tracker is not None:
+        started = time.perf_counter()
+        tracked = Batch()
+        for f, r in zip(batch, out, strict=True):
+            objects = tracker.update(r.timestamp_s, r.objects)
+            tracked.append(FrameResult(r.frame_index, r.timestamp_s, objects, tracker.crops(f.image, objects)))
+        out = tracked
+        out.stage_state = {"tracker": tracker.state()}
+        stats.tracker_seconds += time.perf_counter() - started
+    return out
 
 
 _DONE = object()
@@ -112,18 +136,20 @@ async def analyse(
     batch_size: int,
     stats: RunStats | None = None,
     ahead: int = 2,
+    tracker: TrackerStage | None = None,
 ) -> int:
     """Run `model` over `frames` in batches of `batch_size`; returns the frames analysed.
 
     Inference runs in one model thread for the whole video, so the model never waits for the
     event loop: while it computes the next batch the loop hands earlier results to the sink
-    (which may start a write and return). One thread, not a thread hop per batch: a hop costs
+    (which may start a write and return). The tracker, when given, runs in the model thread
+    too, on each batch's kept detections in frame order. One thread, not a thread hop per batch: a hop costs
     a wake-up of each side per batch, most of the pipeline's cost at a fast model.
     """
     stats = stats if stats is not None else RunStats()
     stats.batch_size = max(1, batch_size)
     worker = _ModelThread(
-        batched(frames, stats.batch_size), lambda batch: _run_batch(batch, model, params, stats), ahead
+        batched(frames, stats.batch_size), lambda batch: _run_batch(batch, model, params, stats, tracker), ahead
     )
     worker.start()
     done = 0

@@ -3,7 +3,7 @@
 Each batch is one transaction: first the fenced update of the task row (committed position
 `next_frame`, `frames_done`, the stages' JSON state, the lease's expiry), which takes the row
 lock and matches only while this run holds the lease and the task is RUNNING; then the rows,
-upserted on (task, frame_index). A crash loses at most the write in flight and the frames
+upserted on (task, frame_index), and the batch's tracks merged into their rows. A crash loses at most the write in flight and the frames
 buffered behind it (under two batches, never committed work), a rerun resumes
 from `next_frame` with exactly one row per analysed frame, and a run that lost its lease (or
 whose task was cancelled) writes nothing: its transaction is rolled back.
@@ -24,6 +24,7 @@ from tortoise.transactions import in_transaction
 
 from inference_job.counts import add_counts, label_counts
 from inference_job.runner import FrameResult
+from inference_job.tracks import upsert_tracks
 from videoanalysis.db import is_transient_db_error
 from videoanalysis.lease import Lease, LeaseLost, TaskStopped, why_fenced
 from videoanalysis.models import FrameDetections
@@ -56,8 +57,10 @@ class ResultWriter:
         progress_interval_s: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
         retry_delay_s: float = 0.5,
+        tracking: bool = False,
     ) -> None:
         self.lease = lease
+        self.tracking = tracking  # the detections carry track ids: keep the tracks table
         self.stride = stride
         self.batch_frames = max(1, batch_frames)
         self.progress_interval_s = progress_interval_s
@@ -155,3 +158,5 @@ class ResultWriter:
             )
             # The per-label counters move with the rows: a resumed run adds only what it commits.
             await add_counts(conn, self.lease.task_id, label_counts(r.objects for r in rows), reset=False)
+            if self.tracking:
+                await upsert_tracks(conn, self.lease.task_id, rows)

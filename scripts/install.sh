@@ -34,6 +34,7 @@ case "$DEPLOYABLE" in
   *) echo "install.sh: unknown deployable '$DEPLOYABLE' (cli, api, job, operator, detectron2)" >&2; exit 2 ;;
 esac
 
+TRACKERS="trackers==2.6.1"
 PIP=("$PY" -m pip install --disable-pip-version-check)
 if [ ${#WHEELS[@]} -gt 0 ]; then
   PIP+=(--no-index)
@@ -44,6 +45,12 @@ if [ -n "$REPORT" ]; then
   exit 0
 fi
 "${PIP[@]}" --quiet "$TARGET"
+case "$DEPLOYABLE" in
+  job|api|detectron2)
+    # The tracker stage: its wheel requires the GUI opencv-python, a second cv2 beside the
+    # headless build; its real dependencies came from the job extra.
+    "${PIP[@]}" --quiet --no-deps "$TRACKERS" ;;
+esac
 if [ "$DEPLOYABLE" = detectron2 ]; then
   # Detectron2 has no official wheel: the re-tagged one, its dependencies came from the extra.
   "$(dirname "$0")/install-detectron2.sh" --python "$PY" --no-deps

@@ -262,14 +262,14 @@ async def stop_job(namespace: str, job: str) -> None:
 
 async def row_counters(task_id: str) -> dict[str, Any] | None:
     """Progress and the detection summary of the task row (None without a row)."""
-    row = await Task.filter(id=task_id).first().values("frames_done", "frames_total", "detections")
+    row = await Task.filter(id=task_id).first().values("frames_done", "frames_total", "detections", "objects")
     if not row:
         return None
     return {
         "progress": progress_text(row["frames_done"] or 0, row["frames_total"]),
         "framesDone": row["frames_done"] or 0,
         "framesTotal": row["frames_total"],
-        "summary": summary_of(row["detections"]),
+        "summary": summary_of(row["detections"], row["objects"]),
     }
 
 

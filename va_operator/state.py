@@ -242,7 +242,13 @@ def set_condition(
     return [*(dict(c) for c in current if c.get("type") != kind), new]
 
 
-def summary_of(counts: Mapping[str, int] | None) -> dict[str, Any]:
-    """status.summary from the task row's per-label counts."""
+def summary_of(counts: Mapping[str, int] | None, objects: Mapping[str, int] | None = None) -> dict[str, Any]:
+    """status.summary from the task row's per-label counts and unique tracks (None: no tracker)."""
     detections = {str(k): int(v) for k, v in sorted((counts or {}).items())}
-    return {"detections": detections, "detectionsTotal": sum(detections.values())}
+    tracks = {str(k): int(v) for k, v in sorted(objects.items())} if objects is not None else None
+    return {
+        "detections": detections,
+        "detectionsTotal": sum(detections.values()),
+        "objects": tracks,
+        "objectsTotal": sum(tracks.values()) if tracks is not None else None,
+    }

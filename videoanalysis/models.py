@@ -1,4 +1,4 @@
-"""Tortoise models: users, tasks and per-frame detections."""
+"""Tortoise models: users, tasks, per-frame detections and tracks."""
 
 from __future__ import annotations
 
@@ -43,6 +43,8 @@ class Task(Model):
     callback_url = fields.CharField(max_length=2048, null=True)
     # {label: n} of the detections stored so far, kept by the job in each batch's transaction.
     detections: dict = fields.JSONField(default=dict)
+    # {label: unique tracks} so far, kept with the tracks by the job; null without a tracker.
+    objects: dict | None = fields.JSONField(null=True)
     # The VideoAnalysis resource a person applied by hand that this task runs (the operator
     # made the row from its spec); null for tasks the API made.
     resource_namespace = fields.CharField(max_length=253, null=True)
@@ -87,7 +89,8 @@ class FrameDetections(Model):
     """One row per analysed frame: a long video reads back in frame order, page by page.
 
     Unique on (task, frame_index), so a retried run overwrites its rows instead of appending.
-    `objects` is a list of {"label", "score", "box": [x1, y1, x2, y2]} in original-frame pixels.
+    `objects` is a list of {"label", "score", "box": [x1, y1, x2, y2], "track_id"} in
+    original-frame pixels (`track_id` null, or absent in rows of older versions: untracked).
     """
 
     id = fields.BigIntField(primary_key=True)
@@ -101,6 +104,38 @@ class FrameDetections(Model):
     class Meta:
         table = "frame_detections"
         unique_together = (("task", "frame_index"),)
+
+
+class Track(Model):
+    """One object followed across a task's frames (a tracker's id), summarised.
+
+    Written by the job in each batch's transaction, merged with what earlier batches wrote, so
+    a running task shows its tracks so far. `label` is the majority of `labels` ({label: n});
+    `thumbnail` is a small JPEG of the best frame cropped around `best_box`, so it is served
+    without the source video.
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    task: fields.ForeignKeyRelation[Task] = fields.ForeignKeyField(
+        "models.Task", related_name="tracks", on_delete=fields.CASCADE
+    )
+    track_id = fields.IntField()
+    label = fields.CharField(max_length=100)
+    labels: dict = fields.JSONField(default=dict)
+    first_frame = fields.IntField()
+    last_frame = fields.IntField()
+    first_timestamp = fields.FloatField()
+    last_timestamp = fields.FloatField()
+    frames_seen = fields.IntField()
+    best_score = fields.FloatField()
+    best_frame = fields.IntField()
+    best_box: list = fields.JSONField(default=list)
+    mean_box_area = fields.FloatField()
+    thumbnail = fields.BinaryField(null=True)
+
+    class Meta:
+        table = "tracks"
+        unique_together = (("task", "track_id"),)
 
 
 class WebhookDelivery(Model):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic.alias_generators import to_camel
@@ -35,6 +35,11 @@ def printable(value: str) -> str:
     return value
 
 
+# The trackers the job offers (Roboflow's `trackers` package), and `none` for per-frame boxes
+# only; the default is the one `make bench-tracking` picks (README, Tracks).
+TRACKERS = ("ocsort", "bytetrack", "sort", "none")
+Tracker = Literal["ocsort", "bytetrack", "sort", "none"]
+
 Label = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(printable)]
 
 
@@ -51,6 +56,9 @@ class AnalysisParams(BaseModel):
     labels: list[Label] | None = Field(None, max_length=1000, description="Keep only these labels (all when absent).")
     batch_size: int | None = Field(
         None, ge=1, le=256, description="Frames per model call; unset: the job's setting or the model's."
+    )
+    tracker: Tracker = Field(
+        "ocsort", description="Follows each object across the analysed frames (track ids); none: no tracks."
     )
 
     @field_validator("model")
@@ -114,4 +122,12 @@ def frames_to_analyse(frames: int, stride: int) -> int:
     return math.ceil(max(frames, 0) / max(stride, 1))
 
 
-__all__ = ["AnalysisParams", "ParamsError", "UnknownModelError", "frames_to_analyse", "parse_params", "task_params"]
+__all__ = [
+    "TRACKERS",
+    "AnalysisParams",
+    "ParamsError",
+    "UnknownModelError",
+    "frames_to_analyse",
+    "parse_params",
+    "task_params",
+]

@@ -26,6 +26,7 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("tasks", "resource_name", "VARCHAR(253)"),
     ("tasks", "detections", "JSON NOT NULL DEFAULT '{}'"),
     ("tasks", "dispatch_due_at", "TIMESTAMP"),
+    ("tasks", "objects", "JSON"),  # the tracks table is new: generate_schemas creates it
 )
 INDEXES = (
     'CREATE INDEX IF NOT EXISTS "idx_tasks_queue_5f277a" ON "tasks" ("queue", "status", "created_at")',

@@ -31,7 +31,7 @@ from api.video_url import probe_video_url
 from api.viewer_auth import ViewerTask
 from videoanalysis.catalogue import ModelNotInstalledError, UnknownModelError, check_installed
 from videoanalysis.models import FrameDetections, Task, User
-from videoanalysis.params import AnalysisParams, ParamsError, frames_to_analyse, parse_params
+from videoanalysis.params import TRACKERS, AnalysisParams, ParamsError, frames_to_analyse, parse_params
 from videoanalysis.status import TaskStatus
 from videoanalysis.storage import NotAVideo, UploadTooLarge, new_key, probe_video, video_uri
 from videoanalysis.tasks import transition, utcnow
@@ -42,7 +42,7 @@ UPLOAD_PATH = "/tasks/video-objects-detection/"
 STREAMED_PATHS = frozenset({UPLOAD_PATH})  # bodies capped by VA_MAX_UPLOAD_BYTES while streamed, not VA_MAX_JSON_BYTES
 log = logging.getLogger(__name__)
 #: Form fields of the parameter contract besides `labels` (comma-separated in the form).
-FORM_PARAMS = ("model", "score_threshold", "frame_stride", "batch_size")
+FORM_PARAMS = ("model", "score_threshold", "frame_stride", "batch_size", "tracker")
 
 UPLOAD_DOC = {
     "parameters": [
@@ -75,6 +75,7 @@ UPLOAD_DOC = {
                         "score_threshold": {"type": "number", "minimum": 0, "maximum": 1, "default": 0.5},
                         "frame_stride": {"type": "integer", "minimum": 1, "default": 1},
                         "batch_size": {"type": "integer", "minimum": 1, "maximum": 256},
+                        "tracker": {"type": "string", "enum": list(TRACKERS), "default": "ocsort"},
                         "labels": {"type": "string", "description": "comma-separated labels to keep (all if empty)"},
                         "callback_url": {
                             "type": "string",
@@ -301,6 +302,10 @@ def _frame(row: Mapping[str, Any]) -> dict[str, Any]:
     return {"frame": row["frame_index"], "timestamp": row["timestamp"], "objects": _as_json(row["objects"])}
 
 
+def _parsed(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str | bytes) else value
+
+
 def _as_json(value: Any) -> str | bytes:
     """JSON columns arrive as text from asyncpg and SQLite; a union with the parsed form cost
     four times the parse, so anything else is turned back into text."""
@@ -363,14 +368,14 @@ STORED_TASKS = TypeAdapter(list[_StoredTask])
 
 def _task_fields(row: Mapping[str, Any]) -> dict[str, Any]:
     status = TaskStatus(row["status"])
-    detections = row["detections"]
+    detections, objects = row["detections"], row["objects"]
     return {
         **row,
         "params": _as_json(row["params"]),
         "task_id": row["id"],
         "ready": status.is_final,
         "success": status is TaskStatus.SUCCEEDED,
-        "summary": TaskSummary.of(json.loads(detections) if isinstance(detections, str | bytes) else detections),
+        "summary": TaskSummary.of(_parsed(detections), _parsed(objects)),
     }
 
 

@@ -141,6 +141,7 @@ async def view_task(
         "result_url": f"/tasks/video-analysis-result/{task.id}/",
         "video_url": f"/tasks/{task.id}/video",
         "frames_url": f"/tasks/{task.id}/frames/",
+        "tracks_url": f"/tasks/{task.id}/tracks/",
     }
     # `<` escaped so that no value (the video's name comes from the user) can close the tag.
     data = json.dumps(config).replace("<", "\\u003c")

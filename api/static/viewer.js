@@ -7,8 +7,9 @@
   const $ = (id) => document.getElementById(id);
   const video = $("video"), still = $("still"), overlay = $("overlay"), timeline = $("timeline");
   const LINE_PX = 3; // box outline width in CSS pixels
+  const TRAIL_FRAMES = 12; // analysed frames of a track's path drawn behind its box
   const state = {
-    frames: [], times: [], task: null, minScore: 0, shown: -1,
+    frames: [], times: [], task: null, minScore: 0, shown: -1, tracks: [],
     mode: "video", stillTime: 0, timer: null,
   };
 
@@ -72,15 +73,71 @@
       ctx.strokeStyle = ctx.fillStyle = colour(o.label);
       ctx.lineWidth = LINE_PX;
       ctx.strokeRect(x1, y1, x2 - x1, y2 - y1);
-      const text = `${o.label} ${o.score.toFixed(2)}`;
+      const text = `${o.track_id != null ? `#${o.track_id} ` : ""}${o.label} ${o.score.toFixed(2)}`;
       const tw = ctx.measureText(text).width + 8, th = 20;
       const top = y1 - th - LINE_PX / 2 >= r.y ? y1 - th - LINE_PX / 2 : y1 + LINE_PX / 2;
       ctx.fillRect(x1 - LINE_PX / 2, top, tw, th);
       ctx.fillStyle = "#000";
       ctx.fillText(text, x1 + 4 - LINE_PX / 2, top + 3);
     }
+    drawTrails(ctx, r, index, objects);
     renderFrameInfo(frame, objects, t);
     drawTimeline();
+  }
+
+  /** Each tracked object's path: its box centres over the last TRAIL_FRAMES analysed frames. */
+  function drawTrails(ctx, r, index, objects) {
+    for (const o of objects) {
+      if (o.track_id == null) continue;
+      const points = [];
+      for (let i = index; i >= 0 && i > index - TRAIL_FRAMES; i--) {
+        const same = state.frames[i].objects.find((p) => p.track_id === o.track_id);
+        if (same) points.push([r.x + ((same.box[0] + same.box[2]) / 2) * r.scale, r.y + ((same.box[1] + same.box[3]) / 2) * r.scale]);
+      }
+      if (points.length < 2) continue;
+      ctx.strokeStyle = "#fff"; // not the label's colour: the box stays the only one in it
+      ctx.lineWidth = 2;
+      ctx.beginPath();
+      points.forEach(([x, y], k) => (k ? ctx.lineTo(x, y) : ctx.moveTo(x, y)));
+      ctx.stroke();
+    }
+    overlay.dataset.trails = String(objects.filter((o) => o.track_id != null).length);
+  }
+
+  /** The task's tracks with their thumbnails; a click seeks to the track's first appearance. */
+  async function loadTracks() {
+    const tracks = [];
+    let cursor = null;
+    for (;;) {
+      const url = `${cfg.tracks_url}?limit=1000${cursor === null ? "" : `&cursor=${cursor}`}`;
+      const resp = await fetch(withToken(url), { referrerPolicy: "no-referrer" });
+      const body = await resp.json().catch(() => ({}));
+      if (!resp.ok) throw new Error(`${resp.status}: ${body.detail || resp.statusText}`);
+      tracks.push(...body.tracks);
+      if (body.next_cursor === null) break;
+      cursor = body.next_cursor;
+    }
+    state.tracks = tracks;
+    const list = $("tracks");
+    if (!tracks.length) { list.replaceChildren(Object.assign(document.createElement("li"), { className: "muted", textContent: "no tracks" })); return; }
+    list.replaceChildren(...tracks.map((tr) => {
+      const li = document.createElement("li");
+      const button = document.createElement("button");
+      button.type = "button"; button.dataset.track = String(tr.track_id);
+      const img = document.createElement("img");
+      img.alt = `track ${tr.track_id}`; img.width = 48;
+      img.src = withToken(`${cfg.tracks_url}${tr.track_id}/thumbnail.jpg`);
+      button.append(img, ` #${tr.track_id} ${tr.label} · ${tr.first_timestamp.toFixed(1)}–${tr.last_timestamp.toFixed(1)} s · ${tr.frames_seen} frames`);
+      button.addEventListener("click", () => seekToFrame(tr.first_frame));
+      li.append(button);
+      return li;
+    }));
+  }
+
+  function seekToFrame(frameIndex) {
+    if (state.mode === "video" && !video.paused) video.pause();
+    const i = state.frames.findIndex((f) => f.frame === frameIndex);
+    if (i >= 0) showFrame(i);
   }
 
   function renderFrameInfo(frame, objects, t) {
@@ -176,6 +233,7 @@
     }
     state.times = state.frames.map((f) => f.timestamp);
     renderStatus(); renderLegend(); drawOverlay();
+    await loadTracks().catch((e) => notice(`could not load tracks: ${e.message}`));
     document.body.dataset.loaded = "true";
     if (!state.task.ready) setTimeout(() => loadDetections().catch((e) => notice(`could not load detections: ${e.message}`)), 2000);
   }
@@ -246,7 +304,7 @@
   });
   window.addEventListener("resize", () => drawOverlay());
 
-  window.viewer = { colour, contentRect, frameAt, state, showFrame };
+  window.viewer = { colour, contentRect, frameAt, state, showFrame, seekToFrame };
   followVideo();
   loadDetections().catch((e) => notice(`could not load detections: ${e.message}`));
 })();

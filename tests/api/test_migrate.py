@@ -11,7 +11,7 @@ from tortoise.context import TortoiseContext
 
 from videoanalysis.db import tortoise_config
 from videoanalysis.migrate import MIGRATIONS_DIR, main, migrate, models_state, newest_migration, recorded_state
-from videoanalysis.models import AuthSession, FrameDetections, Task, User
+from videoanalysis.models import AuthSession, FrameDetections, Task, Track, User
 
 COLUMNS = "SELECT table_name, column_name, data_type FROM information_schema.columns WHERE table_schema = 'public'"
 
@@ -211,3 +211,44 @@ async def test_dispatch_and_idempotency_migration_upgrades_a_database_with_tasks
             await conn.execute(insert, owner)
     finally:
         await conn.close()
+
+
+async def test_tracks_migration_upgrades_a_database_with_tasks(db, empty_databases, tmp_path):
+    """A database at the schema before tracks, with a finished task, gains the tracks table
+    (cascading with its task) and `tasks.objects`, null for the old task (it had no tracker)."""
+    url = empty_databases[0]
+    previous = tmp_path / "previous"
+    (previous / "models").mkdir(parents=True)
+    files = sorted(p.name for p in (MIGRATIONS_DIR / "models").glob("[0-9]*_*.py"))
+    older = [f for f in files if int(f.split("_")[0]) < 7]
+    for name in older:
+        (previous / "models" / name).write_text((MIGRATIONS_DIR / "models" / name).read_text())
+    assert await migrate(url, previous) == older
+    old_id = uuid.uuid4()
+    conn = await asyncpg.connect(url)
+    try:
+        user_id = await conn.fetchval(
+            "INSERT INTO users (email, first_name, last_name, password_hash, token_version, created_at) "
+            "VALUES ('old@example.com', '', '', 'x', 0, now()) RETURNING id"
+        )
+        await conn.execute(
+            "INSERT INTO tasks (id, owner_id, status, model, params, video_uri, video_name, frames_done, created_at, "
+            "detections) VALUES ($1, $2, 'SUCCEEDED', 'opencv-face', '{}', 'videos://a.mp4', '', 0, now(), '{}')",
+            old_id,
+            user_id,
+        )
+    finally:
+        await conn.close()
+    assert [f for f in await migrate(url) if f.startswith("7_")] == [f for f in files if f.startswith("7_")]
+    with TortoiseContext():
+        await Tortoise.init(config=tortoise_config(url))
+        old = await Task.get(id=old_id)
+        assert old.objects is None and await Track.filter(task_id=old_id).count() == 0
+        track = {"label": "face", "labels": {"face": 3}, "first_frame": 0, "last_frame": 4}
+        track |= {"first_timestamp": 0.0, "last_timestamp": 0.4, "frames_seen": 3, "best_score": 0.9}
+        track |= {"best_frame": 2, "best_box": [1, 2, 3, 4], "mean_box_area": 4.0}
+        await Track.create(task_id=old_id, track_id=1, thumbnail=b"\xff\xd8jpeg", **track)
+        assert (await Track.get(task_id=old_id, track_id=1)).thumbnail == b"\xff\xd8jpeg"
+        await old.delete()
+        assert await Track.filter(task_id=old_id).count() == 0
+        await Tortoise.close_connections()

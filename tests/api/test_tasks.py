@@ -61,7 +61,7 @@ async def test_result_pages_through_detections(api_client, signup_user):
             break
     assert [f["frame"] for f in seen] == list(range(7))
     assert seen[1]["timestamp"] == pytest.approx(0.1)
-    assert seen[1]["objects"][0] == {"label": "face", "score": 0.51, "box": [1, 2, 30, 40]}
+    assert seen[1]["objects"][0] == {"label": "face", "score": 0.51, "box": [1, 2, 30, 40], "track_id": None}
     bad = await api_client.get(RESULT.format(task.id), headers=headers, params={"limit": 0})
     assert bad.status_code == 422
 

@@ -47,7 +47,13 @@ async def test_upload_real_video_is_stored_and_analysed(api_client, signup_user,
     assert resp.status_code == 202, resp.text
     body = resp.json()
     assert body["status"] == "PENDING" and body["ready"] is False and body["model"] == "opencv-face"
-    assert body["params"] == {"score_threshold": 0.3, "frame_stride": 2, "labels": ["face"], "batch_size": None}
+    assert body["params"] == {
+        "score_threshold": 0.3,
+        "frame_stride": 2,
+        "labels": ["face"],
+        "batch_size": None,
+        "tracker": "ocsort",
+    }
     task = await Task.get(id=body["task_id"])
     # frames_total means "frames that will be analysed" from the upload on: 10 frames, stride 2.
     assert body["frames_total"] == task.frames_total == 5 and task.video_name == "noise.mp4"
@@ -63,6 +69,8 @@ async def test_upload_real_video_is_stored_and_analysed(api_client, signup_user,
     assert result["summary"] == {
         "detections": {label: stored.count(label) for label in set(stored)},
         "detections_total": len(stored),
+        "objects": {},  # tracked (the default tracker), nothing to follow
+        "objects_total": 0,
     }
     assert result["result"] == [{} for _ in range(5)]  # noise: no faces
 
@@ -71,7 +79,13 @@ async def test_upload_accepts_the_file_field_and_defaults(api_client, signup_use
     _, headers = await signup_user(api_client)
     resp = await api_client.post(UPLOAD, headers=headers, files={"file": ("clip.mp4", clip, "video/mp4")})
     assert resp.status_code == 202, resp.text
-    assert resp.json()["params"] == {"score_threshold": 0.5, "frame_stride": 1, "labels": None, "batch_size": None}
+    assert resp.json()["params"] == {
+        "score_threshold": 0.5,
+        "frame_stride": 1,
+        "labels": None,
+        "batch_size": None,
+        "tracker": "ocsort",
+    }
 
 
 async def assert_rejected(client, auth: dict, status: int, fragment: str, **kwargs) -> None:

@@ -78,6 +78,23 @@ def test_analyze_wait_summarises_and_results_agree(cli_user, pan: PanVideo, tmp_
     hits = sum(any(iou(box, pan.face_boxes[i]) >= 0.5 for j, _, box in from_json if j == i) for i in range(pan.frames))
     assert hits >= 0.9 * pan.frames  # the boxes follow the panning face
 
+    # Tracks: the one face is one track, in every export.
+    assert {a["track_id"] for a in coco["annotations"]} - {None} == {1}
+    assert {r["track_id"] for r in rows} - {""} == {"1"}
+    mot = tmp_path / "result.mot"
+    assert cli_user("results", task_id, "--format", "mot", "--output", str(mot)).exit_code == 0
+    mot_rows = [line.split(",") for line in mot.read_text().splitlines()]
+    tracked = sorted((f["frame"] + 1, o["box"]) for f in data["detections"] for o in f["objects"] if o["track_id"])
+    assert [(int(r[0]), [float(r[2]), float(r[3])]) for r in mot_rows] == [(n, box[:2]) for n, box in tracked]
+    assert all(r[1] == "1" and r[7:] == ["-1", "-1", "-1"] for r in mot_rows) and int(mot_rows[0][0]) >= 1
+    x, y, w, h = (float(v) for v in mot_rows[0][2:6])
+    assert [x, y, x + w, y + h] == pytest.approx(tracked[0][1], abs=0.02)
+    tracks_csv = cli_user("results", task_id, "--format", "tracks-csv").stdout
+    (track,) = list(csv.DictReader(tracks_csv.splitlines()))
+    assert track["track_id"] == "1" and track["label"] == "face" and int(track["frames_seen"]) == len(mot_rows)
+    listed = cli_user("tracks", task_id)
+    assert listed.exit_code == 0 and re.search(r"^\s*1\s+face\s", listed.stdout, re.M), listed.stdout
+
     view = cli_user("view", task_id)
     assert view.exit_code == 0 and f"/tasks/{task_id}/view?viewer_token=" in view.stdout
     status = cli_user("status", task_id)
@@ -146,9 +163,9 @@ def test_parameters_reach_the_job_and_an_empty_result_says_so(cli_user, tmp_path
     assert "noise.mp4: 5 frames analysed" in summary and "no objects detected" in summary
     status = cli_user("status", task_id).stdout
     assert "5/5" in status and "frame_stride=2" in status and "labels=['face']" in status
-    assert "score_threshold=0.7" in status
+    assert "score_threshold=0.7" in status and "tracker=ocsort" in status
     csv_out = cli_user("results", task_id, "--format", "csv")
-    assert csv_out.stdout == "frame,timestamp,label,score,x1,y1,x2,y2\n"
+    assert csv_out.stdout == "frame,timestamp,label,score,x1,y1,x2,y2,track_id\n"
 
 
 async def test_analyze_sends_an_idempotency_key_of_its_own(cli_user, tmp_path: Path) -> None:

@@ -175,7 +175,9 @@ def test_server_down_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
         assert result.stdout == ""
 
 
-@pytest.mark.parametrize("command", ["signup", "login", "logout", "analyze", "status", "results", "cancel", "ls"])
+@pytest.mark.parametrize(
+    "command", ["signup", "login", "logout", "analyze", "status", "results", "tracks", "cancel", "ls"]
+)
 def test_help_everywhere(command: str) -> None:
     result = CliRunner().invoke(app, [command, "--help"], prog_name="videoanalysis")
     assert result.exit_code == 0 and f"Usage: videoanalysis {command}" in result.stdout

@@ -83,10 +83,22 @@ async def test_applied_by_hand_runs_for_its_owner_and_ignores_later_edits(
     assert len(result["detections"]) == FRAMES == result["frames_total"]  # stride 1: the edit was ignored
     faces = sum(len(f["objects"]) for f in result["detections"])
     assert faces >= FRAMES // 2
-    assert result["summary"] == {"detections": {"face": faces}, "detections_total": faces}
-    assert done["status"]["summary"] == {"detections": {"face": faces}, "detectionsTotal": faces}
+    objects = result["summary"]["objects"]  # the default tracker: one panning face, one track
+    assert objects == {"face": 1}
+    assert result["summary"] == {
+        "detections": {"face": faces},
+        "detections_total": faces,
+        "objects": objects,
+        "objects_total": 1,
+    }
+    assert done["status"]["summary"] == {
+        "detections": {"face": faces},
+        "detectionsTotal": faces,
+        "objects": objects,
+        "objectsTotal": 1,
+    }
     row = kubectl("get", "va", "pan", "-n", ns, "--no-headers").stdout.split()
-    assert row[:5] == ["pan", "Succeeded", "100%", str(faces), "opencv-face"]
+    assert row[:6] == ["pan", "Succeeded", "100%", str(faces), "1", "opencv-face"]
     await wait_for(lambda: "SpecChanged" in event_reasons(cluster.kube, ns, "pan"), what="the SpecChanged Event")
     # Ended: nothing left to cancel, so no finalizer (a namespace deletion never waits for the operator).
     await wait_for(lambda: not get_va(cluster.kube, ns, "pan")["metadata"].get("finalizers"), what="no finalizer")

@@ -7,6 +7,7 @@ nothing here imports the source tree: each test starts the installed deployable 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import venv
@@ -21,6 +22,8 @@ INSTALL = ROOT / "scripts" / "install.sh"
 #: the first time, then used offline.
 WHEEL_CACHE = Path(os.environ.get("VA_WHEEL_CACHE", ROOT / ".cache" / "wheels"))
 EXTRAS = "api,operator,job"
+#: The tracker's wheel, which install.sh adds --no-deps (its pin, read from the recipe).
+TRACKERS = re.search(r'^TRACKERS="(.+)"$', INSTALL.read_text(), re.M).group(1)  # type: ignore[union-attr]
 
 
 def run(*cmd: str | Path, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 600) -> str:
@@ -51,10 +54,11 @@ def wheelhouse(project_wheel: Path) -> Path:
     WHEEL_CACHE.mkdir(parents=True, exist_ok=True)
     pip = [sys.executable, "-m", "pip", "wheel", "--quiet", "-w", WHEEL_CACHE, "--find-links", WHEEL_CACHE]
     target = f"{project_wheel}[{EXTRAS}]"
-    try:
-        run(*pip, "--no-index", "--find-links", project_wheel.parent, target)
-    except AssertionError:
-        run(*pip, "--find-links", project_wheel.parent, target)
+    for args in ([target], ["--no-deps", TRACKERS]):
+        try:
+            run(*pip, "--no-index", "--find-links", project_wheel.parent, *args)
+        except AssertionError:
+            run(*pip, "--find-links", project_wheel.parent, *args)
     for stale in WHEEL_CACHE.glob("videoanalysis-*.whl"):  # the project comes from project_wheel
         stale.unlink()
     return WHEEL_CACHE

@@ -21,7 +21,7 @@ from tests.install.conftest import INSTALL, ROOT, clean_env, run
 from tests.k8s.cluster import create_namespace, free_port, running_operator
 from videoanalysis.k8s import names
 from videoanalysis.k8s.resource import build_videoanalysis
-from videoanalysis.models import Task, User
+from videoanalysis.models import FrameDetections, Task, User
 from videoanalysis.status import TaskStatus
 
 pytestmark = pytest.mark.install
@@ -122,6 +122,11 @@ async def test_installed_job_analyses_a_task_row(install: Callable[[str], Path],
     run(bin_dir / "python", "-m", "inference_job", "--task-id", str(task.id), cwd=tmp_path, env=env)
     await task.refresh_from_db()
     assert task.status == TaskStatus.SUCCEEDED and task.frames_done == task.frames_total > 0
+    rows = await FrameDetections.filter(task_id=task.id)
+    assert any(o["track_id"] is not None for r in rows for o in r.objects)  # the tracker ran
+    # The tracker went in without the GUI OpenCV its wheel asks for: one cv2, the headless one.
+    listed = run(bin_dir / "python", "-m", "pip", "list", "--format=freeze", cwd=tmp_path, env=clean_env())
+    assert "trackers==" in listed and "opencv-python-headless==" in listed and "opencv-python==" not in listed
 
 
 async def test_installed_operator_creates_the_job_of_a_resource(

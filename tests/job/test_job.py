@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from pathlib import Path
 
 import cv2
 import pytest
@@ -12,7 +13,7 @@ from tests.job.conftest import JobHarness, frames_of
 from tests.videos import PanVideo, pan_video, truncate
 from videoanalysis.exitcodes import JobExit
 from videoanalysis.lease import acquire
-from videoanalysis.models import FrameDetections, Task
+from videoanalysis.models import FrameDetections, Task, Track
 from videoanalysis.status import TaskStatus
 from videoanalysis.tasks import utcnow
 
@@ -35,18 +36,24 @@ async def test_job_writes_one_row_per_frame_and_succeeds(harness: JobHarness, pa
     assert len(box) == 4 and box[0] < box[2] and box[1] < box[3]
 
 
-async def test_rerun_resumes_at_the_committed_frame(harness: JobHarness, pan: PanVideo) -> None:
+async def test_rerun_resumes_at_the_committed_frame(harness: JobHarness, pan: PanVideo, tmp_path: Path) -> None:
+    """A run that committed frames 0..9 and died resumes at frame 12 with the tracker state it
+    committed: the rows (kept, not redone) and the track ids equal an uninterrupted run's."""
     shutil.copy(pan.path, harness.videos_dir / "pan.mp4")
-    task = await harness.task("pan.mp4", frame_stride=3)
+    whole = await harness.task("pan.mp4", frame_stride=3)
+    assert (await harness.run(whole, VA_WRITE_BATCH_FRAMES="2")).returncode == 0
+    first = [(r.frame_index, r.timestamp, r.objects) for r in await frames_of(whole)]
+    assert len(first) == 8 and {o["track_id"] for _, _, objs in first[1:] for o in objs} == {1}
+    # The first run sees the video's first 12 frames only, so it commits position 12 with the
+    # tracker's state after frame 9; then it is left as a killed run leaves it.
+    shutil.copy(pan_video(tmp_path / "prefix.mp4", frames=12).path, harness.videos_dir / "cut.mp4")
+    task = await harness.task("cut.mp4", frame_stride=3)
     assert (await harness.run(task, VA_WRITE_BATCH_FRAMES="2")).returncode == 0
-    first = [(r.frame_index, r.timestamp, r.objects) for r in await frames_of(task)]
-    assert len(first) == 8
-    # What a run killed after committing frames 0..9 leaves: RUNNING, position 12, rows below
-    # it (marked here to see they are kept, not redone), a lease that expired.
     await Task.filter(id=task.id).update(
-        status=TaskStatus.RUNNING, next_frame=12, frames_done=4, lease_holder="dead:1", lease_expires_at=utcnow()
+        status=TaskStatus.RUNNING, video_uri=whole.video_uri, lease_holder="dead:1", lease_expires_at=utcnow()
     )
-    await FrameDetections.filter(task_id=task.id, frame_index__gte=12).delete()
+    await task.refresh_from_db()
+    assert task.next_frame == 12 and task.stage_state["tracker"]["name"] == "ocsort"
     await FrameDetections.filter(task_id=task.id, frame_index=0).update(objects=[])
     result = await harness.run(task, VA_WRITE_BATCH_FRAMES="2")
     assert result.returncode == 0 and "resumes at frame 12" in result.stderr
@@ -54,7 +61,18 @@ async def test_rerun_resumes_at_the_committed_frame(harness: JobHarness, pan: Pa
     assert second[0] == (0, 0.0, []) and second[1:] == first[1:]
     await task.refresh_from_db()
     assert task.status == TaskStatus.SUCCEEDED and task.frames_total == task.frames_done == 8
+    assert task.objects == {"face": 1}
     assert task.lease_attempt == 2 and task.lease_holder is None and task.next_frame == 24
+    # The tracks table holds the same one track, each frame counted once, the same thumbnail.
+    assert await track_rows(task) == await track_rows(whole)
+    (track,) = await track_rows(task)
+    assert track["track_id"] == 1 and track["label"] == "face" and track["frames_seen"] == 7
+    assert (track["first_frame"], track["last_frame"]) == (3, 21) and track["thumbnail"][:2] == b"\xff\xd8"
+
+
+async def track_rows(task: Task) -> list[dict]:
+    rows = await Track.filter(task_id=task.id).order_by("track_id").values()
+    return [{k: v for k, v in r.items() if k not in ("id", "task_id")} for r in rows]
 
 
 async def test_a_second_run_while_the_lease_is_held_is_superseded(harness: JobHarness, pan: PanVideo) -> None:

@@ -61,6 +61,7 @@ def test_videoanalysis_from_task() -> None:
         "scoreThreshold": 0.7,
         "frameStride": 3,
         "labels": ["face"],
+        "tracker": "ocsort",  # the contract's default, spelled out
     }
 
 
@@ -186,6 +187,7 @@ def test_crd_validates_and_defaults_match_the_builder() -> None:
         "Phase",
         "Progress",
         "Detections",
+        "Objects",
         "Model",
         "Age",
     ]
@@ -200,7 +202,7 @@ def test_crd_parameters_are_the_contracts(path: Path) -> None:
     generated = crd_properties()
     assert {k: spec["properties"][k] for k in generated} == generated
     assert spec["required"] == ["videoUri"]
-    assert set(generated) == {"model", "scoreThreshold", "frameStride", "labels", "batchSize"}
+    assert set(generated) == {"model", "scoreThreshold", "frameStride", "labels", "batchSize", "tracker"}
 
 
 def test_job_needs_the_task_id_in_status_and_ignores_the_spec_one() -> None:

@@ -103,4 +103,11 @@ def test_conditions_and_summary() -> None:
     assert set_condition(first, "SpecChanged", True, "R", "m", generation=2) is None
     back = set_condition(first, "SpecChanged", False, "S", "n", generation=3)
     assert back is not None and [c["status"] for c in back] == ["False"]
-    assert summary_of({"face": 2, "cat": 1}) == {"detections": {"cat": 1, "face": 2}, "detectionsTotal": 3}
+    assert summary_of({"face": 2, "cat": 1}) == {
+        "detections": {"cat": 1, "face": 2},
+        "detectionsTotal": 3,
+        "objects": None,  # no tracker
+        "objectsTotal": None,
+    }
+    assert summary_of({"face": 9}, {"face": 2})["objects"] == {"face": 2}
+    assert summary_of({"face": 9}, {"face": 2, "cat": 1})["objectsTotal"] == 3

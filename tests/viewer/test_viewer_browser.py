@@ -150,3 +150,29 @@ def test_the_page_refuses_anyone_but_the_owner(
     expected = f"task {task.task_id} not found" if who == "other" else "not authenticated"
     assert expected in text
     assert not browser.find_elements(By.ID, "video")
+
+
+def test_tracks_list_thumbnails_trail_and_seek(browser, api_server: str, viewer_tasks: dict[str, Analysed]) -> None:
+    """The side list shows each track with its thumbnail (loaded through the viewer link); a
+    click seeks to the track's first analysed frame; a tracked box draws its trail (white)."""
+    task = viewer_tasks["webm"]
+    _open(browser, api_server, task.task_id, task.token)
+    WebDriverWait(browser, 20).until(
+        lambda d: d.execute_script("return document.getElementById('video').readyState") >= 2
+    )
+    buttons = browser.find_elements(By.CSS_SELECTOR, "#tracks button")
+    assert [b.get_attribute("data-track") for b in buttons] == ["1"]
+    assert "#1 face" in buttons[0].text
+    WebDriverWait(browser, 10).until(
+        lambda d: d.execute_script("return document.querySelector('#tracks img').naturalWidth") > 0
+    )
+    first = min(f for f, body in task.frames.items() if any(o["track_id"] == 1 for o in body["objects"]))
+    _step_to(browser, 12)
+    assert browser.execute_script("return document.getElementById('overlay').dataset.trails") == "1"
+    img, geo = _shot(browser, "viewer-webm-trail.png")
+    x1, y1, x2, y2 = to_display(task.frames[12]["objects"][0]["box"], geo["x"], geo["y"], geo["scale"])
+    inside = img[round(y1) + 4 : round(y2) - 4, round(x1) + 4 : round(x2) - 4]
+    assert int((inside.min(axis=2) > 245).sum()) >= 40  # the white trail (the face alone has under 20)
+    buttons[0].click()
+    browser.execute_async_script(SETTLE_JS)
+    assert browser.execute_script("return document.getElementById('overlay').dataset.frame") == str(first)

@@ -1,7 +1,9 @@
-"""Detections written out as JSON, CSV or a COCO dataset, one page of frames at a time.
+"""Detections written out as JSON, CSV, a COCO dataset or MOTChallenge rows, one page of
+frames at a time; tracks as CSV.
 
-Frames are `{"frame", "timestamp", "objects": [{"label", "score", "box": [x1, y1, x2, y2]}]}`
-as the API returns them; no writer holds more than one page of a video's detections.
+Frames are `{"frame", "timestamp", "objects": [{"label", "score", "box": [x1, y1, x2, y2],
+"track_id"}]}` as the API returns them; no writer holds more than one page of a video's
+detections.
 """
 
 from __future__ import annotations
@@ -19,8 +21,21 @@ from typing import IO, Any
 
 from videoanalysis.cli.errors import CliError
 
-FORMATS = ("json", "csv", "coco")
-CSV_COLUMNS = ("frame", "timestamp", "label", "score", "x1", "y1", "x2", "y2")
+FORMATS = ("json", "csv", "coco", "mot", "tracks-csv")
+CSV_COLUMNS = ("frame", "timestamp", "label", "score", "x1", "y1", "x2", "y2", "track_id")
+TRACK_COLUMNS = (
+    "track_id",
+    "label",
+    "first_frame",
+    "last_frame",
+    "first_timestamp",
+    "last_timestamp",
+    "frames_seen",
+    "best_score",
+    "best_frame",
+    "best_box",
+    "mean_box_area",
+)
 
 
 def write_json(out: IO[str], meta: dict[str, Any], frames: Iterable[dict]) -> None:
@@ -41,7 +56,30 @@ def write_csv(out: IO[str], frames: Iterable[dict]) -> None:
     writer.writerow(CSV_COLUMNS)
     for frame in frames:
         for obj in frame.get("objects", []):
-            writer.writerow([frame["frame"], frame["timestamp"], obj["label"], obj["score"], *obj["box"]])
+            track = obj.get("track_id")
+            row = [frame["frame"], frame["timestamp"], obj["label"], obj["score"], *obj["box"]]
+            writer.writerow([*row, "" if track is None else track])
+
+
+def write_mot(out: IO[str], frames: Iterable[dict]) -> None:
+    """MOTChallenge rows `frame,id,x,y,w,h,score,-1,-1,-1` (frames counted from 1, the
+    video's frame index + 1), tracked objects only: what trackeval and the MOT tools read."""
+    for frame in frames:
+        for obj in frame.get("objects", []):
+            if obj.get("track_id") is None:
+                continue
+            x1, y1, x2, y2 = obj["box"]
+            values = (frame["frame"] + 1, obj["track_id"], x1, y1, round(x2 - x1, 2), round(y2 - y1, 2), obj["score"])
+            out.write(",".join(str(v) for v in values) + ",-1,-1,-1\n")
+
+
+def write_tracks_csv(out: IO[str], tracks: Iterable[dict]) -> None:
+    """One row per track (`GET /tasks/{id}/tracks/`), the best box as `x1 y1 x2 y2`."""
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(TRACK_COLUMNS)
+    for track in tracks:
+        row = {**track, "best_box": " ".join(str(v) for v in track["best_box"])}
+        writer.writerow([row[k] for k in TRACK_COLUMNS])
 
 
 def write_coco(out: IO[str], meta: dict[str, Any], frames: Iterable[dict]) -> None:
@@ -87,6 +125,7 @@ def write_coco(out: IO[str], meta: dict[str, Any], frames: Iterable[dict]) -> No
                             "area": w * h,
                             "iscrowd": 0,
                             "score": obj["score"],
+                            "track_id": obj.get("track_id"),
                         }
                     )
                 )
@@ -105,6 +144,8 @@ def export(fmt: str, out: IO[str], meta: dict[str, Any], frames: Iterable[dict])
         write_csv(out, frames)
     elif fmt == "coco":
         write_coco(out, meta, frames)
+    elif fmt == "mot":
+        write_mot(out, frames)
     else:
         raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
 

@@ -19,7 +19,7 @@ from videoanalysis.cli import remote
 from videoanalysis.cli.client import ApiClient
 from videoanalysis.cli.config import DEFAULT_URL, CredentialStore
 from videoanalysis.cli.errors import EXIT_ERROR, CliError
-from videoanalysis.cli.export import export, open_output
+from videoanalysis.cli.export import export, open_output, write_tracks_csv
 from videoanalysis.cli.render import (
     LabelCounts,
     err,
@@ -28,6 +28,7 @@ from videoanalysis.cli.render import (
     print_wide,
     task_table,
     tasks_table,
+    tracks_table,
     upload_progress,
 )
 
@@ -47,6 +48,8 @@ class Format(StrEnum):
     json = "json"
     csv = "csv"
     coco = "coco"
+    mot = "mot"
+    tracks_csv = "tracks-csv"
 
 
 def one_line_errors(func: F) -> F:
@@ -140,6 +143,9 @@ ModelOpt = Annotated[str | None, typer.Option(help="Model name (server default i
 ScoreOpt = Annotated[float | None, typer.Option(min=0.0, max=1.0, help="Keep detections scoring at least this.")]
 StrideOpt = Annotated[int | None, typer.Option(min=1, help="Analyse every Nth frame.")]
 LabelsOpt = Annotated[str | None, typer.Option(help="Only these labels, comma-separated.")]
+TrackerOpt = Annotated[
+    str | None, typer.Option(help="Follow objects across frames: ocsort (default), bytetrack, sort or none.")
+]
 WaitOpt = Annotated[bool, typer.Option("--wait/--no-wait", help="Follow the task to its end.")]
 PollOpt = Annotated[float, typer.Option(min=0.05, help="Seconds between progress checks.")]
 
@@ -153,6 +159,7 @@ def analyze(
     score_threshold: ScoreOpt = None,
     frame_stride: StrideOpt = None,
     labels: LabelsOpt = None,
+    tracker: TrackerOpt = None,
     wait: WaitOpt = False,
     poll: PollOpt = 1.0,
 ) -> None:
@@ -164,6 +171,7 @@ def analyze(
             "score_threshold": score_threshold,
             "frame_stride": frame_stride,
             "labels": labels,
+            "tracker": tracker,
         }.items()
         if v is not None
     }
@@ -241,17 +249,31 @@ def results(
     ] = None,
     page_size: Annotated[int, typer.Option(min=1, max=1000, help="Frames per request.")] = remote.PAGE_SIZE,
 ) -> None:
-    """Write all detections of a task as JSON, CSV or a COCO dataset."""
+    """Write all detections of a task as JSON, CSV, a COCO dataset or MOTChallenge rows (mot),
+    or its tracks as CSV (tracks-csv)."""
     task_id = remote.task_id_arg(task_id)
     with client(ctx) as api:
         first = remote.result_page(api, task_id, page_size)
         meta = {k: v for k, v in first.items() if k not in ("detections", "result", "next_cursor")}
         with open_output(output) as fh:
-            export(fmt.value, fh, meta, remote.iter_frames(api, task_id, first, page_size))
+            if fmt is Format.tracks_csv:
+                write_tracks_csv(fh, remote.iter_tracks(api, task_id))
+            else:
+                export(fmt.value, fh, meta, remote.iter_frames(api, task_id, first, page_size))
     if not meta.get("ready"):
         err.print(f"note: task {task_id} is {meta.get('status')}; these are the frames stored so far")
     if output:
         err.print(f"wrote {output}")
+
+
+@app.command()
+@one_line_errors
+def tracks(ctx: typer.Context, task_id: TaskArg) -> None:
+    """List a task's tracks: each object followed across frames, when and how long it was seen."""
+    task_id = remote.task_id_arg(task_id)
+    with client(ctx) as api:
+        found = list(remote.iter_tracks(api, task_id))
+    print_wide(tracks_table(found) if found else f"no tracks in task {task_id} (yet, or tracker=none)")
 
 
 @app.command()

@@ -77,6 +77,17 @@ def iter_tasks(client: ApiClient, page_size: int = 100) -> Iterator[dict[str, An
             return
 
 
+def iter_tracks(client: ApiClient, task_id: str, page_size: int = 1000) -> Iterator[dict[str, Any]]:
+    """The task's tracks by track id, fetched page by page."""
+    params: dict[str, Any] = {"limit": page_size}
+    while True:
+        page = client.send("GET", f"/tasks/{task_id}/tracks/", params=params, not_found=_not_found(task_id)).json()
+        yield from page["tracks"]
+        if not page.get("next_cursor"):
+            return
+        params["cursor"] = page["next_cursor"]
+
+
 def erase(client: ApiClient, task_id: str) -> None:
     client.send("DELETE", f"/tasks/{task_id}/", params={"erase": "true"}, not_found=_not_found(task_id))
 

@@ -142,6 +142,24 @@ def tasks_table(tasks: Iterable[dict[str, Any]]) -> Table:
     return table
 
 
+def tracks_table(tracks: Iterable[dict[str, Any]]) -> Table:
+    """One row per track: when it was seen, for how long, how sure."""
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    for name in ("track", "label", "first", "last", "seconds", "frames", "best score"):
+        table.add_column(name, justify="left" if name == "label" else "right", no_wrap=True)
+    for t in tracks:
+        table.add_row(
+            str(t["track_id"]),
+            t["label"],
+            f"{t['first_timestamp']:.2f}s (frame {t['first_frame']})",
+            f"{t['last_timestamp']:.2f}s (frame {t['last_frame']})",
+            f"{t['last_timestamp'] - t['first_timestamp']:.2f}",
+            str(t["frames_seen"]),
+            f"{t['best_score']:.2f}",
+        )
+    return table
+
+
 def print_wide(renderable: Any) -> None:
     """Print on stdout; when it is not a terminal, wide enough that no row wraps."""
     console = out if out.is_terminal else Console(width=max(out.width, 200))
