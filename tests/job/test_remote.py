@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from tests.https_videos import VideoServer, https_video_server
+from videoanalysis.exitcodes import JobExit
 from videoanalysis.models import Task
 from videoanalysis.netguard import AllowList
 from videoanalysis.remote import RemoteVideoError, UnsafeURL, VideoUrlPolicy, check_video_url, download, read_head
@@ -88,7 +89,7 @@ async def test_a_url_that_expired_before_the_run_fails_the_task_with_that_reason
     )
     server.expired.add("blob.mp4")
     env = {"VA_VIDEO_URL_ALLOWED_NETWORKS": "127.0.0.1", "VA_CA_BUNDLE": str(server.ca_bundle)}
-    assert (await harness.run(task, **env)).returncode == 1
+    assert (await harness.run(task, **env)).returncode == JobExit.FAILED  # permanent: no rerun fixes it
     row = await Task.get(id=task.id)
     assert row.status == TaskStatus.FAILED
     assert row.error is not None and row.error.startswith("the video URL answered 403 Forbidden: it has expired")
@@ -98,7 +99,9 @@ async def test_the_job_checks_the_url_again(harness: Any, server: VideoServer) -
     task = await Task.create(
         owner=harness.owner, model="opencv-face", video_uri=server.url("blob.mp4"), video_name="blob.mp4", params={}
     )
-    assert (await harness.run(task, VA_CA_BUNDLE=str(server.ca_bundle))).returncode == 1  # no allow-list here
+    assert (
+        await harness.run(task, VA_CA_BUNDLE=str(server.ca_bundle))
+    ).returncode == JobExit.FAILED  # no allow-list here
     row = await Task.get(id=task.id)
     assert row.error == (
         "the video URL is refused: video_url host 'localhost' resolves to a non-public address (127.0.0.1: loopback)"
