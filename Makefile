@@ -29,8 +29,12 @@ $(VENV)/.deps-run: pyproject.toml scripts/install.sh | $(VENV)/bin/python
 	$(PIP) install -q --no-deps "$(TRACKERS_PIN)"
 	touch $@
 
-$(VENV)/.deps-test: pyproject.toml $(VENV)/.deps-run
+# trackeval scores the tracking benchmark (and its test); its wheel asks for the GUI
+# opencv-python, so it too goes in --no-deps (its real dependencies are in the `test` group).
+TRACKEVAL_PIN := trackeval==1.3.0
+$(VENV)/.deps-test: pyproject.toml Makefile $(VENV)/.deps-run
 	$(PIP) install -q -e ".[api,operator]" --group test --group lint
+	$(PIP) install -q --no-deps "$(TRACKEVAL_PIN)"
 	touch $@
 
 deps-run: $(VENV)/.deps-run

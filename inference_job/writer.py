@@ -14,6 +14,7 @@ transaction is atomic and fenced, so writing it again is safe.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
 import logging
 import time
@@ -25,7 +26,7 @@ from tortoise.transactions import in_transaction
 from inference_job.counts import add_counts, label_counts
 from inference_job.runner import FrameResult
 from inference_job.tracks import upsert_tracks
-from videoanalysis.db import is_transient_db_error
+from videoanalysis.db import expire_pooled_connections, is_transient_db_error
 from videoanalysis.lease import Lease, LeaseLost, TaskStopped, why_fenced
 from videoanalysis.models import FrameDetections
 from videoanalysis.tasks import utcnow
@@ -114,9 +115,13 @@ class ResultWriter:
 
     async def _write(self, rows: list[FrameResult], state: Any) -> None:
         self._last_flush = self._clock()
+        # Each attempt runs in a copy of this context: when BEGIN fails on a dropped connection,
+        # Tortoise leaves its transaction bound in the context, and a retry in the same context
+        # would reuse that dead connection.
+        clean = contextvars.copy_context()
         for attempt in range(1, WRITE_TRIES + 1):
             try:
-                await self._commit(rows, state)
+                await asyncio.create_task(self._commit(rows, state), context=clean.copy())
                 break
             except _Fenced:
                 raise await why_fenced(self.lease) from None
@@ -124,6 +129,7 @@ class ResultWriter:
                 if attempt == WRITE_TRIES or not is_transient_db_error(exc):
                     raise
                 log.warning("batch write failed (%s), retrying (%d/%d)", exc, attempt, WRITE_TRIES)
+                await expire_pooled_connections()
                 await asyncio.sleep(self.retry_delay_s * attempt)
         self._written += len(rows)
         self.writes += 1

@@ -56,6 +56,15 @@ async def close_db() -> None:
     await Tortoise.close_connections()
 
 
+async def expire_pooled_connections() -> None:
+    """After a transient error: have the PostgreSQL pool replace every connection it holds (a
+    failover or a terminated backend leaves connections that only fail on their next use), so a
+    retry does not draw another dead one. SQLite has no pool: nothing to do."""
+    pool = getattr(Tortoise.get_connection("default"), "_pool", None)
+    if pool is not None and hasattr(pool, "expire_connections"):
+        await pool.expire_connections()
+
+
 # Errors of a database that went away or was busy for a moment, by class name along the cause
 # chain (drivers differ: asyncpg, sqlite3; Tortoise wraps some of them).
 #: Messages of errors whose class is too broad to name (a database closed to new connections).
@@ -63,6 +72,7 @@ _TRANSIENT_TEXT = ("database is locked", "connection is closed", "is not current
 _TRANSIENT = {
     "ConnectionDoesNotExistError",
     "InterfaceError",
+    "InternalClientError",  # asyncpg, on a connection whose backend was terminated mid-use
     "AdminShutdownError",
     "ConnectionFailureError",
     "CannotConnectNowError",

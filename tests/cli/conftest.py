@@ -72,6 +72,9 @@ def api_server(db: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[st
         # This server outlives its tests on the shared session database: its webhook loop must
         # not take the deliveries that tests/webhooks sends itself (it would refuse loopback).
         VA_WEBHOOK_POLL_SECONDS="86400",
+        # Its own queue: the task table is the local dispatcher's queue, and this server must not
+        # run other tests' tasks (their videos are in their own folders).
+        VA_LOCAL_QUEUE=f"cli-{uuid.uuid4().hex[:8]}",
     )
     (tmp / "videos").mkdir()
     log = tmp / "api.log"
