@@ -79,6 +79,16 @@ def k8s_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 
 @pytest.fixture(scope="session")
+def operator(db: str, k8s_cluster: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The operator (a real `kopf run` process) watching every `va-t-` test namespace against the
+    session database: one per session, defined here so no test folder starts a second one."""
+    from tests.k8s.cluster import NAMESPACE_PREFIX, running_operator
+
+    with running_operator(db, f"{NAMESPACE_PREFIX}*", tmp_path_factory.mktemp("operator") / "operator.log") as proc:
+        yield proc
+
+
+@pytest.fixture(scope="session")
 def kube_api(k8s_cluster: Path) -> Any:
     """A `kubernetes.client.ApiClient` of the test cluster."""
     from videoanalysis.k8s import kube

@@ -20,6 +20,8 @@ from kubernetes import client
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "k8s-test-cluster.sh"
 KUBECTL = Path(sys.executable).with_name("kubectl")
+#: The namespaces the session's operator watches (tests/k8s and tests/chaos make them).
+NAMESPACE_PREFIX = "va-t-"
 
 
 def start_cluster(state_dir: Path) -> Path:

@@ -1,30 +1,21 @@
-"""Operator fixtures: the operator as a real `kopf run` process, a fresh namespace per test.
-The control plane itself (`k8s_cluster`, `kube_api`: one per session, CRD installed) lives in
-tests/conftest.py so tests/shipping shares the same one."""
+"""Operator test fixtures: a fresh namespace per test, the simulated kubelet, task rows. The
+control plane (`k8s_cluster`, `kube_api`) and the session's operator (`operator`, a real `kopf
+run` process) live in tests/conftest.py: one each per session, shared by tests/k8s, tests/chaos
+and tests/shipping (a second operator on the same namespaces would race the first)."""
 
 from __future__ import annotations
 
 import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from kubernetes import client
 
-from tests.k8s.cluster import OperatorProcess, create_namespace, running_operator
+from tests.k8s.cluster import NAMESPACE_PREFIX, create_namespace
 from tests.k8s.kubelet import SimulatedKubelet
 from videoanalysis.models import Task, User
-
-NAMESPACE_PREFIX = "va-t-"
-
-
-@pytest.fixture(scope="session")
-def operator(db: str, k8s_cluster: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[OperatorProcess]:
-    """The operator watching every test namespace, against the session database."""
-    with running_operator(db, f"{NAMESPACE_PREFIX}*", tmp_path_factory.mktemp("operator") / "operator.log") as proc:
-        yield proc
 
 
 @pytest.fixture
