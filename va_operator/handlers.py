@@ -92,11 +92,9 @@ async def pod_changed(type: str, body: kopf.Body, **_: Any) -> None:
 
 @kopf.timer(*VA, interval=SETTINGS.progress_interval_s, field="status.phase", value="Running")
 @metrics.counted("progress")
-async def progress(status: kopf.Status, patch: kopf.Patch, **_: Any) -> None:
+async def progress(body: kopf.Body, **_: Any) -> None:
     """Mirror the task row's counters into status.progress and status.summary (on change)."""
-    changed = await reconcile.mirror_progress(status)
-    if changed:
-        patch.status.update(changed)
+    await reconcile.mirror_progress(body, SETTINGS)
 
 
 @kopf.timer(*VA, interval=SETTINGS.repair_interval_s, initial_delay=SETTINGS.repair_interval_s, when=_not_ended)

@@ -8,8 +8,10 @@ run `kopf.PermanentError`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import AsyncIterator, Mapping
 from typing import Any, cast
 
 import kopf
@@ -38,6 +40,32 @@ from videoanalysis.status import TaskStatus
 from videoanalysis.webhooks import result_url
 
 log = logging.getLogger(__name__)
+
+
+class _ResourceLocks:
+    """One lock per resource: its moves run one after the other in this process. Without it a
+    late Pod event's move (Running, settled from the row the deadline just failed) could land
+    before the Job's own verdict and show the row's generic reason instead of the Job's."""
+
+    def __init__(self) -> None:
+        self._locks: dict[tuple[str, str], asyncio.Lock] = {}
+        self._users: Counter[tuple[str, str]] = Counter()
+
+    @contextlib.asynccontextmanager
+    async def hold(self, namespace: str, name: str) -> AsyncIterator[None]:
+        key = (namespace, name)
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        self._users[key] += 1
+        try:
+            async with lock:
+                yield
+        finally:
+            self._users[key] -= 1
+            if not self._users[key]:  # nobody waits: forget it (resources come and go)
+                del self._users[key], self._locks[key]
+
+
+MOVES = _ResourceLocks()
 
 
 def _classify(exc: ApiException, what: str, settings: OperatorSettings) -> kopf.TemporaryError | kopf.PermanentError:
@@ -128,9 +156,14 @@ async def advance(body: Mapping[str, Any], outcome: Outcome, settings: OperatorS
     The task row is written first (`write_row`) and the resource then shows what the row says:
     a crash between the two leaves the row ahead, and the next event or `repair` catches the
     resource up. Read-modify-write with the resourceVersion, so two watchers racing cannot
-    lose a move.
+    lose a move; moves of one resource in this process are serialised (`MOVES`).
     """
     namespace, name = body["metadata"]["namespace"], body["metadata"]["name"]
+    async with MOVES.hold(namespace, name):
+        return await _advance(namespace, name, outcome, settings, attempts)
+
+
+async def _advance(namespace: str, name: str, outcome: Outcome, settings: OperatorSettings, attempts: int) -> bool:
     first = await read_resource(namespace, name)
     if first is not None and task_id_of(first):
         outcome = await write_row(str(task_id_of(first)), outcome)
@@ -149,30 +182,43 @@ async def advance(body: Mapping[str, Any], outcome: Outcome, settings: OperatorS
         )
         if patch is None:
             return False
-        if outcome.phase.rank == 2 and task_id:  # the last word on progress and detections
+        if outcome.phase.is_final and task_id:  # the last word on progress and detections
             counters = await row_counters(task_id) or {}
             if outcome.phase is Phase.SUCCEEDED:
                 counters.pop("progress", None)  # "100%" whatever the last mirror said
             patch.update(counters)
-        try:
-            await asyncio.to_thread(
-                kube.custom().patch_namespaced_custom_object_status,
-                names.GROUP,
-                names.VERSION,
-                namespace,
-                names.PLURAL,
-                name,
-                {"metadata": {"resourceVersion": current["metadata"]["resourceVersion"]}, "status": patch},
-            )
-        except ApiException as exc:
-            if exc.status == 409:
-                continue
-            if exc.status == 404:
-                return False
-            raise _classify(exc, f"updating {name} status", settings) from exc
-        await _after_move(current, outcome)
-        return True
+        written = await patch_status_at(current, patch, settings)
+        if written is None:
+            continue
+        if written:
+            await _after_move(current, outcome)
+        return written
     raise kopf.TemporaryError(f"{name}: status kept changing under us", delay=1)
+
+
+async def patch_status_at(
+    resource: Mapping[str, Any], status: Mapping[str, Any], settings: OperatorSettings
+) -> bool | None:
+    """Merge `status` into the resource's status only while its resourceVersion is the one
+    read: True when written, False when the resource is gone, None on a conflict (read again)."""
+    meta = resource["metadata"]
+    try:
+        await asyncio.to_thread(
+            kube.custom().patch_namespaced_custom_object_status,
+            names.GROUP,
+            names.VERSION,
+            meta["namespace"],
+            names.PLURAL,
+            meta["name"],
+            {"metadata": {"resourceVersion": meta["resourceVersion"]}, "status": dict(status)},
+        )
+    except ApiException as exc:
+        if exc.status == 409:
+            return None
+        if exc.status == 404:
+            return False
+        raise _classify(exc, f"updating {meta['name']} status", settings) from exc
+    return True
 
 
 async def write_row(task_id: str, outcome: Outcome) -> Outcome:
@@ -273,12 +319,19 @@ async def row_counters(task_id: str) -> dict[str, Any] | None:
     }
 
 
-async def mirror_progress(status: Mapping[str, Any]) -> dict[str, Any] | None:
-    """The row's counters, or None when nothing changed (no write then)."""
-    patch = await row_counters(status["taskId"]) if status.get("taskId") else None
-    if patch is None:
-        return None
-    return None if all(status.get(k) == v for k, v in patch.items()) else patch
+async def mirror_progress(body: Mapping[str, Any], settings: OperatorSettings) -> bool:
+    """Copy the row's counters into the status when they changed; True when written. Written
+    against the resourceVersion the timer saw, under the resource's lock, so a mirror read
+    before the final move can never overwrite that move's "100%" (a conflict waits a tick)."""
+    status = body.get("status") or {}
+    if not status.get("taskId"):
+        return False
+    meta = body["metadata"]
+    async with MOVES.hold(meta["namespace"], meta["name"]):
+        patch = await row_counters(status["taskId"])
+        if patch is None or all(status.get(k) == v for k, v in patch.items()):
+            return False
+        return bool(await patch_status_at(body, patch, settings))
 
 
 async def cancel_task(body: Mapping[str, Any]) -> bool:
@@ -328,26 +381,9 @@ async def update_condition(
         )
         if conditions is None:
             return False
-        try:
-            await asyncio.to_thread(
-                kube.custom().patch_namespaced_custom_object_status,
-                names.GROUP,
-                names.VERSION,
-                namespace,
-                names.PLURAL,
-                name,
-                {
-                    "metadata": {"resourceVersion": current["metadata"]["resourceVersion"]},
-                    "status": {"conditions": conditions},
-                },
-            )
-            return True
-        except ApiException as exc:
-            if exc.status == 409:
-                continue
-            if exc.status == 404:
-                return False
-            raise _classify(exc, f"updating {name} status", settings) from exc
+        written = await patch_status_at(current, {"conditions": conditions}, settings)
+        if written is not None:
+            return written
     raise kopf.TemporaryError(f"{name}: status kept changing under us", delay=1)
 
 

@@ -28,6 +28,10 @@ class Phase(StrEnum):
         return {"Pending": 0, "Running": 1}.get(self.value, 2)
 
     @property
+    def is_final(self) -> bool:
+        return self.rank == 2
+
+    @property
     def task_status(self) -> TaskStatus:
         return TaskStatus(self.value.upper())
 
@@ -156,7 +160,7 @@ def _conditions(
     wanted = CONDITION_OF[outcome.phase]
     result = [dict(c) for c in current if c.get("type") != wanted]
     for cond in result:
-        if outcome.phase.rank == 2 and cond.get("type") == "Running" and cond.get("status") == "True":
+        if outcome.phase.is_final and cond.get("type") == "Running" and cond.get("status") == "True":
             cond.update(status="False", reason=outcome.reason, lastTransitionTime=stamp)
     new: dict[str, Any] = {
         "type": wanted,
@@ -183,7 +187,7 @@ def next_status(
     current = current or {}
     old = Phase(current["phase"]) if current.get("phase") in Phase.__members__.values() else None
     if old is not None:
-        if old.rank == 2 or outcome.phase.rank < old.rank:
+        if old.is_final or outcome.phase.rank < old.rank:
             return None
         if old is outcome.phase and current.get("reason") == outcome.reason:
             return None
@@ -204,7 +208,7 @@ def next_status(
         patch["progress"] = "0%"
     if outcome.phase.rank >= 1 and not current.get("startTime"):
         patch["startTime"] = stamp
-    if outcome.phase.rank == 2:
+    if outcome.phase.is_final:
         patch["completionTime"] = stamp
     if outcome.phase is Phase.SUCCEEDED:
         patch["progress"] = "100%"
