@@ -2,7 +2,8 @@
 
 decode : the job's reader alone (its thread decoding the file, frames handed to a consumer
          that does nothing), frames/s;
-bare   : `model.predict` over frames already decoded in memory, in batches of B;
+bare   : `model.predict` over frames already decoded in memory, in batches of B, in the job's
+         model thread (models are created and warmed there too);
 e2e    : the job's own pipeline for a RUNNING task (reader thread decoding the file, batching,
          the model, filters, batched DB writes, progress, the final SUCCEEDED transition),
          timed from opening the video to the task row saying SUCCEEDED.
@@ -119,7 +120,16 @@ def bare_fps(
     batch: int,
     sync: Callable[[], None] = lambda: None,
 ) -> float:
-    """Frames per second of `model.predict` alone, `batch` frames a call."""
+    """Frames per second of `model.predict` alone, `batch` frames a call, in the model thread
+    (where the job runs it: see `inference_job.model_thread`)."""
+    from inference_job import model_thread
+
+    return model_thread.call(_bare_fps, model, frames, batch, sync)
+
+
+def _bare_fps(
+    model: AbstractImageAnalysisMLModel, frames: Sequence[np.ndarray], batch: int, sync: Callable[[], None]
+) -> float:
     sync()
     start = time.perf_counter()
     for i in range(0, len(frames), batch):
@@ -129,11 +139,14 @@ def bare_fps(
 
 
 async def connect(database_url: str) -> None:
-    """Tortoise on `database_url` with the project's models and their tables (no Aerich, which
-    the GPU machine lacks; the job's writes are the same)."""
+    """Tortoise on `database_url` as the job connects (`tortoise_config`: on SQLite the
+    immediate-transaction client with WAL), tables made from the models (no Aerich, which the
+    GPU machine lacks; the job's writes are the same)."""
     from tortoise import Tortoise
 
-    await Tortoise.init(db_url=database_url, modules={"models": ["videoanalysis.models"]}, use_tz=True, timezone="UTC")
+    from videoanalysis.db import tortoise_config
+
+    await Tortoise.init(config=tortoise_config(database_url))
     await Tortoise.generate_schemas(safe=True)
 
 

@@ -43,12 +43,15 @@ async def run(args: argparse.Namespace, tmp: Path) -> None:
     torch = gpu_or_exit(args.smoke_cpu)
     device = "cpu" if args.smoke_cpu else "cuda"
     from bench.common import bare_fps, decode_all, make_video, median, row
+    from inference_job import model_thread
     from inference_job.models import create_model
 
     torch.manual_seed(0)
     torch.backends.cudnn.benchmark = True
     t0 = time.perf_counter()
-    model = create_model("detectron2", random_weights=True, device=device, input_size=args.input_size)
+    model = model_thread.call(
+        create_model, "detectron2", random_weights=True, device=device, input_size=args.input_size
+    )
     video = make_video(tmp / "bench.mp4", args.frames, (args.width, args.height))
     frames = decode_all(video)
     if len(frames) != args.frames:
@@ -61,7 +64,7 @@ async def run(args: argparse.Namespace, tmp: Path) -> None:
     )
     sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
     start = time.perf_counter()
-    prep = [model.prepare(f) for f in frames[:32]]
+    prep = model_thread.call(lambda: [model.prepare(f) for f in frames[:32]])
     print(
         f"CPU preprocessing (ResizeShortestEdge + tensor): "
         f"{(time.perf_counter() - start) / len(prep) * 1000:.1f} ms/frame"
@@ -116,8 +119,7 @@ async def breakdown(model, video: Path, frames, batch: int, db_url: str, repeats
         return n / (time.perf_counter() - start)
 
     stages = {
-        "bare, main thread": lambda: asyncio.sleep(0, bare_fps(model, frames, batch, sync)),
-        "bare, worker thread": lambda: asyncio.to_thread(bare_fps, model, frames, batch, sync),
+        "bare (model thread)": lambda: asyncio.to_thread(bare_fps, model, frames, batch, sync),
         "+ reader thread, no DB": pipeline_no_db,
         "+ DB writes (= e2e)": lambda: e2e_fps(model, video, batch, db_url),
     }

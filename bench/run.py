@@ -34,6 +34,7 @@ from bench.common import (
     spread,
     verdict,
 )
+from inference_job import model_thread
 
 GOAL = 0.95
 WIDTHS = (34, 10, 10, 10, 8, 16)
@@ -107,9 +108,9 @@ async def models(tmp: Path, db_url: str, repeats: int, d2_input: int, scale: flo
     loaded = []
     for case in cases(d2_input, scale):
         video = make_video(tmp / f"model-{len(loaded)}.mp4", case.frames, case.size)
-        loaded.append((case, case.make(), video, decode_all(video)))
+        loaded.append((case, model_thread.call(case.make), video, decode_all(video)))
     for case, model, _video, frames in loaded:  # warm-up, not counted
-        model.predict(frames[: max(case.batches)])
+        model_thread.call(model.predict, frames[: max(case.batches)])
     for rep in range(repeats):
         for case, model, video, frames in loaded:
             for b in case.batches:

@@ -19,6 +19,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from inference_job import model_thread
 from inference_job.config import JobSettings
 from inference_job.heartbeat import Heartbeat
 from inference_job.metrics import RunStats, export
@@ -177,7 +178,7 @@ async def _analyse_file(
         total = reader.meta.frames_to_analyse(params.frame_stride)
         if not await lease.fenced().update(frames_total=total, error=None):
             raise await why_fenced(lease)
-        model = create_model(task.model, **model_options(task.model, settings))
+        model = await model_thread.submit(create_model, task.model, **model_options(task.model, settings))
         check_labels(params, model)
         done = await run_pipeline(reader, model, params, lease, settings, heartbeat)
     if await transition(task.id, TaskStatus.SUCCEEDED, fence=lease, frames_done=done) is None:

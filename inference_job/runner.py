@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
 
+from inference_job import model_thread
 from inference_job.metrics import RunStats
 from inference_job.models.base import AbstractImageAnalysisMLModel, Detection
 from inference_job.reader import Frame
@@ -96,13 +97,13 @@ def _run_batch(
 _DONE = object()
 
 
-class _ModelThread(threading.Thread):
-    """Runs the model over `batches` back to back and posts each batch's results to the event
-    loop. At most `ahead` batches wait there unsunk, so a slow sink holds the model back (and,
-    through the reader's bounded queue, the decoder) instead of filling memory."""
+class _BatchLoop:
+    """Runs the model over `batches` back to back in the model thread (`model_thread`) and
+    posts each batch's results to the event loop. At most `ahead` batches wait there unsunk,
+    so a slow sink holds the model back (and, through the reader's bounded queue, the
+    decoder) instead of filling memory."""
 
     def __init__(self, batches: Iterator[list[Frame]], run: Callable[[list[Frame]], list[FrameResult]], ahead: int):
-        super().__init__(name="model", daemon=True)
         self._batches, self._run = batches, run
         self._loop = asyncio.get_running_loop()
         self.results: asyncio.Queue[Any] = asyncio.Queue()
@@ -113,7 +114,7 @@ class _ModelThread(threading.Thread):
         with contextlib.suppress(RuntimeError):  # the loop closed: nobody is waiting any more
             self._loop.call_soon_threadsafe(self.results.put_nowait, item)
 
-    def run(self) -> None:
+    def __call__(self) -> None:
         try:
             for batch in self._batches:
                 while not self.room.acquire(timeout=0.1):
@@ -140,18 +141,18 @@ async def analyse(
 ) -> int:
     """Run `model` over `frames` in batches of `batch_size`; returns the frames analysed.
 
-    Inference runs in one model thread for the whole video, so the model never waits for the
-    event loop: while it computes the next batch the loop hands earlier results to the sink
+    Inference runs in the process's model thread (`model_thread`) for the whole video, so
+    the model never waits for the event loop: while it computes the next batch the loop hands earlier results to the sink
     (which may start a write and return). The tracker, when given, runs in the model thread
     too, on each batch's kept detections in frame order. One thread, not a thread hop per batch: a hop costs
     a wake-up of each side per batch, most of the pipeline's cost at a fast model.
     """
     stats = stats if stats is not None else RunStats()
     stats.batch_size = max(1, batch_size)
-    worker = _ModelThread(
+    worker = _BatchLoop(
         batched(frames, stats.batch_size), lambda batch: _run_batch(batch, model, params, stats, tracker), ahead
     )
-    worker.start()
+    running = model_thread.submit(worker)
     done = 0
     try:
         while (results := await worker.results.get()) is not _DONE:
@@ -162,6 +163,6 @@ async def analyse(
             done += len(results)
     finally:
         worker.stop.set()
-        await asyncio.to_thread(worker.join)  # the model and the frames are the caller's again
+        await asyncio.shield(running)  # the model and the frames are the caller's again
     stats.frames = done
     return done
