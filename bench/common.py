@@ -151,10 +151,15 @@ async def connect(database_url: str) -> None:
 
 
 async def e2e_fps(
-    model: AbstractImageAnalysisMLModel, video: Path, batch: int, database_url: str, reader_class: Any = None
+    model: AbstractImageAnalysisMLModel,
+    video: Path,
+    batch: int,
+    database_url: str,
+    reader_class: Any = None,
+    tracker: str = "none",
 ) -> float:
-    """Frames per second of the job pipeline on `video` for a fresh RUNNING task (no tracker:
-    this tree's pipeline has none)."""
+    """Frames per second of the job pipeline on `video` for a fresh RUNNING task; no tracker
+    unless asked (its cost is `make bench-tracking`'s figure)."""
     from inference_job.config import JobSettings
     from inference_job.job import run_pipeline
     from inference_job.reader import FrameReader
@@ -170,7 +175,7 @@ async def e2e_fps(
     start = time.perf_counter()
     with (reader_class or FrameReader)(video, queue_frames=settings.queue_frames) as reader:
         lease = await acquire(task.id, "bench", settings.lease_ttl_s)
-        done = await run_pipeline(reader, model, AnalysisParams(), lease, settings)
+        done = await run_pipeline(reader, model, AnalysisParams(tracker=tracker), lease, settings)
     await transition(task.id, TaskStatus.SUCCEEDED, frames_done=done, fence=lease)
     elapsed = time.perf_counter() - start
     await Task.filter(id=task.id).delete()

@@ -115,7 +115,7 @@ async def breakdown(model, video: Path, frames, batch: int, db_url: str, repeats
     async def pipeline_no_db() -> float:
         start = time.perf_counter()
         with FrameReader(video) as reader:
-            n = await analyse(reader, model, AnalysisParams(), null_sink, batch_size=batch)
+            n = await analyse(reader, model, AnalysisParams(tracker="none"), null_sink, batch_size=batch)
         return n / (time.perf_counter() - start)
 
     stages = {

@@ -44,7 +44,11 @@ class JobSettings(CoreSettings):
         "and supports the codec, else OpenCV on the CPU; nvdec: the same but fail instead of falling back.",
     )
     queue_frames: int = Field(64, ge=1, description="Decoded frames the reader may hold ahead.")
-    write_batch_frames: int = Field(64, ge=1, description="Frames written per DB transaction.")
+    write_batch_frames: int = Field(
+        256,
+        ge=1,
+        description="Frames written per DB transaction (a slow model writes sooner, see progress_interval_s).",
+    )
     progress_interval_s: float = Field(
         1.0, ge=0, description="At most one progress update (frames_done) per this many seconds."
     )

@@ -3,8 +3,11 @@
 Each batch is one transaction: first the fenced update of the task row (committed position
 `next_frame`, `frames_done`, the stages' JSON state, the lease's expiry), which takes the row
 lock and matches only while this run holds the lease and the task is RUNNING; then the rows,
-upserted on (task, frame_index), and the batch's tracks merged into their rows. A crash loses at most the write in flight and the frames
-buffered behind it (under two batches, never committed work), a rerun resumes
+upserted on (task, frame_index) as plain tuples (`frame_rows`: COPY on PostgreSQL), and the
+batch's tracks merged into their rows. While a write is in flight, results keep buffering (up
+to `BUFFERED_BATCHES` batches) and go in the next write: a fast model gets fewer, larger
+transactions instead of waiting on each one. A crash loses at most the write in flight and the
+frames buffered behind it (never committed work), a rerun resumes
 from `next_frame` with exactly one row per analysed frame, and a run that lost its lease (or
 whose task was cancelled) writes nothing: its transaction is rolled back.
 A database connection dropped mid-write (a failover, a killed backend) is retried: the
@@ -24,17 +27,18 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from inference_job.counts import add_counts, label_counts
+from inference_job.frame_rows import upsert_frame_rows
 from inference_job.runner import FrameResult
 from inference_job.tracks import upsert_tracks
 from videoanalysis.db import expire_pooled_connections, is_transient_db_error
 from videoanalysis.lease import Lease, LeaseLost, TaskStopped, why_fenced
-from videoanalysis.models import FrameDetections
 from videoanalysis.tasks import utcnow
 
 __all__ = ["LeaseLost", "ResultWriter", "TaskStopped"]
 
 log = logging.getLogger(__name__)
 WRITE_TRIES = 5
+BUFFERED_BATCHES = 4  # frames buffered behind a write in flight, in batches, before add() waits
 
 
 class _Fenced(Exception):
@@ -45,8 +49,9 @@ class ResultWriter:
     """Buffers results and writes them `batch_frames` at a time, one transaction each.
 
     A full buffer is written in a background asyncio task, so the write overlaps the next
-    batch's inference; at most one write is in flight, which bounds memory. A partial buffer
-    is written when `progress_interval_s` has passed, so a slow model still shows progress.
+    batch's inference; at most one write is in flight, and `add` waits for it only once
+    `BUFFERED_BATCHES` batches wait behind it, which bounds memory. A partial buffer is written
+    when `progress_interval_s` has passed, so a slow model still shows progress.
     """
 
     def __init__(
@@ -81,16 +86,18 @@ class ResultWriter:
         return self._written
 
     async def add(self, results: list[FrameResult], stage_state: Any = None) -> None:
-        """Buffer results (and the stages' state after them: a JSON value, snapshotted now);
-        write when a batch is full, or when the interval has passed and no write is in flight."""
+        """Buffer results (and the stages' state after them: a JSON value, snapshotted now).
+        With no write in flight, write when a batch is full or the interval has passed; with
+        one in flight, keep buffering until `BUFFERED_BATCHES` batches wait, then wait for it."""
         self._buffer.extend(results)
         if stage_state is not None:
             self._state = json.loads(json.dumps(stage_state))
-        due = self._clock() - self._last_flush >= self.progress_interval_s and (
-            self._inflight is None or self._inflight.done()
-        )
-        if len(self._buffer) >= self.batch_frames or (self._buffer and due):
-            await self._wait_inflight()
+        if not self._buffer:
+            return
+        idle = self._inflight is None or self._inflight.done()
+        due = len(self._buffer) >= self.batch_frames or self._clock() - self._last_flush >= self.progress_interval_s
+        if (idle and due) or len(self._buffer) >= self.batch_frames * BUFFERED_BATCHES:
+            await self._wait_inflight()  # raises what a finished write raised
             rows, self._buffer = self._buffer, []
             self._inflight = asyncio.create_task(self._write(rows, self._state))
 
@@ -148,20 +155,7 @@ class ResultWriter:
         async with in_transaction() as conn:
             if not await self.lease.fenced(conn).update(**position):
                 raise _Fenced()
-            await FrameDetections.bulk_create(
-                [
-                    FrameDetections(
-                        task_id=self.lease.task_id,
-                        frame_index=r.frame_index,
-                        timestamp=r.timestamp_s,
-                        objects=r.objects,
-                    )
-                    for r in rows
-                ],
-                on_conflict=("task_id", "frame_index"),
-                update_fields=("timestamp", "objects"),
-                using_db=conn,
-            )
+            await upsert_frame_rows(conn, self.lease.task_id, rows)
             # The per-label counters move with the rows: a resumed run adds only what it commits.
             await add_counts(conn, self.lease.task_id, label_counts(r.objects for r in rows), reset=False)
             if self.tracking:

@@ -21,12 +21,14 @@ from pathlib import Path
 
 import asyncpg
 
+from inference_job.writer import BUFFERED_BATCHES
+
 REPO = Path(__file__).resolve().parents[2]
 BATCH = 8  # VA_WRITE_BATCH_FRAMES of every run here
-# What a crash can cost: the write in flight and the buffer filling behind it (the next batch's
-# inference overlaps the write), never committed work. A bound, not a measure: the frames a
+# What a crash can cost: the write in flight and the batches buffered behind it (inference
+# goes on during the write), never committed work. A bound, not a measure: the frames a
 # killed run analysed past its last commit leave no trace.
-REDO_BOUND = f"< 2×{BATCH}"
+REDO_BOUND = f"<= {1 + BUFFERED_BATCHES}×{BATCH}"
 
 
 @dataclass

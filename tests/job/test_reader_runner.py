@@ -33,6 +33,26 @@ def test_stride_yields_every_nth_frame_with_timestamps(avi: Path) -> None:
     assert reader.meta.frames_to_analyse(5) == 5
 
 
+def test_frames_held_by_the_consumer_are_never_overwritten_by_reuse(avi: Path) -> None:
+    cap, want = cv2.VideoCapture(str(avi)), []
+    while (item := cap.read())[0]:
+        want.append(item[1])
+    cap.release()
+    with FrameReader(avi, queue_frames=2) as reader:
+        held = list(reader)  # every frame kept: no buffer may be handed out twice
+    assert len(held) == len(want) == 24
+    assert all(np.array_equal(f.image, w) for f, w in zip(held, want, strict=True))
+    assert len({id(f.image) for f in held}) == 24
+
+
+def test_released_frame_buffers_are_reused(avi: Path) -> None:
+    with FrameReader(avi, queue_frames=2) as reader:
+        seen = {id(frame.image) for frame in reader}  # each frame dropped once read
+        pooled = len(reader.buffers)
+    # the queue's two, the one being filled, the one the consumer holds: far fewer than 24
+    assert pooled <= 5 and len(seen) <= pooled
+
+
 def test_truncated_file_fails_with_the_frame_it_stops_at(avi: Path, tmp_path: Path) -> None:
     cut = truncate(avi, tmp_path / "cut.avi", 0.5)
     with FrameReader(cut) as reader, pytest.raises(VideoReadError) as err:
