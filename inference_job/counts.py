@@ -19,7 +19,8 @@ def label_counts(objects_per_frame: Iterable[list[dict]]) -> Counter[str]:
     """How many stored detections each label has in these frames."""
     counts: Counter[str] = Counter()
     for objects in objects_per_frame:
-        counts.update(str(o["label"]) for o in objects)
+        if objects:  # most frames of most videos: nothing found
+            counts.update(str(o["label"]) for o in objects)
     return counts
 
 

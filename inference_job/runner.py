@@ -37,6 +37,8 @@ def check_labels(params: AnalysisParams, model: AbstractImageAnalysisMLModel) ->
 
 def keep(params: AnalysisParams, detections: Sequence[Detection]) -> list[dict]:
     """The detections to store, as JSON objects."""
+    if not detections:
+        return []
     labels = params.label_set
     return [
         d.as_json() for d in detections if d.score >= params.score_threshold and (labels is None or d.label in labels)

@@ -196,6 +196,18 @@ async def _advance(namespace: str, name: str, outcome: Outcome, settings: Operat
     raise kopf.TemporaryError(f"{name}: status kept changing under us", delay=1)
 
 
+async def _send_status(meta: Mapping[str, Any], patch: dict[str, Any]) -> None:
+    await asyncio.to_thread(
+        kube.custom().patch_namespaced_custom_object_status,
+        names.GROUP,
+        names.VERSION,
+        meta["namespace"],
+        names.PLURAL,
+        meta["name"],
+        patch,
+    )
+
+
 async def patch_status_at(
     resource: Mapping[str, Any], status: Mapping[str, Any], settings: OperatorSettings
 ) -> bool | None:
@@ -203,15 +215,7 @@ async def patch_status_at(
     read: True when written, False when the resource is gone, None on a conflict (read again)."""
     meta = resource["metadata"]
     try:
-        await asyncio.to_thread(
-            kube.custom().patch_namespaced_custom_object_status,
-            names.GROUP,
-            names.VERSION,
-            meta["namespace"],
-            names.PLURAL,
-            meta["name"],
-            {"metadata": {"resourceVersion": meta["resourceVersion"]}, "status": dict(status)},
-        )
+        await _send_status(meta, {"metadata": {"resourceVersion": meta["resourceVersion"]}, "status": dict(status)})
     except ApiException as exc:
         if exc.status == 409:
             return None
@@ -349,15 +353,7 @@ async def patch_status(body: Mapping[str, Any], fields: Mapping[str, Any], setti
     """Merge `fields` into the status (fields only the operator writes, no read needed)."""
     meta = body["metadata"]
     try:
-        await asyncio.to_thread(
-            kube.custom().patch_namespaced_custom_object_status,
-            names.GROUP,
-            names.VERSION,
-            meta["namespace"],
-            names.PLURAL,
-            meta["name"],
-            {"status": dict(fields)},
-        )
+        await _send_status(meta, {"status": dict(fields)})
     except ApiException as exc:
         raise _classify(exc, f"updating {meta['name']} status", settings) from exc
 

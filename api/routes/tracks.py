@@ -14,22 +14,11 @@ from fastapi.responses import Response
 
 from api.viewer_auth import ViewerTask
 from videoanalysis.models import Track
+from videoanalysis.track_fields import TRACK_FIELDS
 
 router = APIRouter(prefix="/tasks/{task_id}/tracks", tags=["tracks"])
 
-FIELDS = (
-    "track_id",
-    "label",
-    "first_frame",
-    "last_frame",
-    "first_timestamp",
-    "last_timestamp",
-    "frames_seen",
-    "best_score",
-    "best_frame",
-    "best_box",
-    "mean_box_area",
-)
+FIELDS = TRACK_FIELDS
 MAX_TRACK_ID = 2**31 - 1
 
 

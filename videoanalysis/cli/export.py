@@ -20,22 +20,11 @@ from pathlib import Path
 from typing import IO, Any
 
 from videoanalysis.cli.errors import CliError
+from videoanalysis.track_fields import TRACK_FIELDS
 
 FORMATS = ("json", "csv", "coco", "mot", "tracks-csv")
 CSV_COLUMNS = ("frame", "timestamp", "label", "score", "x1", "y1", "x2", "y2", "track_id")
-TRACK_COLUMNS = (
-    "track_id",
-    "label",
-    "first_frame",
-    "last_frame",
-    "first_timestamp",
-    "last_timestamp",
-    "frames_seen",
-    "best_score",
-    "best_frame",
-    "best_box",
-    "mean_box_area",
-)
+TRACK_COLUMNS = TRACK_FIELDS
 
 
 def write_json(out: IO[str], meta: dict[str, Any], frames: Iterable[dict]) -> None:
