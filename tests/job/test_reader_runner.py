@@ -11,6 +11,7 @@ import cv2
 import numpy as np
 import pytest
 
+from inference_job import model_thread
 from inference_job.models.base import AbstractImageAnalysisMLModel, Detection
 from inference_job.reader import FrameReader, VideoReadError, probe
 from inference_job.runner import AnalysisParams, FrameResult, ParamsError, analyse, check_labels, keep
@@ -111,9 +112,11 @@ class Fixed(AbstractImageAnalysisMLModel):
 
     def __init__(self) -> None:
         self.calls: list[int] = []
+        self.threads: set[int] = set()
 
     def predict(self, frames):
         self.calls.append(len(frames))
+        self.threads.add(threading.get_ident())
         return [[Detection("cat", 0.9, (0, 0, 1, 1)), Detection("dog", 0.3, (1, 1, 2, 2))] for _ in frames]
 
 
@@ -144,6 +147,17 @@ class Failing(Fixed):
 
 def model_thread_alive() -> bool:
     return any(t.name == "model" for t in threading.enumerate())
+
+
+async def test_models_load_and_run_in_the_one_model_thread_of_every_run(avi: Path) -> None:
+    async def sink(results: list[FrameResult]) -> None:
+        return None
+
+    model = await model_thread.submit(Fixed)  # as the job loads it
+    for _ in range(2):  # a second video: the same thread, not a fresh one
+        with FrameReader(avi) as reader:
+            await analyse(reader, model, AnalysisParams(tracker="none"), sink, batch_size=8)
+    assert model.threads == {model_thread.call(threading.get_ident)} != {threading.get_ident()}
 
 
 async def test_a_model_error_ends_the_pipeline_with_it(avi: Path) -> None:

@@ -3,13 +3,14 @@ stage state), cancellation, a lost lease, a dropped connection."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import asyncpg
 import pytest
 
 from inference_job.runner import FrameResult
-from inference_job.writer import LeaseLost, ResultWriter, TaskStopped
+from inference_job.writer import BUFFERED_BATCHES, LeaseLost, ResultWriter, TaskStopped
 from tests.conftest import PG_SERVER
 from tests.job.conftest import JobHarness, frames_of
 from videoanalysis.lease import Lease, acquire
@@ -48,6 +49,47 @@ async def test_each_batch_commits_rows_with_the_position(harness: JobHarness) ->
     row = await Task.get(id=task.id)
     assert (row.next_frame, row.frames_done, writer.writes) == (9, 3, 2)
     assert [r.frame_index for r in await frames_of(task)] == [0, 3, 6]
+
+
+async def test_batches_buffer_behind_a_slow_write_and_go_in_the_next_one(harness: JobHarness, db: str) -> None:
+    task, lease = await leased(harness)
+    writer = ResultWriter(lease, batch_frames=2, progress_interval_s=60)
+    other = await asyncpg.connect(db)
+    try:
+        locked = other.transaction()
+        await locked.start()
+        await other.execute("SELECT 1 FROM tasks WHERE id = $1 FOR UPDATE", task.id)  # the write will wait
+        await writer.add(results(0, 2))  # a full batch: its write starts and blocks on the lock
+        for start in range(2, 2 + 2 * (BUFFERED_BATCHES - 1), 2):  # more full batches: buffered, no wait
+            await asyncio.wait_for(writer.add(results(start, 2)), timeout=2)
+        assert writer.writes == 0 and not await frames_of(task)
+        await locked.rollback()
+    finally:
+        await other.close()
+    assert await writer.finish() == 2 * BUFFERED_BATCHES
+    assert writer.writes == 2  # the blocked batch, then everything buffered behind it in one
+    assert [r.frame_index for r in await frames_of(task)] == list(range(2 * BUFFERED_BATCHES))
+
+
+async def test_a_full_buffer_waits_for_the_write_in_flight(harness: JobHarness, db: str) -> None:
+    task, lease = await leased(harness)
+    writer = ResultWriter(lease, batch_frames=2, progress_interval_s=60)
+    other = await asyncpg.connect(db)
+    try:
+        locked = other.transaction()
+        await locked.start()
+        await other.execute("SELECT 1 FROM tasks WHERE id = $1 FOR UPDATE", task.id)
+        await writer.add(results(0, 2))
+        for start in range(2, 2 + 2 * (BUFFERED_BATCHES - 1), 2):
+            await writer.add(results(start, 2))
+        full = asyncio.ensure_future(writer.add(results(2 * BUFFERED_BATCHES, 2)))  # memory bound reached
+        await asyncio.sleep(0.3)
+        assert not full.done()
+        await locked.rollback()
+        await asyncio.wait_for(full, timeout=5)
+    finally:
+        await other.close()
+    assert await writer.finish() == 2 * BUFFERED_BATCHES + 2
 
 
 async def test_a_rerun_resumes_at_the_committed_frame_with_the_stage_state(harness: JobHarness) -> None:
