@@ -24,6 +24,25 @@ async def columns(url: str) -> set[tuple[str, str, str]]:
         await conn.close()
 
 
+async def at_schema_before(url: str, number: int, tmp_path) -> list[str]:
+    """Migrate `url` with the checked-in migrations numbered below `number` only (the schema an
+    earlier version left); returns every checked-in migration file, in order."""
+    previous = tmp_path / "previous"
+    (previous / "models").mkdir(parents=True)
+    files = sorted(p.name for p in (MIGRATIONS_DIR / "models").glob("[0-9]*_*.py"))
+    older = [f for f in files if int(f.split("_")[0]) < number]
+    for name in older:
+        (previous / "models" / name).write_text((MIGRATIONS_DIR / "models" / name).read_text())
+    assert await migrate(url, previous) == older
+    return files
+
+
+OLD_USER = (
+    "INSERT INTO users (email, first_name, last_name, password_hash, token_version, created_at) "
+    "VALUES ('old@example.com', '', '', 'x', 0, now())"
+)
+
+
 async def test_migrations_match_the_models(db, empty_databases):
     migrated, generated = empty_databases
     marker = await User.create(email=f"marker-{uuid.uuid4().hex[:8]}@example.com", password_hash="x")
@@ -57,19 +76,10 @@ def test_cli_applies_migrations(empty_databases, monkeypatch):
 async def test_sessions_migration_upgrades_a_database_at_the_previous_schema(db, empty_databases, tmp_path):
     """A database at the webhooks schema, with an account in it, gains the sessions table."""
     url = empty_databases[0]
-    previous = tmp_path / "previous"
-    (previous / "models").mkdir(parents=True)
-    files = sorted(p.name for p in (MIGRATIONS_DIR / "models").glob("[0-9]*_*.py"))
-    older = [f for f in files if int(f.split("_")[0]) < 3]
-    for name in older:
-        (previous / "models" / name).write_text((MIGRATIONS_DIR / "models" / name).read_text())
-    assert await migrate(url, previous) == older
+    files = await at_schema_before(url, 3, tmp_path)
     conn = await asyncpg.connect(url)
     try:
-        await conn.execute(
-            "INSERT INTO users (email, first_name, last_name, password_hash, token_version, created_at) "
-            "VALUES ('old@example.com', '', '', 'x', 0, now())"
-        )
+        await conn.execute(OLD_USER)
     finally:
         await conn.close()
     assert [f for f in await migrate(url) if f.startswith("3_")] == [f for f in files if f.startswith("3_")]
@@ -85,20 +95,11 @@ async def test_resources_migration_upgrades_a_database_with_tasks(db, empty_data
     """A database at the sessions schema, with a task in it, gains the label counts (empty for
     the old task) and the columns naming a resource applied by hand."""
     url = empty_databases[0]
-    previous = tmp_path / "previous"
-    (previous / "models").mkdir(parents=True)
-    files = sorted(p.name for p in (MIGRATIONS_DIR / "models").glob("[0-9]*_*.py"))
-    older = [f for f in files if int(f.split("_")[0]) < 5]
-    for name in older:
-        (previous / "models" / name).write_text((MIGRATIONS_DIR / "models" / name).read_text())
-    assert await migrate(url, previous) == older
+    files = await at_schema_before(url, 5, tmp_path)
     old_id = uuid.uuid4()
     conn = await asyncpg.connect(url)
     try:
-        user_id = await conn.fetchval(
-            "INSERT INTO users (email, first_name, last_name, password_hash, token_version, created_at) "
-            "VALUES ('old@example.com', '', '', 'x', 0, now()) RETURNING id"
-        )
+        user_id = await conn.fetchval(OLD_USER + " RETURNING id")
         await conn.execute(
             "INSERT INTO tasks (id, owner_id, status, model, params, video_uri, video_name, frames_done, created_at) "
             "VALUES ($1, $2, 'SUCCEEDED', 'opencv-face', '{}', 'videos://a.mp4', '', 0, now())",
@@ -133,19 +134,10 @@ async def test_index_migration_upgrades_a_database_at_the_previous_schema(db, em
     newest tasks come from one index in order (no sort), tasks by status and given-up webhooks
     have theirs."""
     url = empty_databases[0]
-    previous = tmp_path / "previous"
-    (previous / "models").mkdir(parents=True)
-    files = sorted(p.name for p in (MIGRATIONS_DIR / "models").glob("[0-9]*_*.py"))
-    older = [f for f in files if int(f.split("_")[0]) < 4]
-    for name in older:
-        (previous / "models" / name).write_text((MIGRATIONS_DIR / "models" / name).read_text())
-    assert await migrate(url, previous) == older
+    files = await at_schema_before(url, 4, tmp_path)
     conn = await asyncpg.connect(url)
     try:
-        owner = await conn.fetchval(
-            "INSERT INTO users (email, first_name, last_name, password_hash, token_version, created_at) "
-            "VALUES ('old@example.com', '', '', 'x', 0, now()) RETURNING id"
-        )
+        owner = await conn.fetchval(OLD_USER + " RETURNING id")
         await conn.execute(
             "INSERT INTO tasks (id, owner_id, status, model, params, video_uri, video_name, frames_done, created_at) "
             "VALUES ($1, $2, 'SUCCEEDED', 'opencv-face', '{}', 'videos://a.mp4', 'a.mp4', 0, now())",
@@ -183,20 +175,11 @@ async def test_dispatch_and_idempotency_migration_upgrades_a_database_with_tasks
     """A database at the schema before it, with a task in it, gains the dispatch intent (none
     for the old task: it was dispatched the old way) and the idempotency keys, unique per owner."""
     url = empty_databases[0]
-    previous = tmp_path / "previous"
-    (previous / "models").mkdir(parents=True)
-    files = sorted(p.name for p in (MIGRATIONS_DIR / "models").glob("[0-9]*_*.py"))
-    older = [f for f in files if int(f.split("_")[0]) < 6]
-    for name in older:
-        (previous / "models" / name).write_text((MIGRATIONS_DIR / "models" / name).read_text())
-    assert await migrate(url, previous) == older
+    files = await at_schema_before(url, 6, tmp_path)
     old_id = uuid.uuid4()
     conn = await asyncpg.connect(url)
     try:
-        owner = await conn.fetchval(
-            "INSERT INTO users (email, first_name, last_name, password_hash, token_version, created_at) "
-            "VALUES ('old@example.com', '', '', 'x', 0, now()) RETURNING id"
-        )
+        owner = await conn.fetchval(OLD_USER + " RETURNING id")
         await conn.execute(
             "INSERT INTO tasks (id, owner_id, status, model, params, video_uri, video_name, frames_done, created_at,"
             " detections) VALUES ($1, $2, 'PENDING', 'opencv-face', '{}', 'videos://a.mp4', '', 0, now(), '{}')",
@@ -217,20 +200,11 @@ async def test_tracks_migration_upgrades_a_database_with_tasks(db, empty_databas
     """A database at the schema before tracks, with a finished task, gains the tracks table
     (cascading with its task) and `tasks.objects`, null for the old task (it had no tracker)."""
     url = empty_databases[0]
-    previous = tmp_path / "previous"
-    (previous / "models").mkdir(parents=True)
-    files = sorted(p.name for p in (MIGRATIONS_DIR / "models").glob("[0-9]*_*.py"))
-    older = [f for f in files if int(f.split("_")[0]) < 7]
-    for name in older:
-        (previous / "models" / name).write_text((MIGRATIONS_DIR / "models" / name).read_text())
-    assert await migrate(url, previous) == older
+    files = await at_schema_before(url, 7, tmp_path)
     old_id = uuid.uuid4()
     conn = await asyncpg.connect(url)
     try:
-        user_id = await conn.fetchval(
-            "INSERT INTO users (email, first_name, last_name, password_hash, token_version, created_at) "
-            "VALUES ('old@example.com', '', '', 'x', 0, now()) RETURNING id"
-        )
+        user_id = await conn.fetchval(OLD_USER + " RETURNING id")
         await conn.execute(
             "INSERT INTO tasks (id, owner_id, status, model, params, video_uri, video_name, frames_done, created_at, "
             "detections) VALUES ($1, $2, 'SUCCEEDED', 'opencv-face', '{}', 'videos://a.mp4', '', 0, now(), '{}')",

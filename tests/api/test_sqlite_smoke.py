@@ -4,54 +4,18 @@ with the local dispatcher, over real HTTP. Sign up, sign in, upload, poll until 
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import socket
-import sys
 from pathlib import Path
 
-import httpx
 import pytest
 
+from tests.api_process import api_process, embedded_env, free_port
 from tests.videos import pan_video
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
 async def server(tmp_path: Path):
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("VA_")}
-    env.update(VA_DATA_DIR=str(tmp_path / "data"), HOST="127.0.0.1", PORT=str(port))
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "api",
-        cwd=REPO,
-        env=env,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
-    async with httpx.AsyncClient(base_url=base, timeout=30) as client:
-        for _ in range(150):
-            try:
-                if (await client.get("/healthz")).status_code == 200:
-                    break
-            except httpx.TransportError:
-                await asyncio.sleep(0.1)
-        else:
-            proc.kill()
-            raise AssertionError((await proc.stderr.read()).decode())
+    async with api_process(embedded_env(tmp_path / "data", free_port())) as (client, _):
         yield client, tmp_path / "data"
-    proc.send_signal(signal.SIGINT)
-    assert await asyncio.wait_for(proc.wait(), 20) == 0
 
 
 async def test_embedded_round_trip(server, tmp_path):
