@@ -4,6 +4,8 @@ stage state), cancellation, a lost lease, a dropped connection."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 
 import asyncpg
@@ -51,44 +53,41 @@ async def test_each_batch_commits_rows_with_the_position(harness: JobHarness) ->
     assert [r.frame_index for r in await frames_of(task)] == [0, 3, 6]
 
 
+@asynccontextmanager
+async def row_locked(db: str, task: Task) -> AsyncIterator[None]:
+    """Another connection holds the task row's lock: a write's fenced update waits meanwhile."""
+    other = await asyncpg.connect(db)
+    try:
+        async with other.transaction():
+            await other.execute("SELECT 1 FROM tasks WHERE id = $1 FOR UPDATE", task.id)
+            yield
+    finally:
+        await other.close()
+
+
 async def test_batches_buffer_behind_a_slow_write_and_go_in_the_next_one(harness: JobHarness, db: str) -> None:
     task, lease = await leased(harness)
     writer = ResultWriter(lease, batch_frames=2, progress_interval_s=60)
-    other = await asyncpg.connect(db)
-    try:
-        locked = other.transaction()
-        await locked.start()
-        await other.execute("SELECT 1 FROM tasks WHERE id = $1 FOR UPDATE", task.id)  # the write will wait
-        await writer.add(results(0, 2))  # a full batch: its write starts and blocks on the lock
-        for start in range(2, 2 + 2 * (BUFFERED_BATCHES - 1), 2):  # more full batches: buffered, no wait
+    async with row_locked(db, task):
+        await writer.add(results(0, 2))  # a full batch: its write starts and waits for the lock
+        for start in range(2, 2 * BUFFERED_BATCHES, 2):  # more full batches: buffered, no wait
             await asyncio.wait_for(writer.add(results(start, 2)), timeout=2)
         assert writer.writes == 0 and not await frames_of(task)
-        await locked.rollback()
-    finally:
-        await other.close()
     assert await writer.finish() == 2 * BUFFERED_BATCHES
-    assert writer.writes == 2  # the blocked batch, then everything buffered behind it in one
+    assert writer.writes == 2  # the waiting batch, then everything buffered behind it in one
     assert [r.frame_index for r in await frames_of(task)] == list(range(2 * BUFFERED_BATCHES))
 
 
 async def test_a_full_buffer_waits_for_the_write_in_flight(harness: JobHarness, db: str) -> None:
     task, lease = await leased(harness)
     writer = ResultWriter(lease, batch_frames=2, progress_interval_s=60)
-    other = await asyncpg.connect(db)
-    try:
-        locked = other.transaction()
-        await locked.start()
-        await other.execute("SELECT 1 FROM tasks WHERE id = $1 FOR UPDATE", task.id)
-        await writer.add(results(0, 2))
-        for start in range(2, 2 + 2 * (BUFFERED_BATCHES - 1), 2):
+    async with row_locked(db, task):
+        for start in range(0, 2 * BUFFERED_BATCHES, 2):
             await writer.add(results(start, 2))
-        full = asyncio.ensure_future(writer.add(results(2 * BUFFERED_BATCHES, 2)))  # memory bound reached
+        full = asyncio.ensure_future(writer.add(results(2 * BUFFERED_BATCHES, 2)))  # the memory bound
         await asyncio.sleep(0.3)
         assert not full.done()
-        await locked.rollback()
-        await asyncio.wait_for(full, timeout=5)
-    finally:
-        await other.close()
+    await asyncio.wait_for(full, timeout=5)
     assert await writer.finish() == 2 * BUFFERED_BATCHES + 2
 
 
