@@ -31,15 +31,18 @@ def embedded_env(data_dir: Path, port: int, **extra: str) -> dict[str, str]:
     return env
 
 
-async def spawn(env: dict[str, str], stdout: int = asyncio.subprocess.DEVNULL) -> asyncio.subprocess.Process:
+async def spawn(
+    env: dict[str, str], stdout: int = asyncio.subprocess.DEVNULL, stderr: int = asyncio.subprocess.PIPE
+) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "api", cwd=REPO, env=env, stdout=stdout, stderr=asyncio.subprocess.PIPE
+        sys.executable, "-m", "api", cwd=REPO, env=env, stdout=stdout, stderr=stderr
     )
 
 
-async def wait_healthy(client: httpx.AsyncClient, proc: asyncio.subprocess.Process) -> None:
-    """Until /healthz answers 200 (15 s at most; the process is killed and its stderr raised)."""
-    for _ in range(150):
+async def wait_healthy(client: httpx.AsyncClient, proc: asyncio.subprocess.Process, tries: int = 150) -> None:
+    """Until /healthz answers 200 (`tries` tenths of a second at most; then the process is
+    killed and its stderr raised)."""
+    for _ in range(tries):
         try:
             if (await client.get("/healthz")).status_code == 200:
                 return

@@ -7,11 +7,11 @@ import asyncio
 import os
 import signal
 import socket
-import sys
 from pathlib import Path
 
 import httpx
 
+from tests.api_process import spawn, wait_healthy
 from tests.chaos.harness import BATCH, REPO, Outcome, job_pids, sqlite_row
 
 
@@ -48,23 +48,10 @@ class EmbeddedServer:
         return f"http://127.0.0.1:{self.port}"
 
     async def start(self) -> None:
-        self.proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "api",
-            cwd=REPO,
-            env=self.env,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.DEVNULL,
-        )
+        # stderr not kept: a server killed mid-run many times would fill an unread pipe
+        self.proc = await spawn(self.env, stderr=asyncio.subprocess.DEVNULL)
         async with httpx.AsyncClient(base_url=self.url, timeout=5) as client:
-            for _ in range(300):
-                try:
-                    if (await client.get("/healthz")).status_code == 200:
-                        return
-                except httpx.TransportError:
-                    await asyncio.sleep(0.1)
-        raise AssertionError("the server did not start")
+            await wait_healthy(client, self.proc, tries=300)
 
     async def sign_in(self) -> None:
         async with httpx.AsyncClient(base_url=self.url, timeout=30) as client:
