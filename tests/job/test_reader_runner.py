@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import cv2
@@ -145,8 +146,10 @@ class Failing(Fixed):
         return super().predict(frames)
 
 
-def model_thread_alive() -> bool:
-    return any(t.name == "model" for t in threading.enumerate())
+def model_thread_free() -> bool:
+    """Nothing is left running in the model thread: a no-op there is served at once."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(model_thread.call, lambda: True).result(timeout=2)
 
 
 async def test_models_load_and_run_in_the_one_model_thread_of_every_run(avi: Path) -> None:
@@ -158,6 +161,7 @@ async def test_models_load_and_run_in_the_one_model_thread_of_every_run(avi: Pat
         with FrameReader(avi) as reader:
             await analyse(reader, model, AnalysisParams(tracker="none"), sink, batch_size=8)
     assert model.threads == {model_thread.call(threading.get_ident)} != {threading.get_ident()}
+    assert model_thread.call(lambda: threading.current_thread().daemon)  # a stuck model never blocks exit
 
 
 async def test_a_model_error_ends_the_pipeline_with_it(avi: Path) -> None:
@@ -169,7 +173,7 @@ async def test_a_model_error_ends_the_pipeline_with_it(avi: Path) -> None:
     with FrameReader(avi) as reader, pytest.raises(ValueError, match="batch 3"):
         await analyse(reader, Failing(), AnalysisParams(), sink, batch_size=4)
     assert [r.frame_index for r in got] == list(range(8))
-    assert not model_thread_alive()
+    assert model_thread_free()
 
 
 async def test_a_failing_sink_stops_the_model_within_the_batches_allowed_ahead(avi: Path) -> None:
@@ -181,6 +185,6 @@ async def test_a_failing_sink_stops_the_model_within_the_batches_allowed_ahead(a
 
     with FrameReader(avi) as reader, pytest.raises(RuntimeError, match="no longer running"):
         await analyse(reader, model, AnalysisParams(), sink, batch_size=2, ahead=2)
-    assert not model_thread_alive()
+    assert model_thread_free()
     # the batch handed to the sink and two waiting, of the 12 the video has
     assert 1 <= len(model.calls) <= 3
