@@ -8,7 +8,7 @@ import pytest
 
 from api.config import ApiSettings
 from inference_job.config import JobSettings
-from tests.shipping.helm import Manifest, container_env, find, one, pod_spec, render
+from tests.shipping.helm import Manifest, container_env, find, helm_template, one, pod_spec, render
 from va_operator.config import OperatorSettings
 from videoanalysis.settings import CoreSettings
 
@@ -145,7 +145,7 @@ def test_gpu_values_schedule_jobs_on_gpus_with_an_external_database(renders: dic
     defaults = json.loads(env["VA_JOB_DEFAULTS"])
     assert defaults["gpus"] == 1 and defaults["nodeSelector"] == {"nvidia.com/gpu.present": "true"}
     assert defaults["tolerations"][0]["key"] == "nvidia.com/gpu"
-    assert json.loads(env["VA_JOB_ENV"]) == {"VA_MODEL_WEIGHTS": "/opt/models/model_final.pkl"}
+    assert json.loads(env["VA_JOB_ENV"]) == {"VA_MODEL_WEIGHTS": "/opt/models/model_final.pkl", "VA_LEASE_TTL_S": "30"}
     migrate = one(docs, "Job", "-migrate")
     assert migrate["metadata"]["annotations"]["helm.sh/hook"] == "pre-install,pre-upgrade"
     assert one(docs, "Ingress")["spec"]["ingressClassName"] == "nginx"
@@ -219,3 +219,43 @@ def test_pushgateway_url_reaches_the_jobs_and_parses() -> None:
     env = container_env(pod_spec(one(docs, "Deployment", "-operator"))["containers"][0])
     job_env = json.loads(env["VA_JOB_ENV"])
     assert job_env["VA_PUSHGATEWAY_URL"] == "http://pushgateway.monitoring:9091"
+
+
+def test_shared_settings_reach_the_api_the_operator_and_the_jobs(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    """retentionDays and videoUrls.* go to the API and the operator (which hands the video-URL
+    policy to each Job), api.authCacheSeconds to the API, job.leaseTtlSeconds to the Jobs; each
+    parses into its settings class."""
+    docs = render(
+        "--set", "retentionDays=30", "--set", "videoUrls.allowHttp=true",
+        "--set", "videoUrls.allowedNetworks=10.0.0.0/8\\,minio.storage", "--set", "videoUrls.maxBytes=1000000",
+        "--set-json", "api.authCacheSeconds=0.5", "--set", "job.leaseTtlSeconds=45",
+    )  # fmt: skip
+    parsed = {}
+    for suffix, settings_class in (("-api", ApiSettings), ("-operator", OperatorSettings)):
+        env = container_env(pod_spec(one(docs, "Deployment", suffix))["containers"][0])
+        with monkeypatch.context() as patch:
+            for name, value in env.items():
+                if name.startswith("VA_") and not isinstance(value, dict):
+                    patch.setenv(name, value)
+            patch.setenv("VA_DATA_DIR", str(tmp_path))
+            patch.setenv("VA_SECRET_KEY", "k" * 48)  # from the chart's Secret in a cluster
+            parsed[suffix] = settings_class()
+    for settings in parsed.values():
+        assert settings.retention_days == 30
+        assert settings.video_url_env() == {
+            "VA_VIDEO_URL_ALLOW_HTTP": "true",
+            "VA_VIDEO_URL_ALLOWED_NETWORKS": "10.0.0.0/8,minio.storage",
+            "VA_VIDEO_URL_MAX_BYTES": "1000000",
+        }
+    assert parsed["-api"].auth_cache_seconds == 0.5
+    job_env = parsed["-operator"].job_env
+    with monkeypatch.context() as patch:
+        for name, value in job_env.items():
+            patch.setenv(name, value)
+        assert JobSettings().lease_ttl_s == 45
+
+
+def test_a_negative_retention_or_an_auth_cache_over_a_minute_is_refused() -> None:
+    for flag, value in (("--set", "retentionDays=-1"), ("--set-json", "api.authCacheSeconds=61")):
+        done = helm_template(flag, value, check=False)
+        assert done.returncode != 0 and "values don't meet the specifications" in done.stderr, value

@@ -127,4 +127,8 @@ def test_weights_url_must_be_https_with_a_sha256() -> None:
     digest = "ab" * 32
     docs = render("--set", "job.modelWeights=https://example.org/w.pkl", "--set", f"job.modelWeightsSha256={digest}")
     job_env = json.loads(_env(docs, "-operator")["VA_JOB_ENV"])
-    assert job_env == {"VA_MODEL_WEIGHTS": "https://example.org/w.pkl", "VA_MODEL_WEIGHTS_SHA256": digest}
+    assert job_env == {
+        "VA_MODEL_WEIGHTS": "https://example.org/w.pkl",
+        "VA_MODEL_WEIGHTS_SHA256": digest,
+        "VA_LEASE_TTL_S": "30",
+    }

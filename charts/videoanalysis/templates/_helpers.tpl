@@ -105,3 +105,15 @@ host (https when a TLS block names it), else the in-cluster Service URL. */}}
 {{- printf "http://%s.%s.svc:%v" (include "videoanalysis.apiName" .) .Release.Namespace .Values.api.service.port }}
 {{- end }}
 {{- end }}
+
+{{/* Settings the API and the operator share (the operator hands the video-URL ones to each Job). */}}
+{{- define "videoanalysis.sharedEnv" -}}
+- name: VA_RETENTION_DAYS
+  value: {{ .Values.retentionDays | int | quote }}
+- name: VA_VIDEO_URL_ALLOW_HTTP
+  value: {{ .Values.videoUrls.allowHttp | toString | quote }}
+- name: VA_VIDEO_URL_ALLOWED_NETWORKS
+  value: {{ .Values.videoUrls.allowedNetworks | quote }}
+- name: VA_VIDEO_URL_MAX_BYTES
+  value: {{ .Values.videoUrls.maxBytes | int64 | quote }}
+{{- end }}
