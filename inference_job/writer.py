@@ -92,12 +92,13 @@ class ResultWriter:
         self._buffer.extend(results)
         if stage_state is not None:
             self._state = json.loads(json.dumps(stage_state))
+        if self._inflight is not None and self._inflight.done():
+            await self._wait_inflight()  # what a finished write raised (a lost lease) surfaces now
         if not self._buffer:
             return
-        idle = self._inflight is None or self._inflight.done()
         due = len(self._buffer) >= self.batch_frames or self._clock() - self._last_flush >= self.progress_interval_s
-        if (idle and due) or len(self._buffer) >= self.batch_frames * BUFFERED_BATCHES:
-            await self._wait_inflight()  # raises what a finished write raised
+        if (self._inflight is None and due) or len(self._buffer) >= self.batch_frames * BUFFERED_BATCHES:
+            await self._wait_inflight()
             rows, self._buffer = self._buffer, []
             self._inflight = asyncio.create_task(self._write(rows, self._state))
 
