@@ -11,6 +11,7 @@ row's snapshot: only scheduling fields of the spec reach the Job.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import PurePosixPath
 from typing import Any
 
 from va_operator.config import OperatorSettings
@@ -82,6 +83,7 @@ def _container(spec: Mapping[str, Any], task_id: str, settings: OperatorSettings
         "volumeMounts": [
             {"name": "videos", "mountPath": settings.videos_mount_path, "readOnly": True},
             {"name": "tmp", "mountPath": "/tmp"},
+            *_ca_mounts(settings),
         ],
         "securityContext": {
             "runAsNonRoot": True,
@@ -90,6 +92,22 @@ def _container(spec: Mapping[str, Any], task_id: str, settings: OperatorSettings
             "capabilities": {"drop": ["ALL"]},
         },
     }
+
+
+def _ca_mounts(settings: OperatorSettings) -> list[dict[str, Any]]:
+    """The CA bundle's ConfigMap: its one file at VA_CA_BUNDLE's path (which the Job is given),
+    mounted alone (subPath), so a path among the system's certificates hides none of them."""
+    if not settings.ca_bundle_config_map or settings.ca_bundle is None:
+        return []
+    path = PurePosixPath(settings.ca_bundle)
+    return [{"name": "ca-bundle", "mountPath": str(path), "subPath": path.name, "readOnly": True}]
+
+
+def _ca_volumes(settings: OperatorSettings) -> list[dict[str, Any]]:
+    if not settings.ca_bundle_config_map or settings.ca_bundle is None:
+        return []
+    items = [{"key": "ca.crt", "path": PurePosixPath(settings.ca_bundle).name}]
+    return [{"name": "ca-bundle", "configMap": {"name": settings.ca_bundle_config_map, "items": items}}]
 
 
 def _pod_spec(spec: Mapping[str, Any], task_id: str, settings: OperatorSettings) -> dict[str, Any]:
@@ -106,6 +124,7 @@ def _pod_spec(spec: Mapping[str, Any], task_id: str, settings: OperatorSettings)
         "volumes": [
             {"name": "videos", "persistentVolumeClaim": {"claimName": settings.videos_pvc, "readOnly": True}},
             {"name": "tmp", "emptyDir": {}},
+            *_ca_volumes(settings),
         ],
     }
     if spec.get("nodeSelector"):

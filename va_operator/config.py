@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from va_operator.defaults import JobDefaults
@@ -68,6 +68,17 @@ class OperatorSettings(CoreSettings):
         "", description="Base URL clients reach the API at; status.resultUrl links there (empty: no link)."
     )
     metrics_port: int = Field(9090, ge=0, le=65535, description="Port of /metrics; 0: no metrics server.")
+    ca_bundle_config_map: str = Field(
+        "",
+        description="ConfigMap whose key ca.crt each Job mounts as VA_CA_BUNDLE (the CAs trusted for video "
+        "URLs); needs VA_CA_BUNDLE. Empty: none mounted.",
+    )
+
+    @model_validator(mode="after")
+    def _ca_bundle_path(self) -> OperatorSettings:
+        if self.ca_bundle_config_map and self.ca_bundle is None:
+            raise ValueError("VA_CA_BUNDLE_CONFIG_MAP needs VA_CA_BUNDLE: the path the Jobs read it at")
+        return self
 
     @field_validator("posting_level")
     @classmethod

@@ -148,6 +148,24 @@ def test_database_url_comes_from_a_secret_and_videos_from_the_pvc() -> None:
     ]["spec"]["volumes"]
 
 
+def test_ca_bundle_config_map_is_mounted_as_the_file_the_job_reads() -> None:
+    job = build_job(va_body(), settings(ca_bundle="/etc/videoanalysis/ca.pem", ca_bundle_config_map="corp-ca"))
+    pod = job["spec"]["template"]["spec"]
+    env = {e["name"]: e.get("value") for e in container(job)["env"]}
+    assert env["VA_CA_BUNDLE"] == "/etc/videoanalysis/ca.pem"
+    assert {"name": "ca-bundle", "mountPath": "/etc/videoanalysis/ca.pem", "subPath": "ca.pem", "readOnly": True} in (
+        container(job)["volumeMounts"]
+    )
+    assert {"name": "ca-bundle", "configMap": {"name": "corp-ca", "items": [{"key": "ca.crt", "path": "ca.pem"}]}} in (
+        pod["volumes"]
+    )
+    kubernetes_validate.validate(job, "1.33.0", strict=True)
+    plain = build_job(va_body(), settings(ca_bundle="/etc/videoanalysis/ca.pem"))  # a CA in the image
+    assert all(v["name"] != "ca-bundle" for v in plain["spec"]["template"]["spec"]["volumes"])
+    with pytest.raises(ValueError, match="VA_CA_BUNDLE_CONFIG_MAP needs VA_CA_BUNDLE"):
+        settings(ca_bundle_config_map="corp-ca")
+
+
 @pytest.mark.parametrize(
     "spec, message",
     [

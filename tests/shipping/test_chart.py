@@ -259,3 +259,46 @@ def test_a_negative_retention_or_an_auth_cache_over_a_minute_is_refused() -> Non
     for flag, value in (("--set", "retentionDays=-1"), ("--set-json", "api.authCacheSeconds=61")):
         done = helm_template(flag, value, check=False)
         assert done.returncode != 0 and "values don't meet the specifications" in done.stderr, value
+
+
+def test_ca_bundle_config_map_is_the_same_file_in_the_api_and_the_jobs(
+    monkeypatch: pytest.MonkeyPatch, tmp_path
+) -> None:
+    """videoUrls.caBundleConfigMap: the API mounts ca.crt where VA_CA_BUNDLE points, and the Jobs the
+    operator builds from its rendered settings mount the same key at the same path."""
+    from va_operator.builders import build_job
+    from videoanalysis.k8s import names
+
+    docs = render("--set", "videoUrls.caBundleConfigMap=corp-ca")
+    api = pod_spec(one(docs, "Deployment", "-api"))
+    api_env = container_env(api["containers"][0])
+    path = api_env["VA_CA_BUNDLE"]
+    mount = next(m for m in api["containers"][0]["volumeMounts"] if m["name"] == "ca-bundle")
+    volume = next(v for v in api["volumes"] if v["name"] == "ca-bundle")
+    assert volume["configMap"]["name"] == "corp-ca"
+    [item] = volume["configMap"]["items"]
+    assert f"{mount['mountPath']}/{item['path']}" == path and item["key"] == "ca.crt"
+
+    env = container_env(pod_spec(one(docs, "Deployment", "-operator"))["containers"][0])
+    with monkeypatch.context() as patch:
+        for name, value in env.items():
+            if name.startswith("VA_") and not isinstance(value, dict):
+                patch.setenv(name, value)
+        patch.setenv("VA_DATA_DIR", str(tmp_path))
+        operator = OperatorSettings()
+    body = {
+        "apiVersion": names.API_VERSION,
+        "kind": names.KIND,
+        "metadata": {"name": "va-x", "namespace": "videoanalysis", "uid": "u"},
+        "spec": {"taskId": "123e4567-e89b-12d3-a456-426614174000", "videoUri": "videos://a.mp4"},
+        "status": {"taskId": "123e4567-e89b-12d3-a456-426614174000"},
+    }
+    job = build_job(body, operator)["spec"]["template"]["spec"]
+    job_env = container_env(job["containers"][0])
+    assert job_env["VA_CA_BUNDLE"] == path
+    assert {"name": "ca-bundle", "mountPath": path, "subPath": "ca.crt", "readOnly": True} in job["containers"][0][
+        "volumeMounts"
+    ]
+    assert {"name": "ca-bundle", "configMap": {"name": "corp-ca", "items": [{"key": "ca.crt", "path": "ca.crt"}]}} in (
+        job["volumes"]
+    )

@@ -116,4 +116,11 @@ host (https when a TLS block names it), else the in-cluster Service URL. */}}
   value: {{ .Values.videoUrls.allowedNetworks | quote }}
 - name: VA_VIDEO_URL_MAX_BYTES
   value: {{ .Values.videoUrls.maxBytes | int64 | quote }}
+{{- if .Values.videoUrls.caBundleConfigMap }}
+- name: VA_CA_BUNDLE
+  value: {{ include "videoanalysis.caBundlePath" . | quote }}
 {{- end }}
+{{- end }}
+
+{{/* Where the CA bundle's ConfigMap is mounted, in the API and (by the operator) in each Job. */}}
+{{- define "videoanalysis.caBundlePath" -}}/etc/videoanalysis/ca-bundle/ca.crt{{- end }}
