@@ -71,6 +71,22 @@ def cases(d2_input: int, scale: float) -> list[Case]:
     ]
 
 
+def ratio_row(label: str, base: list[float], measured: list[float], digits: int) -> str:
+    """Both sides' medians, the median of the repeats' own ratios, its spread and the verdict."""
+    ratios = [m / b for m, b in zip(measured, base, strict=True)]
+    ratio, sp = median(ratios), spread(ratios)
+    fmt = f"{{:.{digits}f}}"
+    return row(
+        label,
+        fmt.format(median(base)),
+        fmt.format(median(measured)),
+        f"{ratio:.2f}",
+        f"{sp:.0%}",
+        verdict(ratio, sp, GOAL),
+        widths=WIDTHS,
+    )
+
+
 async def ceiling(tmp: Path, db_url: str, repeats: int, scale: float) -> None:
     """Null model end to end vs decode-only, per frame size."""
     null = NullModel(batch_size=8)
@@ -89,20 +105,7 @@ async def ceiling(tmp: Path, db_url: str, repeats: int, scale: float) -> None:
     print(f"\n1. pipeline ceiling: null model end to end vs the reader alone, batch 8, H.264, {repeats} repeats")
     print(row("video", "decode", "e2e", "e2e/dec", "±", "goal >= 0.95", widths=WIDTHS))
     for size, res in got.items():
-        ratios = [e / d for e, d in zip(res["e2e"], res["decode"], strict=True)]
-        ratio, sp = median(ratios), spread(ratios)
-        label = f"{size[0]}x{size[1]}, {sizes[size]} frames"
-        print(
-            row(
-                label,
-                f"{median(res['decode']):.0f}",
-                f"{median(res['e2e']):.0f}",
-                f"{ratio:.2f}",
-                f"{sp:.0%}",
-                verdict(ratio, sp, GOAL),
-                widths=WIDTHS,
-            )
-        )
+        print(ratio_row(f"{size[0]}x{size[1]}, {sizes[size]} frames", res["decode"], res["e2e"], digits=0))
 
 
 async def models(tmp: Path, db_url: str, repeats: int, d2_input: int, scale: float) -> None:
@@ -124,20 +127,7 @@ async def models(tmp: Path, db_url: str, repeats: int, d2_input: int, scale: flo
     print(row("model, batch", "bare", "e2e", "e2e/bare", "±", "goal >= 0.95", widths=WIDTHS))
     for case, *_ in loaded:
         for b in case.batches:
-            bare, e2e = case.results["bare", b], case.results["e2e", b]
-            ratios = [e / x for e, x in zip(e2e, bare, strict=True)]
-            ratio, sp = median(ratios), spread(ratios)
-            print(
-                row(
-                    f"{case.label}, B={b}",
-                    f"{median(bare):.1f}",
-                    f"{median(e2e):.1f}",
-                    f"{ratio:.2f}",
-                    f"{sp:.0%}",
-                    verdict(ratio, sp, GOAL),
-                    widths=WIDTHS,
-                )
-            )
+            print(ratio_row(f"{case.label}, B={b}", case.results["bare", b], case.results["e2e", b], digits=1))
 
 
 async def writes(repeats: int, rows: int = 64, tasks: int = 20) -> None:

@@ -18,12 +18,11 @@ from videoanalysis.track_fields import TRACK_FIELDS
 
 router = APIRouter(prefix="/tasks/{task_id}/tracks", tags=["tracks"])
 
-FIELDS = TRACK_FIELDS
 MAX_TRACK_ID = 2**31 - 1
 
 
 def track_json(values: dict[str, Any]) -> dict[str, Any]:
-    out = {k: values[k] for k in FIELDS}
+    out = {k: values[k] for k in TRACK_FIELDS}
     out["mean_box_area"] = round(out["mean_box_area"], 1)
     return out
 
@@ -46,7 +45,7 @@ async def list_tracks(
     query = Track.filter(task_id=task.id, track_id__gt=after, frames_seen__gte=min_frames)
     if label is not None:
         query = query.filter(label=label)
-    rows = await query.order_by("track_id").limit(limit + 1).values(*FIELDS)
+    rows = await query.order_by("track_id").limit(limit + 1).values(*TRACK_FIELDS)
     more = len(rows) > limit
     page = [track_json(r) for r in rows[:limit]]
     return {"tracks": page, "next_cursor": str(page[-1]["track_id"]) if more else None}

@@ -43,6 +43,17 @@ OLD_USER = (
 )
 
 
+async def insert_old_task(conn: asyncpg.Connection, owner: int, status: str = "SUCCEEDED", **more: str) -> uuid.UUID:
+    """A task row with the columns every earlier schema had, plus `more` (those of later ones)."""
+    columns = {"id": uuid.uuid4(), "owner_id": owner, "status": status, "model": "opencv-face", "params": "{}"}
+    columns |= {"video_uri": "videos://a.mp4", "video_name": "", "frames_done": 0, **more}
+    marks = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
+    await conn.execute(
+        f"INSERT INTO tasks ({', '.join(columns)}, created_at) VALUES ({marks}, now())", *columns.values()
+    )
+    return columns["id"]
+
+
 async def test_migrations_match_the_models(db, empty_databases):
     migrated, generated = empty_databases
     marker = await User.create(email=f"marker-{uuid.uuid4().hex[:8]}@example.com", password_hash="x")
@@ -96,16 +107,9 @@ async def test_resources_migration_upgrades_a_database_with_tasks(db, empty_data
     the old task) and the columns naming a resource applied by hand."""
     url = empty_databases[0]
     files = await at_schema_before(url, 5, tmp_path)
-    old_id = uuid.uuid4()
     conn = await asyncpg.connect(url)
     try:
-        user_id = await conn.fetchval(OLD_USER + " RETURNING id")
-        await conn.execute(
-            "INSERT INTO tasks (id, owner_id, status, model, params, video_uri, video_name, frames_done, created_at) "
-            "VALUES ($1, $2, 'SUCCEEDED', 'opencv-face', '{}', 'videos://a.mp4', '', 0, now())",
-            old_id,
-            user_id,
-        )
+        old_id = await insert_old_task(conn, await conn.fetchval(OLD_USER + " RETURNING id"))
     finally:
         await conn.close()
     assert [f for f in await migrate(url) if f.startswith("5_")] == [f for f in files if f.startswith("5_")]
@@ -138,12 +142,7 @@ async def test_index_migration_upgrades_a_database_at_the_previous_schema(db, em
     conn = await asyncpg.connect(url)
     try:
         owner = await conn.fetchval(OLD_USER + " RETURNING id")
-        await conn.execute(
-            "INSERT INTO tasks (id, owner_id, status, model, params, video_uri, video_name, frames_done, created_at) "
-            "VALUES ($1, $2, 'SUCCEEDED', 'opencv-face', '{}', 'videos://a.mp4', 'a.mp4', 0, now())",
-            uuid.uuid4(),
-            owner,
-        )
+        await insert_old_task(conn, owner, video_name="a.mp4")
         before = {tuple(r) for r in await conn.fetch(INDEXES)}
         assert not any("(status)" in d for _, d in before)
         assert [f for f in await migrate(url) if f.startswith("4_")] == [f for f in files if f.startswith("4_")]
@@ -176,16 +175,10 @@ async def test_dispatch_and_idempotency_migration_upgrades_a_database_with_tasks
     for the old task: it was dispatched the old way) and the idempotency keys, unique per owner."""
     url = empty_databases[0]
     files = await at_schema_before(url, 6, tmp_path)
-    old_id = uuid.uuid4()
     conn = await asyncpg.connect(url)
     try:
         owner = await conn.fetchval(OLD_USER + " RETURNING id")
-        await conn.execute(
-            "INSERT INTO tasks (id, owner_id, status, model, params, video_uri, video_name, frames_done, created_at,"
-            " detections) VALUES ($1, $2, 'PENDING', 'opencv-face', '{}', 'videos://a.mp4', '', 0, now(), '{}')",
-            old_id,
-            owner,
-        )
+        old_id = await insert_old_task(conn, owner, "PENDING", detections="{}")
         assert [f for f in await migrate(url) if f.startswith("6_")] == [f for f in files if f.startswith("6_")]
         assert await conn.fetchval("SELECT dispatch_due_at FROM tasks WHERE id = $1", old_id) is None
         insert = "INSERT INTO idempotency_keys (owner_id, key, claimed_at, created_at) VALUES ($1, 'k', now(), now())"
@@ -201,16 +194,9 @@ async def test_tracks_migration_upgrades_a_database_with_tasks(db, empty_databas
     (cascading with its task) and `tasks.objects`, null for the old task (it had no tracker)."""
     url = empty_databases[0]
     files = await at_schema_before(url, 7, tmp_path)
-    old_id = uuid.uuid4()
     conn = await asyncpg.connect(url)
     try:
-        user_id = await conn.fetchval(OLD_USER + " RETURNING id")
-        await conn.execute(
-            "INSERT INTO tasks (id, owner_id, status, model, params, video_uri, video_name, frames_done, created_at, "
-            "detections) VALUES ($1, $2, 'SUCCEEDED', 'opencv-face', '{}', 'videos://a.mp4', '', 0, now(), '{}')",
-            old_id,
-            user_id,
-        )
+        old_id = await insert_old_task(conn, await conn.fetchval(OLD_USER + " RETURNING id"), detections="{}")
     finally:
         await conn.close()
     assert [f for f in await migrate(url) if f.startswith("7_")] == [f for f in files if f.startswith("7_")]

@@ -18,7 +18,7 @@ from api.dispatchers.kubernetes import KubernetesDispatcher
 from tests.k8s.cluster import OperatorProcess
 from tests.k8s.conftest import wait_for
 from tests.k8s.kubelet import SimulatedKubelet
-from tests.k8s.test_operator import jobs, phase_is, row_is, submit
+from tests.k8s.test_operator import job_and_pod, jobs, phase_is, row_is, submit
 from va_operator.config import OperatorSettings
 from videoanalysis.exitcodes import JobExit
 from videoanalysis.k8s import names
@@ -41,21 +41,48 @@ async def webhooks(task: Task) -> int:
     return await WebhookDelivery.filter(task_id=task.id).count()
 
 
+async def hooked_task(make_task: Any) -> Task:
+    """A task whose ending queues a webhook (counted by `webhooks`)."""
+    task = await make_task()
+    await Task.filter(id=task.id).update(callback_url=HOOK)
+    return task
+
+
 async def started(operator: OperatorProcess, kube_api: Any, kubelet: SimulatedKubelet, ns: str, task: Task) -> str:
     name = await submit(task, ns)
-    [job] = await wait_for(lambda: jobs(kube_api, ns), what="the Job")
-    [pod] = kubelet.wait_for_pods(ns, job.metadata.name)
+    _, pod = await job_and_pod(kube_api, kubelet, ns)
     kubelet.run(pod)
     await wait_for(phase_is(kube_api, ns, name, "Running"), what="Running")
     return name
+
+
+async def end_while_the_operator_is_down(
+    operator: OperatorProcess,
+    kube_api: Any,
+    kubelet: SimulatedKubelet,
+    ns: str,
+    task: Task,
+    *,
+    status: TaskStatus,
+    exit_code: int,
+    error: str | None = None,
+) -> None:
+    """The job's ending happens while no operator watches: the row written, then the Pod exits
+    with `exit_code`; then the operator starts again."""
+    _, pod = await job_and_pod(kube_api, kubelet, ns)
+    kill(operator)
+    try:
+        await transition(task.id, status, error=error)
+        kubelet.finish(pod, exit_code=exit_code)
+    finally:
+        operator.start()
 
 
 async def test_row_written_and_status_not_is_repaired_without_any_event(
     operator: OperatorProcess, namespace: str, kube_api: client.ApiClient, kubelet: SimulatedKubelet, make_task: Any
 ) -> None:
     """The row ended and nothing in the cluster moved: only the repair timer can see it."""
-    task = await make_task()
-    await Task.filter(id=task.id).update(callback_url=HOOK)
+    task = await hooked_task(make_task)
     name = await started(operator, kube_api, kubelet, namespace, task)
     await transition(task.id, TaskStatus.FAILED, error="video is truncated at frame 14")
     va = await wait_for(phase_is(kube_api, namespace, name, "Failed"), what="Failed from the row")
@@ -66,17 +93,12 @@ async def test_row_written_and_status_not_is_repaired_without_any_event(
 async def test_operator_killed_between_the_row_and_the_status(
     operator: OperatorProcess, namespace: str, kube_api: client.ApiClient, kubelet: SimulatedKubelet, make_task: Any
 ) -> None:
-    task = await make_task()
-    await Task.filter(id=task.id).update(callback_url=HOOK)
+    task = await hooked_task(make_task)
     name = await started(operator, kube_api, kubelet, namespace, task)
-    [job] = jobs(kube_api, namespace)
-    [pod] = kubelet.wait_for_pods(namespace, job.metadata.name)
-    kill(operator)
-    try:
-        await transition(task.id, TaskStatus.SUCCEEDED)  # the job's ending, the row written
-        kubelet.finish(pod, exit_code=0)  # the Job completes while no operator watches
-    finally:
-        operator.start()
+    # the job's ending, the row written; the Job completes while no operator watches
+    await end_while_the_operator_is_down(
+        operator, kube_api, kubelet, namespace, task, status=TaskStatus.SUCCEEDED, exit_code=0
+    )
     va = await wait_for(phase_is(kube_api, namespace, name, "Succeeded"), what="Succeeded")
     assert va["status"]["progress"] == "100%"
     await row_is(task, TaskStatus.SUCCEEDED)
@@ -86,8 +108,7 @@ async def test_operator_killed_between_the_row_and_the_status(
 async def test_operator_killed_between_the_job_and_the_status(
     operator: OperatorProcess, namespace: str, kube_api: client.ApiClient, kubelet: SimulatedKubelet, make_task: Any
 ) -> None:
-    task = await make_task()
-    await Task.filter(id=task.id).update(callback_url=HOOK)
+    task = await hooked_task(make_task)
     name = await submit(task, namespace)
     await wait_for(lambda: jobs(kube_api, namespace), interval=0.02, what="the Job")
     kill(operator)  # the Job exists; its status (Pending, jobName) may not
@@ -107,17 +128,18 @@ async def test_operator_killed_between_the_job_and_the_status(
 async def test_permanent_failure_ends_at_the_first_attempt_while_the_operator_was_down(
     operator: OperatorProcess, namespace: str, kube_api: client.ApiClient, kubelet: SimulatedKubelet, make_task: Any
 ) -> None:
-    task = await make_task()
-    await Task.filter(id=task.id).update(callback_url=HOOK)
+    task = await hooked_task(make_task)
     name = await started(operator, kube_api, kubelet, namespace, task)
-    [job] = jobs(kube_api, namespace)
-    [pod] = kubelet.wait_for_pods(namespace, job.metadata.name)
-    kill(operator)
-    try:
-        await transition(task.id, TaskStatus.FAILED, error="unknown label 'unicorn'")
-        kubelet.finish(pod, exit_code=JobExit.FAILED)
-    finally:
-        operator.start()
+    await end_while_the_operator_is_down(
+        operator,
+        kube_api,
+        kubelet,
+        namespace,
+        task,
+        status=TaskStatus.FAILED,
+        error="unknown label 'unicorn'",
+        exit_code=JobExit.FAILED,
+    )
     va = await wait_for(phase_is(kube_api, namespace, name, "Failed"), what="Failed")
     assert "unknown label 'unicorn'" in va["status"]["message"]
     await wait_for(lambda: not jobs(kube_api, namespace), what="the Job deleted")

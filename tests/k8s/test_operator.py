@@ -32,6 +32,13 @@ def jobs(api: client.ApiClient, ns: str) -> list[client.V1Job]:
     return client.BatchV1Api(api).list_namespaced_job(ns).items
 
 
+async def job_and_pod(api: client.ApiClient, kubelet: Any, ns: str) -> tuple[client.V1Job, Any]:
+    """The one Job the operator made in `ns` and its first Pod (made by the simulated kubelet)."""
+    [job] = await wait_for(lambda: jobs(api, ns), what="the Job")
+    [pod] = kubelet.wait_for_pods(ns, job.metadata.name)
+    return job, pod
+
+
 def phase_is(api: client.ApiClient, ns: str, name: str, phase: str) -> Any:
     return lambda: (va := get_va(api, ns, name)).get("status", {}).get("phase") == phase and va
 
@@ -164,8 +171,7 @@ async def test_backoff_limit_fails_with_the_pods_reason(
 ) -> None:
     task = await make_task()
     name = create_va(kube_api, task, namespace, backoffLimit=0)
-    [job] = await wait_for(lambda: jobs(kube_api, namespace), what="the Job")
-    [pod] = kubelet.wait_for_pods(namespace, job.metadata.name)
+    _, pod = await job_and_pod(kube_api, kubelet, namespace)
     kubelet.finish(pod, exit_code=1, message="Traceback: MemoryError")  # a crash: retriable
     va = await wait_for(phase_is(kube_api, namespace, name, "Failed"), what="Failed")
     assert va["status"]["reason"] == "BackoffLimitExceeded"
@@ -189,8 +195,7 @@ async def test_permanent_exit_fails_at_the_first_attempt_with_the_jobs_reason(
     """The 1.20 test server drops podFailurePolicy: the operator applies its FailJob rule."""
     task = await make_task()
     name = create_va(kube_api, task, namespace, backoffLimit=3)
-    [job] = await wait_for(lambda: jobs(kube_api, namespace), what="the Job")
-    [pod] = kubelet.wait_for_pods(namespace, job.metadata.name)
+    _, pod = await job_and_pod(kube_api, kubelet, namespace)
     kubelet.run(pod)
     await row_is(task, TaskStatus.RUNNING)
     await transition(task.id, TaskStatus.FAILED, error="video is truncated at frame 14")  # the job's own record
@@ -217,8 +222,7 @@ async def test_job_complete_without_a_recorded_result_fails(
     """The row is the truth: a Job's Complete alone is no success."""
     task = await make_task()
     name = await submit(task, namespace)
-    [job] = await wait_for(lambda: jobs(kube_api, namespace), what="the Job")
-    [pod] = kubelet.wait_for_pods(namespace, job.metadata.name)
+    _, pod = await job_and_pod(kube_api, kubelet, namespace)
     kubelet.run(pod)
     await row_is(task, TaskStatus.RUNNING)
     kubelet.finish(pod, exit_code=0)
@@ -233,8 +237,7 @@ async def test_deadline_exceeded(
 ) -> None:
     task = await make_task()
     name = create_va(kube_api, task, namespace, activeDeadlineSeconds=2)
-    [job] = await wait_for(lambda: jobs(kube_api, namespace), what="the Job")
-    [pod] = kubelet.wait_for_pods(namespace, job.metadata.name)
+    _, pod = await job_and_pod(kube_api, kubelet, namespace)
     kubelet.run(pod)
     va = await wait_for(phase_is(kube_api, namespace, name, "Failed"), timeout=40, what="deadline")
     assert va["status"]["reason"] == "DeadlineExceeded"
@@ -252,8 +255,7 @@ async def test_image_pull_failure_fails_and_stops_the_job(
 ) -> None:
     task = await make_task()
     name = await submit(task, namespace)
-    [job] = await wait_for(lambda: jobs(kube_api, namespace), what="the Job")
-    [pod] = kubelet.wait_for_pods(namespace, job.metadata.name)
+    _, pod = await job_and_pod(kube_api, kubelet, namespace)
     kubelet.image_pull_backoff(pod)
     va = await wait_for(phase_is(kube_api, namespace, name, "Failed"), what="Failed")
     assert va["status"]["reason"] == "ImagePullFailure"

@@ -24,7 +24,6 @@ from videoanalysis.track_fields import TRACK_FIELDS
 
 FORMATS = ("json", "csv", "coco", "mot", "tracks-csv")
 CSV_COLUMNS = ("frame", "timestamp", "label", "score", "x1", "y1", "x2", "y2", "track_id")
-TRACK_COLUMNS = TRACK_FIELDS
 
 
 def write_json(out: IO[str], meta: dict[str, Any], frames: Iterable[dict]) -> None:
@@ -65,10 +64,10 @@ def write_mot(out: IO[str], frames: Iterable[dict]) -> None:
 def write_tracks_csv(out: IO[str], tracks: Iterable[dict]) -> None:
     """One row per track (`GET /tasks/{id}/tracks/`), the best box as `x1 y1 x2 y2`."""
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(TRACK_COLUMNS)
+    writer.writerow(TRACK_FIELDS)
     for track in tracks:
         row = {**track, "best_box": " ".join(str(v) for v in track["best_box"])}
-        writer.writerow([row[k] for k in TRACK_COLUMNS])
+        writer.writerow([row[k] for k in TRACK_FIELDS])
 
 
 def write_coco(out: IO[str], meta: dict[str, Any], frames: Iterable[dict]) -> None:
