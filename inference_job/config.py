@@ -59,16 +59,25 @@ class JobSettings(CoreSettings):
         None, ge=0, description="How long to wait for another run's lease to expire. Empty: one TTL."
     )
     db_retries: int = Field(
-        4, ge=0, description="Reruns of the task inside this process when the database is unreachable."
+        6,
+        ge=0,
+        description="Reruns of the task inside this process when the database is unreachable, before it exits 75 "
+        "(interrupted: the Job starts a new Pod without spending its backoffLimit). The defaults wait 63 s in all.",
     )
     db_retry_delay_s: float = Field(
-        1.0, ge=0, description="First back-off between those reruns (doubled each time, at most 30 s)."
+        1.0, ge=0, description="First back-off between those reruns, doubled each time up to VA_DB_RETRY_MAX_DELAY_S."
     )
+    db_retry_max_delay_s: float = Field(60.0, ge=0, description="The longest back-off between two of those reruns.")
     lease_holder: str = Field("", description="Name of this run in the lease. Empty: <hostname>:<pid>.")
     metrics_file: Path | None = Field(
         None, description="Write the run's metrics here (Prometheus text format) when it ends."
     )
     pushgateway_url: str = Field("", description="Push the run's metrics to this Prometheus Pushgateway when it ends.")
+
+    def db_retry_delay(self, attempt: int) -> float:
+        """Seconds to wait before rerun `attempt + 1` (0-based): doubling from VA_DB_RETRY_DELAY_S,
+        capped at VA_DB_RETRY_MAX_DELAY_S."""
+        return min(self.db_retry_max_delay_s, self.db_retry_delay_s * 2.0 ** min(attempt, 64))
 
     @property
     def resolved_lease_holder(self) -> str:

@@ -2,10 +2,14 @@
 the model -> rows with the position, one transaction a batch -> SUCCEEDED.
 
 Every failure of the video or the model ends the task FAILED with a reason a person can read;
-a cancelled task is left as it is; a run that lost its lease exits `SUPERSEDED` having written
-nothing more; a database that went away is waited for inside the process (VA_DB_RETRIES reruns
-with back-off, each resuming at the committed frame); a SIGTERM, or a database still away after
-those, releases the lease and exits `INTERRUPTED`, the task left RUNNING for the next run.
+a task found already ended (or cancelled meanwhile) is left as it is and the run exits `OK`
+(the row is the truth, whatever ended it); a run that lost its lease exits `SUPERSEDED` having
+written nothing more; a database that went away, or was never reachable, is waited for inside
+the process (VA_DB_RETRIES reruns with capped exponential back-off, each resuming at the committed
+frame); a SIGTERM (at any point, the back-off included), or a database still away after those,
+releases the lease and exits `INTERRUPTED`, the task left RUNNING for the next run. The Job's pod
+failure policy ignores `INTERRUPTED`, so that wait is what keeps a database outage from becoming
+a hot loop of Pods.
 """
 
 from __future__ import annotations
@@ -93,17 +97,22 @@ class DatabaseUnavailable(Exception):
 
 async def run_task(task_id: uuid.UUID, settings: JobSettings) -> int:
     """Analyse one task; returns the process exit code (a `JobExit`). A database that is
-    unreachable is retried here with back-off, so one blip never costs a Pod."""
-    for attempt in range(settings.db_retries + 1):
-        try:
-            return await _run_once(task_id, settings)
-        except DatabaseUnavailable as exc:
-            if attempt == settings.db_retries:
-                log.warning("task %s: database unavailable (%s); the next run resumes", task_id, exc)
-                break
-            delay = min(30.0, settings.db_retry_delay_s * 2**attempt)
-            log.warning("task %s: database unavailable (%s); rerun %d in %.1f s", task_id, exc, attempt + 1, delay)
-            await asyncio.sleep(delay)
+    unreachable is retried here with capped back-off (`JobSettings.db_retry_delay`), so one blip
+    never costs a Pod and a database that stays down is waited for before exiting `INTERRUPTED`.
+    A SIGTERM (the main task cancelled) ends the wait at once, also `INTERRUPTED`."""
+    try:
+        for attempt in range(settings.db_retries + 1):
+            try:
+                return await _run_once(task_id, settings)
+            except DatabaseUnavailable as exc:
+                if attempt == settings.db_retries:
+                    log.warning("task %s: database unavailable (%s); the next run resumes", task_id, exc)
+                    break
+                delay = settings.db_retry_delay(attempt)
+                log.warning("task %s: database unavailable (%s); rerun %d in %.1f s", task_id, exc, attempt + 1, delay)
+                await asyncio.sleep(delay)
+    except asyncio.CancelledError:  # before the lease or between reruns: nothing to release
+        log.warning("task %s: stopped by a signal; the next run resumes", task_id)
     return JobExit.INTERRUPTED
 
 
@@ -117,13 +126,16 @@ async def _run_once(task_id: uuid.UUID, settings: JobSettings) -> int:
 
 
 async def _run_task(task_id: uuid.UUID, settings: JobSettings) -> int:
-    task = await Task.get_or_none(id=task_id)
+    try:
+        task = await Task.get_or_none(id=task_id)
+    except OSError as exc:  # the first query: no connection at all (a name not resolved, a timeout)
+        raise DatabaseUnavailable(str(exc) or type(exc).__name__) from exc
     if task is None:
         log.error("task %s not found", task_id)
         return JobExit.NO_TASK
-    if TaskStatus(task.status).is_final:
+    if TaskStatus(task.status).is_final:  # ended by an earlier run or by a person: not this run's to judge
         log.info("task %s is already %s; nothing to do", task_id, task.status)
-        return JobExit.FAILED if task.status == TaskStatus.FAILED else JobExit.OK
+        return JobExit.OK
     try:
         lease = await take_lease(task_id, settings)
     except LeaseHeld as exc:

@@ -1,12 +1,15 @@
-# Test Kubernetes control plane (issue 4): kube-apiserver + kube-controller-manager 1.20.2 in
-# /opt/videoanalysis-k8s/1.20.2 (unpacked from ../shared/k8s-bin when present and verified,
-# else built from Debian's source package, ~13 min once) and Debian's etcd-server.
-# The tests start and stop the cluster themselves (tests/k8s/conftest.py).
-.PHONY: k8s-prereqs
-
-K8S_BIN_DIR ?= /opt/videoanalysis-k8s/1.20.2
+# Test Kubernetes control plane: kube-apiserver, kube-controller-manager, kube-scheduler and etcd
+# of each release in scripts/k8s/RELEASES, cached in /opt/videoanalysis-k8s/<release> (unpacked
+# from ../shared/k8s-bin/<release> when present and verified, else built from the Go module
+# proxy by scripts/k8s/build-control-plane.sh). The tests start and stop the cluster themselves
+# (tests/conftest.py); `make test` runs on the newest release, `make test-k8s-matrix` runs every
+# `kubernetes`-marked test on each.
+.PHONY: k8s-prereqs test-k8s-matrix
 
 k8s-prereqs:
-	VA_K8S_BIN_DIR=$(K8S_BIN_DIR) scripts/k8s-test-cluster.sh prereqs >/dev/null
+	scripts/k8s-test-cluster.sh prereqs
 
 test-prereqs:: k8s-prereqs
+
+test-k8s-matrix: test-prereqs
+	scripts/k8s/matrix.sh $(VPY) $(PYTEST_ARGS)

@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 BIN=.venv/bin
 CHART=charts/videoanalysis
 OUT_DIR="${OUT_DIR:-build/chart}"
-KUBE_VERSION="${KUBE_VERSION:-1.30.0}"
+KUBE_VERSION="${KUBE_VERSION:-1.34.0}"
 VALUES_FILES=(default values-gpu.yaml values-dev.yaml)
 
 sync_crds_into() {

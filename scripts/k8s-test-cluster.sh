@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# A real Kubernetes control plane for the tests: etcd + kube-apiserver 1.20.2 +
-# kube-controller-manager on 127.0.0.1 free ports, no kubelet (Pods stay Pending).
+# A real Kubernetes control plane for the tests: etcd + kube-apiserver + kube-controller-manager
+# of one pinned release on 127.0.0.1 free ports, no kubelet (Pods stay Pending).
 #
-#   scripts/k8s-test-cluster.sh prereqs          binaries cached/unpacked/built, etcd installed
+#   scripts/k8s-test-cluster.sh prereqs          every pinned release cached (built when missing)
 #   scripts/k8s-test-cluster.sh start <dir>      start everything; writes <dir>/kubeconfig, <dir>/pids
 #   scripts/k8s-test-cluster.sh stop <dir>       stop the processes listed in <dir>/pids
 #
-# Logs go to <dir>/*.log. The binaries' cache folder is /opt/videoanalysis-k8s/1.20.2
-# (override with VA_K8S_BIN_DIR).
+# The release is $VA_K8S_VERSION, else the newest in scripts/k8s/RELEASES; its binaries live in
+# /opt/videoanalysis-k8s/<release> (scripts/k8s/ensure-binaries.sh). Logs go to <dir>/*.log.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 
@@ -21,10 +21,12 @@ start_bg() {  # start_bg <name> <cmd...>: detached, logs to <dir>/<name>.log, PI
   echo "$! $name" >>"$dir/pids"
 }
 
-wait_ready() {  # wait_ready <what> <seconds> <cmd...>
-  local what=$1 secs=$2; shift 2
+wait_ready() {  # wait_ready <what> <seconds> <cmd...>: stops early if <what> exited
+  local what=$1 secs=$2 pid; shift 2
+  pid=$(awk -v n="$what" '$2 == n {print $1}' "$dir/pids")
   for _ in $(seq 1 $((secs * 5))); do
     "$@" >/dev/null 2>&1 && return 0
+    kill -0 "$pid" 2>/dev/null || break
     sleep 0.2
   done
   echo "$what did not become ready in ${secs}s; its log:" >&2
@@ -54,43 +56,40 @@ KC
 }
 
 cmd_prereqs() {
-  "$here/k8s/ensure-etcd.sh"
-  "$here/k8s/ensure-binaries.sh"
+  local version
+  for version in $("$here/k8s/release.sh" --all); do "$here/k8s/ensure-binaries.sh" "$version" >/dev/null; done
 }
 
 cmd_start() {
-  local bin etcd_port peer_port api_port server gates
-  bin=$("$here/k8s/ensure-binaries.sh")
-  "$here/k8s/ensure-etcd.sh"
+  local bin etcd_port peer_port api_port server
+  bin=$("$here/k8s/ensure-binaries.sh" "$("$here/k8s/release.sh")")
   mkdir -p "$dir"
   : >"$dir/pids"
   "$here/k8s/certs.sh" "$dir"
   etcd_port=$(free_port); peer_port=$(free_port); api_port=$(free_port)
   server="https://127.0.0.1:$api_port"
-  gates="TTLAfterFinished=true"
 
-  start_bg etcd etcd --name va-test --data-dir "$dir/etcd-data" --unsafe-no-fsync \
+  start_bg etcd "$bin/etcd" --name va-test --data-dir "$dir/etcd-data" --unsafe-no-fsync \
     --listen-client-urls "http://127.0.0.1:$etcd_port" --advertise-client-urls "http://127.0.0.1:$etcd_port" \
     --listen-peer-urls "http://127.0.0.1:$peer_port" --initial-advertise-peer-urls "http://127.0.0.1:$peer_port" \
     --initial-cluster "va-test=http://127.0.0.1:$peer_port" --log-level warn
   wait_ready etcd 20 curl -sf "http://127.0.0.1:$etcd_port/health"
 
   start_bg kube-apiserver "$bin/kube-apiserver" --etcd-servers "http://127.0.0.1:$etcd_port" \
-    --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$api_port" --insecure-port 0 \
+    --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$api_port" \
     --cert-dir "$dir" --tls-cert-file "$dir/apiserver.crt" --tls-private-key-file "$dir/apiserver.key" \
     --client-ca-file "$dir/ca.crt" --token-auth-file "$dir/tokens.csv" --authorization-mode RBAC \
     --service-account-key-file "$dir/sa.pub" --service-account-signing-key-file "$dir/sa.key" \
     --service-account-issuer https://kubernetes.default.svc.cluster.local \
     --api-audiences https://kubernetes.default.svc.cluster.local \
-    --service-cluster-ip-range 10.0.0.0/24 --feature-gates "$gates" --logtostderr=true --v=1
+    --service-cluster-ip-range 10.0.0.0/24 --endpoint-reconciler-type none --v=1
   wait_ready kube-apiserver 60 curl -sf --cacert "$dir/ca.crt" \
     -H "Authorization: Bearer $(cat "$dir/token")" "$server/readyz"
 
   write_kubeconfig "$dir/kubeconfig" "$server"
   start_bg kube-controller-manager "$bin/kube-controller-manager" --kubeconfig "$dir/kubeconfig" \
-    --controllers '*' --leader-elect=false --port 0 --secure-port 0 \
-    --service-account-private-key-file "$dir/sa.key" --root-ca-file "$dir/ca.crt" \
-    --feature-gates "$gates" --logtostderr=true --v=1
+    --controllers '*' --leader-elect=false --secure-port 0 \
+    --service-account-private-key-file "$dir/sa.key" --root-ca-file "$dir/ca.crt" --v=1
   sleep 0.5
   kill -0 "$(awk '$2=="kube-controller-manager"{print $1}' "$dir/pids")" 2>/dev/null || {
     tail -n 30 "$dir/kube-controller-manager.log" >&2; return 1; }

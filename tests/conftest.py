@@ -54,6 +54,13 @@ from tests.k8s.cluster import kubectl as _kubectl
 from tests.k8s.cluster import start_cluster, stop_cluster
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test on the control plane is `kubernetes`-marked (the release matrix selects them)."""
+    for item in items:
+        if "k8s_cluster" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.kubernetes)
+
+
 @pytest.fixture(scope="session")
 def k8s_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The kubeconfig of a fresh control plane (started only if a test needs it) with the CRD

@@ -10,13 +10,13 @@ row's snapshot: only scheduling fields of the spec reach the Job.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import PurePosixPath
 from typing import Any
 
 from va_operator.config import OperatorSettings
 from va_operator.defaults import JobDefaults, merge_job_defaults
-from videoanalysis.exitcodes import PERMANENT
+from videoanalysis.exitcodes import NOT_THE_RUNS_FAULT, PERMANENT
 from videoanalysis.k8s import names
 from videoanalysis.k8s.resource import task_id_of
 
@@ -139,18 +139,24 @@ def _pod_spec(spec: Mapping[str, Any], task_id: str, settings: OperatorSettings)
 
 
 def pod_failure_policy() -> dict[str, Any]:
-    """A node drained or preempted under the Pod is not the analysis failing (Ignore); a
-    permanent exit code (`videoanalysis.exitcodes.PERMANENT`) fails the Job at once. API servers
-    older than 1.26 drop this field: the operator enforces the second rule itself too."""
+    """The job controller's rules, first match wins: a node drained or preempted under the Pod
+    is not the analysis failing (Ignore); a permanent exit code fails the Job at once; an exit
+    that is not the run's fault (interrupted by a database outage, superseded by another run's
+    lease) starts a new Pod without spending `backoffLimit` (the job waits before exiting, so
+    this never hot-loops, and `activeDeadlineSeconds` still ends the Job)."""
     return {
         "rules": [
             {"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget", "status": "True"}]},
-            {
-                "action": "FailJob",
-                "onExitCodes": {"containerName": names.CONTAINER, "operator": "In", "values": sorted(PERMANENT)},
-                "onPodConditions": [],  # empty, yet required by the published 1.26-1.27 schemas
-            },
+            _on_exit_codes("FailJob", PERMANENT),
+            _on_exit_codes("Ignore", NOT_THE_RUNS_FAULT),
         ]
+    }
+
+
+def _on_exit_codes(action: str, codes: Iterable[int]) -> dict[str, Any]:
+    return {
+        "action": action,
+        "onExitCodes": {"containerName": names.CONTAINER, "operator": "In", "values": sorted(int(c) for c in codes)},
     }
 
 

@@ -19,6 +19,7 @@ from va_operator.config import OperatorSettings, apply_kopf_settings
 from va_operator.state import Outcome, Phase, job_outcome, pod_outcome
 from videoanalysis.db import close_db, init_db
 from videoanalysis.k8s import names
+from videoanalysis.k8s.version import UnsupportedServer
 
 SETTINGS = OperatorSettings()
 VA = (names.GROUP, names.VERSION, names.PLURAL)
@@ -31,8 +32,15 @@ def _not_ended(status: kopf.Status, **_: Any) -> bool:
 
 
 @kopf.on.startup()
-async def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
-    """Kopf's settings from ours; Tortoise connected for the task rows; /metrics served."""
+async def startup(settings: kopf.OperatorSettings, logger: kopf.Logger, **_: Any) -> None:
+    """The API server is new enough (else the operator stops, saying why); Kopf's settings from
+    ours; Tortoise connected for the task rows; /metrics served."""
+    try:
+        found = await reconcile.check_server_version()
+    except UnsupportedServer as exc:
+        logger.error("%s", exc)
+        raise kopf.PermanentError(str(exc)) from exc
+    logger.info("Kubernetes API server %s", found)
     apply_kopf_settings(settings, SETTINGS)
     await init_db(SETTINGS, generate_schemas=False, global_fallback=True)
     metrics.start_metrics_server(SETTINGS.metrics_port)  # last: a retried startup binds once
@@ -69,7 +77,7 @@ async def job_changed(type: str, body: kopf.Body, **_: Any) -> None:
     outcome = job_outcome(body) if type != "DELETED" else None
     if owner is None or outcome is None:
         return
-    if outcome.phase is Phase.FAILED and outcome.reason == "BackoffLimitExceeded":
+    if outcome.phase is Phase.FAILED and outcome.reason in ("BackoffLimitExceeded", "PermanentFailure"):
         detail = await reconcile.failure_details(body)
         if detail:
             outcome = Outcome(outcome.phase, outcome.reason, f"{outcome.message}; last: {detail}")
@@ -79,8 +87,8 @@ async def job_changed(type: str, body: kopf.Body, **_: Any) -> None:
 @kopf.on.event("", "v1", "pods", labels=OURS)
 @metrics.counted("pod_changed")
 async def pod_changed(type: str, body: kopf.Body, **_: Any) -> None:
-    """A running Pod makes the resource Running; an image that cannot be pulled, or an exit
-    code no retry can fix, fails it and deletes the Job."""
+    """A running Pod makes the resource Running; an image that cannot be pulled fails it and
+    deletes the Job (the job controller would keep it Pending until its deadline)."""
     owner = reconcile.owner_of(body)
     outcome = pod_outcome(body) if type != "DELETED" else None
     if owner is None or outcome is None:

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any, cast
 
 import kopf
+from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from va_operator import metrics, taskrow
@@ -33,7 +34,7 @@ from va_operator.state import (
     summary_of,
 )
 from videoanalysis import tasks
-from videoanalysis.k8s import kube, names
+from videoanalysis.k8s import kube, names, version
 from videoanalysis.k8s.resource import task_id_of
 from videoanalysis.models import Task
 from videoanalysis.status import TaskStatus
@@ -117,7 +118,7 @@ async def ensure_job(body: Mapping[str, Any], settings: OperatorSettings) -> dic
     namespace, name = job["metadata"]["namespace"], job["metadata"]["name"]
     try:
         # The client serialises a plain manifest dict as well as its V1Job model.
-        created = (await asyncio.to_thread(kube.batch().create_namespaced_job, namespace, job)).to_dict()  # type: ignore[arg-type]
+        created = (await asyncio.to_thread(kube.batch().create_namespaced_job, namespace, job, **kube.STRICT)).to_dict()  # type: ignore[arg-type]
         metrics.JOBS_CREATED.inc()
         return created
     except ApiException as exc:
@@ -136,6 +137,12 @@ async def ensure_job(body: Mapping[str, Any], settings: OperatorSettings) -> dic
         # A Job left by an earlier resource of the same name: the GC removes it shortly.
         raise kopf.TemporaryError(f"Job {name} belongs to another owner; waiting", delay=settings.retry_delay_s)
     return existing.to_dict()
+
+
+async def check_server_version() -> str:
+    """The API server's version, if supported (`videoanalysis.k8s.version`); raises otherwise."""
+    info = await asyncio.to_thread(client.VersionApi(kube.api_client()).get_code)
+    return version.check(kube.api_client().sanitize_for_serialization(info))
 
 
 async def read_resource(namespace: str, name: str) -> dict[str, Any] | None:
@@ -205,6 +212,7 @@ async def _send_status(meta: Mapping[str, Any], patch: dict[str, Any]) -> None:
         names.PLURAL,
         meta["name"],
         patch,
+        **kube.STRICT,
     )
 
 
@@ -243,8 +251,7 @@ async def write_row(task_id: str, outcome: Outcome) -> Outcome:
 
 async def repair(body: Mapping[str, Any], settings: OperatorSettings) -> None:
     """Level-triggered pass over an unfinished resource: re-read its Job, its Pods and its row
-    and bring both row and resource to the same ending, whichever events were missed. A Pod
-    that ended with a permanent code fails the task at once and deletes the Job."""
+    and bring both row and resource to the same ending, whichever events were missed."""
     meta = body["metadata"]
     if not task_id_of(body):
         return
@@ -261,12 +268,9 @@ async def repair(body: Mapping[str, Any], settings: OperatorSettings) -> None:
             raise _classify(exc, f"reading Job {job_name}", settings) from exc
     serialize = kube.api_client().sanitize_for_serialization
     outcomes = [o for p in (pods.items if job is not None else []) if (o := pod_outcome(serialize(p)))]
-    permanent = next((o for o in outcomes if o.reason == "PermanentFailure"), None)
-    outcome = permanent or (job_outcome(serialize(job)) if job is not None else None)
+    outcome = job_outcome(serialize(job)) if job is not None else None
     outcome = outcome or next(iter(outcomes), None) or Outcome(Phase.PENDING, "JobCreated", f"Job {job_name} created")
     await advance(body, outcome, settings)
-    if permanent is not None:
-        await stop_job(namespace, job_name)
 
 
 async def _after_move(resource: Mapping[str, Any], outcome: Outcome) -> None:
@@ -297,7 +301,9 @@ async def failure_details(job: Mapping[str, Any]) -> str | None:
     pods = await asyncio.to_thread(
         kube.core().list_namespaced_pod, meta["namespace"], label_selector=f"job-name={meta['name']}"
     )
-    details = [d for p in pods.items if (d := pod_failure_detail(kube.api_client().sanitize_for_serialization(p)))]
+    serialized = [kube.api_client().sanitize_for_serialization(p) for p in pods.items]
+    newest_last = sorted(serialized, key=lambda p: p["metadata"]["creationTimestamp"])  # the API lists by name
+    details = [d for p in newest_last if (d := pod_failure_detail(p))]
     return details[-1] if details else None
 
 

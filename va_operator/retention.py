@@ -53,7 +53,7 @@ async def post_event(body: Mapping[str, Any], reason: str, message: str) -> None
         "count": 1,
     }
     try:
-        await asyncio.to_thread(kube.core().create_namespaced_event, meta["namespace"], event)  # type: ignore[arg-type]  # a plain manifest dict serialises too
+        await asyncio.to_thread(kube.core().create_namespaced_event, meta["namespace"], event, **kube.STRICT)  # type: ignore[arg-type]  # a plain manifest dict serialises too
     except ApiException as exc:
         log.warning("could not post the %s Event on %s: %s", reason, meta["name"], kube.server_message(exc))
 

@@ -95,7 +95,7 @@ def ensure_secret(
                 string_data=secret_data({}, seeds, bundled),
             )
             try:
-                core.create_namespaced_secret(namespace, body)
+                core.create_namespaced_secret(namespace, body, **kube.STRICT)
                 return "created"
             except ApiException as exc2:
                 if exc2.status == 409:  # made meanwhile: read it again
@@ -108,7 +108,7 @@ def ensure_secret(
         version = current.metadata.resource_version if current.metadata else None
         patch = {"metadata": {"resourceVersion": version}, "stringData": wanted}
         try:
-            core.patch_namespaced_secret(name, namespace, patch)
+            core.patch_namespaced_secret(name, namespace, patch, **kube.STRICT)
             return "updated"
         except ApiException as exc:
             if exc.status != 409:

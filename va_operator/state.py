@@ -13,7 +13,6 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from videoanalysis.exitcodes import PERMANENT
 from videoanalysis.status import TaskStatus
 
 
@@ -74,6 +73,8 @@ def job_outcome(job: Mapping[str, Any]) -> Outcome | None:
         return None
     spec, status = job.get("spec") or {}, job.get("status") or {}
     reason = failed.get("reason") or "JobFailed"
+    if reason == "PodFailurePolicy":  # the FailJob rule: an exit code no rerun can fix
+        return Outcome(Phase.FAILED, "PermanentFailure", f"{failed.get('message') or reason} (permanent: no retry)")
     if reason == "DeadlineExceeded":
         message = f"deadline exceeded: the Job ran longer than {spec.get('activeDeadlineSeconds')}s"
     elif reason == "BackoffLimitExceeded":
@@ -87,12 +88,10 @@ def job_outcome(job: Mapping[str, Any]) -> Outcome | None:
 
 
 def pod_outcome(pod: Mapping[str, Any]) -> Outcome | None:
-    """Running when a Pod runs; Failed on an image that cannot be pulled or a permanent exit
-    code (the Job's FailJob rule, enforced here for API servers that drop it); else None."""
+    """Running when a Pod runs; Failed on an image that cannot be pulled (which the job
+    controller would wait on until the deadline); else None. Exit codes are the Job's pod
+    failure policy's to judge (`job_outcome`)."""
     status = pod.get("status") or {}
-    if status.get("phase") == "Failed" and permanent_exit(pod) is not None:
-        detail = pod_failure_detail(pod) or "the analysis failed"
-        return Outcome(Phase.FAILED, "PermanentFailure", f"{detail} (permanent: no retry)")
     if status.get("phase") == "Running":
         name = (pod.get("metadata") or {}).get("name", "")
         return Outcome(Phase.RUNNING, "PodRunning", f"pod {name} is running")
@@ -103,15 +102,6 @@ def pod_outcome(pod: Mapping[str, Any]) -> Outcome | None:
         if waiting.get("reason") in IMAGE_PULL_FAILURES:
             detail = waiting.get("message") or waiting["reason"]
             return Outcome(Phase.FAILED, "ImagePullFailure", f"image pull failure for {cs.get('image')}: {detail}")
-    return None
-
-
-def permanent_exit(pod: Mapping[str, Any]) -> int | None:
-    """The exit code of a container that ended with a permanent code (no rerun can fix it)."""
-    for cs in (pod.get("status") or {}).get("containerStatuses") or []:
-        code = ((cs.get("state") or {}).get("terminated") or {}).get("exitCode")
-        if code in PERMANENT:
-            return int(code)
     return None
 
 

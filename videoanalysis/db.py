@@ -80,6 +80,7 @@ _TRANSIENT = {
     "ConnectionResetError",
     "ConnectionRefusedError",
     "BrokenPipeError",
+    "gaierror",  # the database's host name did not resolve (DNS restarting)
 }
 
 

@@ -27,3 +27,6 @@ class JobExit(IntEnum):
 
 #: Codes after which the Job must fail at once instead of starting the same Pod again.
 PERMANENT = frozenset({JobExit.FAILED, JobExit.NO_TASK})
+#: Codes after which a new run is due but the failure is not the run's: the Job's pod failure
+#: policy ignores them (no back-off spent).
+NOT_THE_RUNS_FAULT = frozenset({JobExit.SUPERSEDED, JobExit.INTERRUPTED})

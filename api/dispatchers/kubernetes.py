@@ -46,7 +46,7 @@ class KubernetesDispatcher:
     async def submit(self, task: Task) -> None:
         body = build_videoanalysis(task, self.settings.kube_namespace)
         try:
-            await self._call("create_namespaced_custom_object", body)
+            await self._call("create_namespaced_custom_object", body, **kube.STRICT)
         except ApiException as exc:
             if exc.status == 409 and await self._is_same_task(body):
                 return  # submitted before (a retry): the resource is there

@@ -1,40 +1,46 @@
 #!/usr/bin/env bash
-# Make kube-apiserver and kube-controller-manager 1.20.2 available in the cache folder and
-# print the folder. Order: the cache folder as it is; else unpack the gzipped copies from
-# ../shared/k8s-bin/ (if that folder exists) and verify their SHA256SUMS; else build them
-# from Debian's source package (scripts/k8s/build-from-source.sh, ~13 minutes).
+# Make one release's control plane (kube-apiserver, kube-controller-manager, kube-scheduler and
+# its etcd) available in /opt/videoanalysis-k8s/<version> and print that folder.
+#
+#   scripts/k8s/ensure-binaries.sh [vX.Y.Z]      (default: the first line of scripts/k8s/RELEASES)
+#
+# Order: the cache folder, when its SHA256SUMS still match; else prebuilt gzipped copies in
+# ../shared/k8s-bin/<version>/ (used when present and their sums match, never required); else
+# a build from the Go module proxy (scripts/k8s/build-control-plane.sh, minutes).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
-cache=${VA_K8S_BIN_DIR:-/opt/videoanalysis-k8s/1.20.2}
-shared=${VA_K8S_SHARED_BIN:-$root/../shared/k8s-bin}
-bins=(kube-apiserver kube-controller-manager)
+version=${1:-$("$here/release.sh")}
+cache=${VA_K8S_CACHE:-/opt/videoanalysis-k8s}/$version
+shared=${VA_K8S_SHARED_BIN:-$root/../shared/k8s-bin}/$version
+bins=(kube-apiserver kube-controller-manager kube-scheduler etcd)
 
-have_all() {
-  for b in "${bins[@]}"; do [ -x "$cache/$b" ] || return 1; done
+verified() {  # verified <dir>: every binary present and matching the folder's SHA256SUMS
+  [ -f "$1/SHA256SUMS" ] || return 1
+  for b in "${bins[@]}"; do [ -x "$1/$b" ] || return 1; done
+  (cd "$1" && sha256sum --quiet -c SHA256SUMS >/dev/null 2>&1)
 }
 
 unpack_shared() {
   [ -f "$shared/SHA256SUMS" ] || return 1
   for b in "${bins[@]}"; do [ -f "$shared/$b.gz" ] || return 1; done
   local tmp
+  mkdir -p "${cache%/*}"
   tmp=$(mktemp -d "${cache%/*}/.unpack.XXXXXX")
   for b in "${bins[@]}"; do gzip -dc "$shared/$b.gz" >"$tmp/$b"; done
-  if ! (cd "$tmp" && sha256sum --quiet -c "$shared/SHA256SUMS"); then
+  cp "$shared/SHA256SUMS" "$tmp/"
+  chmod 0755 "${bins[@]/#/$tmp/}"
+  if ! verified "$tmp"; then
     echo "checksum mismatch in $shared; ignoring that copy" >&2
     rm -rf "$tmp"
     return 1
   fi
-  chmod 0755 "$tmp"/*
-  mkdir -p "$cache"
-  for b in "${bins[@]}"; do mv -f "$tmp/$b" "$cache/$b"; done
-  rm -rf "$tmp"
-  echo "unpacked cached binaries from $shared into $cache" >&2
+  rm -rf "$cache" && mv "$tmp" "$cache"
+  echo "unpacked prebuilt $version from $shared into $cache" >&2
 }
 
-if ! have_all; then
-  mkdir -p "${cache%/*}"
-  unpack_shared || "$here/build-from-source.sh" "$cache"
+if ! verified "$cache"; then
+  unpack_shared || "$here/build-control-plane.sh" "$version" "$cache"
 fi
-have_all || { echo "no kube-apiserver/kube-controller-manager in $cache" >&2; exit 1; }
+verified "$cache" || { echo "no verified control plane $version in $cache" >&2; exit 1; }
 echo "$cache"

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
@@ -22,7 +21,6 @@ from typing import Any, Protocol
 import httpx
 from kubernetes import client
 
-from tests.k8s.cluster import ROOT
 from tests.k8s.conftest import wait_for
 from tests.k8s.kubelet import SimulatedKubelet
 from tests.k8s.test_operator import phase_is
@@ -113,20 +111,9 @@ class SimulatedCluster:
 
     async def _run_pod_command(self, kubelet: SimulatedKubelet, pod: client.V1Pod) -> int:
         """The container's command with the Pod's env; the volume mounts become local folders."""
-        env = kubelet.env_of(pod)
-        env.update(VA_VIDEOS_DIR=str(self.videos_dir), VA_DATA_DIR=str(self.work_dir / "job-data"))
-        command = pod.spec.containers[0].command
-        if command[:3] != ["python", "-m", "inference_job"]:
-            raise AssertionError(f"unexpected container command {command}")
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            *command[1:],
-            cwd=ROOT,
-            env={**os.environ, **env},
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
+        code, out = await kubelet.execute(
+            pod, VA_VIDEOS_DIR=str(self.videos_dir), VA_DATA_DIR=str(self.work_dir / "job-data")
         )
-        out, _ = await asyncio.wait_for(proc.communicate(), timeout=120)
-        if proc.returncode != 0:
-            raise AssertionError(f"the Pod's command failed:\n{out.decode(errors='replace')[-2000:]}")
-        return proc.returncode
+        if code != 0:
+            raise AssertionError(f"the Pod's command failed:\n{out[-2000:]}")
+        return code

@@ -17,7 +17,7 @@ from tests.shipping.helm import BIN, ROOT, container_env, find, one, parse, pod_
 
 E2E = ROOT / "tests" / "e2e"
 SCRIPT = ROOT / "scripts" / "e2e-kind.sh"
-KUBE_VERSION = "1.30.0"  # the schemas scripts/chart-check.sh validates the chart against
+KUBE_VERSION = "1.34.0"  # the schemas scripts/chart-check.sh validates the chart against
 
 
 def plan() -> dict[str, str]:

@@ -138,13 +138,22 @@ async def test_bad_parameters_and_unknown_models_fail_with_a_reason(harness: Job
         assert task.status == TaskStatus.FAILED and reason in task.error
 
 
-async def test_cancelled_task_is_left_cancelled(harness: JobHarness, pan: PanVideo) -> None:
+@pytest.mark.parametrize("status", [TaskStatus.SUCCEEDED, TaskStatus.FAILED, TaskStatus.CANCELLED])
+async def test_a_run_on_an_ended_task_exits_ok_and_writes_nothing(
+    harness: JobHarness, pan: PanVideo, status: TaskStatus
+) -> None:
+    """The row is the truth: a run (a retried Pod, a late start) that finds its task ended
+    leaves it as it is and exits 0, never a permanent-failure code of its own."""
     shutil.copy(pan.path, harness.videos_dir / "pan.mp4")
     task = await harness.task("pan.mp4")
-    await Task.filter(id=task.id).update(status=TaskStatus.CANCELLED)
-    assert (await harness.run(task)).returncode == 0
-    await task.refresh_from_db()
-    assert task.status == TaskStatus.CANCELLED and await frames_of(task) == []
+    ended = utcnow()
+    await Task.filter(id=task.id).update(status=status, error="ended before this run", finished_at=ended)
+    before = await Task.filter(id=task.id).first().values()
+    result = await harness.run(task)
+    assert result.returncode == JobExit.OK, result.stderr
+    assert f"is already {status.value}; nothing to do" in result.stderr
+    assert await Task.filter(id=task.id).first().values() == before
+    assert await frames_of(task) == [] and await Track.filter(task_id=task.id).count() == 0
 
 
 async def test_bad_job_setting_fails_the_task_naming_the_variable(harness: JobHarness) -> None:

@@ -123,15 +123,15 @@ def watch_env(database_url: str, namespaces: list[str], **extra: str) -> dict[st
 
 
 def create_namespace(kube: client.ApiClient, prefix: str, database_url: str) -> str:
-    """A fresh namespace with its service-account token and the Job's database Secret."""
+    """A fresh namespace with its default service account and the Job's database Secret."""
     core = client.CoreV1Api(kube)
     name = f"{prefix}{uuid.uuid4().hex[:8]}"
     core.create_namespace({"metadata": {"name": name}})
     deadline = time.monotonic() + 20
-    # Pods are admitted only once the default service account has its token.
-    while not any(s.type == "kubernetes.io/service-account-token" for s in core.list_namespaced_secret(name).items):
+    # Pods are admitted only once the namespace's default service account exists.
+    while not core.list_namespaced_service_account(name, field_selector="metadata.name=default").items:
         if time.monotonic() > deadline:
-            raise TimeoutError(f"no service-account token in {name}")
+            raise TimeoutError(f"no default service account in {name}")
         time.sleep(0.2)
     core.create_namespaced_secret(name, {"metadata": {"name": "videoanalysis-db"}, "stringData": {"url": database_url}})
     return name

@@ -27,6 +27,19 @@ def namespace(kube_api: client.ApiClient, db: str) -> Iterator[str]:
 
 
 @pytest.fixture
+def unwatched_namespace(kube_api: client.ApiClient) -> Iterator[str]:
+    """A fresh namespace the session's operator does not watch (not `va-t-*`), for resources
+    meant for the API server alone: in a watched one, the operator would still find them while
+    the namespace terminates and fail them, which other tests' counts would then include."""
+    core = client.CoreV1Api(kube_api)
+    name = f"va-api-{uuid.uuid4().hex[:8]}"
+    assert not name.startswith(NAMESPACE_PREFIX)
+    core.create_namespace({"metadata": {"name": name}})
+    yield name
+    core.delete_namespace(name)
+
+
+@pytest.fixture
 def kubelet(kube_api: client.ApiClient) -> SimulatedKubelet:
     return SimulatedKubelet(kube_api)
 

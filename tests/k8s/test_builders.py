@@ -15,7 +15,7 @@ from va_operator.config import OperatorSettings
 from va_operator.launcher import kopf_run_args
 from va_operator.reconcile import owned_job
 from videoanalysis.k8s import names
-from videoanalysis.k8s.crd import crd_properties
+from videoanalysis.k8s.crd import IDENTITY_FIELDS, crd_properties, crd_root_validations, crd_spec_validations
 from videoanalysis.k8s.resource import build_videoanalysis
 from videoanalysis.models import Task
 
@@ -111,11 +111,8 @@ def test_job_scheduling_knobs() -> None:
     assert spec["ttlSecondsAfterFinished"] == 86400
     assert spec["podFailurePolicy"]["rules"] == [
         {"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget", "status": "True"}]},
-        {
-            "action": "FailJob",
-            "onExitCodes": {"containerName": "inference", "operator": "In", "values": [2, 3]},
-            "onPodConditions": [],
-        },
+        {"action": "FailJob", "onExitCodes": {"containerName": "inference", "operator": "In", "values": [2, 3]}},
+        {"action": "Ignore", "onExitCodes": {"containerName": "inference", "operator": "In", "values": [4, 75]}},
     ]
     assert job["metadata"]["labels"][names.LABEL_KUEUE_QUEUE] == "gpu-queue"
 
@@ -159,7 +156,7 @@ def test_ca_bundle_config_map_is_mounted_as_the_file_the_job_reads() -> None:
     assert {"name": "ca-bundle", "configMap": {"name": "corp-ca", "items": [{"key": "ca.crt", "path": "ca.pem"}]}} in (
         pod["volumes"]
     )
-    kubernetes_validate.validate(job, "1.33.0", strict=True)
+    kubernetes_validate.validate(job, "1.34.0", strict=True)
     plain = build_job(va_body(), settings(ca_bundle="/etc/videoanalysis/ca.pem"))  # a CA in the image
     assert all(v["name"] != "ca-bundle" for v in plain["spec"]["template"]["spec"]["volumes"])
     with pytest.raises(ValueError, match="VA_CA_BUNDLE_CONFIG_MAP needs VA_CA_BUNDLE"):
@@ -183,7 +180,7 @@ def test_long_names_stay_within_limits() -> None:
     assert name != names.job_name("va-" + "x" * 79 + "y")
 
 
-@pytest.mark.parametrize("version", ["1.27.0", "1.30.0", "1.33.0", "1.37.0"])
+@pytest.mark.parametrize("version", ["1.34.0", "1.37.0"])
 def test_job_validates_strictly_against_current_schemas(version: str) -> None:
     job = build_job(
         va_body(gpus=1, nodeSelector={"a": "b"}, resources={"limits": {"cpu": "2"}}),
@@ -221,6 +218,19 @@ def test_crd_parameters_are_the_contracts(path: Path) -> None:
     assert {k: spec["properties"][k] for k in generated} == generated
     assert spec["required"] == ["videoUri"]
     assert set(generated) == {"model", "scoreThreshold", "frameStride", "labels", "batchSize", "tracker"}
+
+
+@pytest.mark.parametrize("path", [CRD, CRD.parents[1] / "charts" / "videoanalysis" / "crds" / "videoanalysis.yaml"])
+def test_crd_rules_are_the_generated_ones(path: Path) -> None:
+    """Both copies carry exactly the generated CEL rules: the identity fields (spec fields, no
+    parameter among them) fixed at creation, and the name the API gives a task's resource."""
+    root = yaml.safe_load(path.read_text())["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+    spec = root["properties"]["spec"]
+    assert root["x-kubernetes-validations"] == crd_root_validations()
+    assert spec["x-kubernetes-validations"] == crd_spec_validations()
+    assert set(IDENTITY_FIELDS) <= set(spec["properties"]) and not set(IDENTITY_FIELDS) & set(crd_properties())
+    # What the root rule spells in CEL (`prefix + taskId.lowerAscii()`) is the API's name.
+    assert names.resource_name(TASK_ID.upper()) == names.resource_name("") + TASK_ID
 
 
 def test_job_needs_the_task_id_in_status_and_ignores_the_spec_one() -> None:

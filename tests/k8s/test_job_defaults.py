@@ -113,7 +113,7 @@ def test_job_defaults_refuse_unknown_keys_in_code_too() -> None:
         JobDefaults(gpuCount=1)  # type: ignore[call-arg]
 
 
-@pytest.mark.parametrize("version", ["1.27.0", "1.37.0"])
+@pytest.mark.parametrize("version", ["1.34.0", "1.37.0"])
 def test_job_pod_runs_restricted(version: str) -> None:
     job = build_job(va_body(), with_defaults())
     pod = job["spec"]["template"]["spec"]

@@ -39,6 +39,12 @@ async def job_and_pod(api: client.ApiClient, kubelet: Any, ns: str) -> tuple[cli
     return job, pod
 
 
+def job_condition(api: client.ApiClient, ns: str, job: str, kind: str) -> Any:
+    """The Job's condition `kind` when True, else None."""
+    current = client.BatchV1Api(api).read_namespaced_job(job, ns)
+    return next((c for c in current.status.conditions or [] if c.type == kind and c.status == "True"), None)
+
+
 def phase_is(api: client.ApiClient, ns: str, name: str, phase: str) -> Any:
     return lambda: (va := get_va(api, ns, name)).get("status", {}).get("phase") == phase and va
 
@@ -185,31 +191,57 @@ async def test_backoff_limit_fails_with_the_pods_reason(
     )
 
 
-async def test_permanent_exit_fails_at_the_first_attempt_with_the_jobs_reason(
+async def test_permanent_exit_fails_the_job_by_its_pod_failure_policy(
     operator: OperatorProcess,
     namespace: str,
     kube_api: client.ApiClient,
     kubelet: SimulatedKubelet,
     make_task: Any,
 ) -> None:
-    """The 1.20 test server drops podFailurePolicy: the operator applies its FailJob rule."""
+    """FailJob on a permanent exit code is the job controller's: the Job fails at its first Pod
+    (reason PodFailurePolicy, no retry despite backoffLimit 3) and the resource and the row say
+    why. (When the job recorded its own reason first, the row's reason wins: `settle`.)"""
     task = await make_task()
     name = create_va(kube_api, task, namespace, backoffLimit=3)
-    _, pod = await job_and_pod(kube_api, kubelet, namespace)
+    job, pod = await job_and_pod(kube_api, kubelet, namespace)
     kubelet.run(pod)
     await row_is(task, TaskStatus.RUNNING)
-    await transition(task.id, TaskStatus.FAILED, error="video is truncated at frame 14")  # the job's own record
     kubelet.finish(pod, exit_code=JobExit.FAILED)
+    failed = await wait_for(lambda: job_condition(kube_api, namespace, job.metadata.name, "Failed"), what="Job Failed")
+    assert failed.reason == "PodFailurePolicy"
+    assert "exit code 3" in failed.message and "FailJob" in failed.message
     va = await wait_for(phase_is(kube_api, namespace, name, "Failed"), what="Failed")
     assert va["status"]["reason"] == "PermanentFailure"
-    assert "exited with code 3" in va["status"]["message"]
-    assert "video is truncated at frame 14" in va["status"]["message"]
-    await wait_for(lambda: not jobs(kube_api, namespace), what="the Job deleted")
-    # No pod count here: without podFailurePolicy (1.20) the job controller may start a
-    # replacement before the operator deletes the Job; that run finds the task ended and writes
-    # nothing, which the row below shows.
-    await task.refresh_from_db()
-    assert task.status == TaskStatus.FAILED and task.error == "video is truncated at frame 14"
+    assert "exited with code 3" in va["status"]["message"] and "permanent: no retry" in va["status"]["message"]
+    assert len(kubelet.wait_for_pods(namespace, job.metadata.name)) == 1
+    await row_is(task, TaskStatus.FAILED)
+    assert "exit code 3" in task.error
+
+
+async def test_exits_that_are_not_the_runs_fault_spend_no_back_off(
+    operator: OperatorProcess,
+    namespace: str,
+    kube_api: client.ApiClient,
+    kubelet: SimulatedKubelet,
+    make_task: Any,
+) -> None:
+    """With backoffLimit 0, an interrupted run (75) and a disrupted Pod each get a new Pod (the
+    two Ignore rules; 4, superseded, shares the first); the first crash of the run's own then
+    fails the Job. The job controller's own back-off between Pods (10 s, doubling) applies."""
+    task = await make_task()
+    name = create_va(kube_api, task, namespace, backoffLimit=0)
+    job, pod = await job_and_pod(kube_api, kubelet, namespace)
+    for count, end in enumerate([lambda p: kubelet.finish(p, JobExit.INTERRUPTED), kubelet.disrupt], start=2):
+        end(pod)
+        pod = kubelet.wait_for_pods(namespace, job.metadata.name, count=count, timeout=60)[-1]
+        current = client.BatchV1Api(kube_api).read_namespaced_job(job.metadata.name, namespace)
+        assert not current.status.failed and job_condition(kube_api, namespace, job.metadata.name, "Failed") is None
+    kubelet.finish(pod, exit_code=1)
+    failed = await wait_for(lambda: job_condition(kube_api, namespace, job.metadata.name, "Failed"), what="Job Failed")
+    assert failed.reason == "BackoffLimitExceeded"
+    va = await wait_for(phase_is(kube_api, namespace, name, "Failed"), what="Failed")
+    assert va["status"]["reason"] == "BackoffLimitExceeded"
+    assert "exited with code 1" in va["status"]["message"]
 
 
 async def test_job_complete_without_a_recorded_result_fails(

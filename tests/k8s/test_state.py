@@ -109,13 +109,23 @@ def failed_pod(code: int) -> dict:
     return {"status": {"phase": "Failed", "containerStatuses": [{"name": "inference", "state": {"terminated": term}}]}}
 
 
-def test_a_permanent_exit_code_fails_the_resource_and_a_crash_does_not() -> None:
-    permanent = pod_outcome(failed_pod(3))
-    assert permanent is not None and (permanent.phase, permanent.reason) == (Phase.FAILED, "PermanentFailure")
-    assert "exited with code 3" in permanent.message
-    assert pod_outcome(failed_pod(2)) is not None  # no such task: no rerun finds it either
-    for retriable in (1, 4, 75, 137):
-        assert pod_outcome(failed_pod(retriable)) is None
+def test_exit_codes_are_the_jobs_policy_to_judge_not_the_pods() -> None:
+    """A failed Pod alone moves nothing: the Job's pod failure policy decides (FailJob, Ignore
+    or a counted retry) and `job_outcome` reads its verdict."""
+    for code in (1, 2, 3, 4, 75, 137):
+        assert pod_outcome(failed_pod(code)) is None
+
+
+def test_the_fail_job_rule_is_a_permanent_failure_with_the_controllers_message() -> None:
+    message = "Container inference for pod ns/va-x-abcde failed with exit code 3 matching FailJob rule at index 1"
+    job = {
+        "status": {
+            "conditions": [{"type": "Failed", "status": "True", "reason": "PodFailurePolicy", "message": message}]
+        }
+    }
+    outcome = job_outcome(job)
+    assert outcome is not None and (outcome.phase, outcome.reason) == (Phase.FAILED, "PermanentFailure")
+    assert outcome.message == f"{message} (permanent: no retry)"
 
 
 def test_the_row_is_the_truth() -> None:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
+import yaml
 
 from api.config import ApiSettings
 from inference_job.config import JobSettings
-from tests.shipping.helm import Manifest, container_env, find, helm_template, one, pod_spec, render
+from tests.shipping.helm import CHART, Manifest, container_env, find, helm_template, one, pod_spec, render
 from va_operator.config import OperatorSettings
+from videoanalysis.k8s import version
 from videoanalysis.settings import CoreSettings
 
 WORKLOADS = ("Deployment", "StatefulSet", "Job", "Pod")
@@ -302,3 +304,15 @@ def test_ca_bundle_config_map_is_the_same_file_in_the_api_and_the_jobs(
     assert {"name": "ca-bundle", "configMap": {"name": "corp-ca", "items": [{"key": "ca.crt", "path": "ca.crt"}]}} in (
         job["volumes"]
     )
+
+
+def test_the_chart_needs_the_operators_minimum_kubernetes() -> None:
+    """`kubeVersion` says what the operator checks at start: a managed cluster's version with a
+    vendor suffix at the minimum renders, the release before it is refused by helm."""
+    chart = yaml.safe_load((CHART / "Chart.yaml").read_text())
+    major, minor = version.MINIMUM
+    assert chart["kubeVersion"] == f">={major}.{minor}.0-0"
+    assert render("--kube-version", f"v{major}.{minor}.2-eks-abc")
+    older = helm_template("--kube-version", f"v{major}.{minor - 1}.9", check=False)
+    assert older.returncode != 0
+    assert "kubeVersion" in older.stderr or "incompatible" in older.stderr

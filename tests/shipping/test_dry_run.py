@@ -1,5 +1,5 @@
-"""The rendered chart applied with server-side dry-run to the real test API server (1.20.2):
-the API server's own validation and defaulting, not a schema copy. CRD first (the fixture
+"""The rendered chart applied with server-side dry-run to the real test API server (the pinned
+release): the API server's own validation and defaulting, not a schema copy. CRD first (the fixture
 installs it), then every manifest of each values file, then a sample VideoAnalysis."""
 
 from __future__ import annotations
@@ -17,12 +17,13 @@ from tests.shipping.helm import VALUES, Manifest
 
 pytestmark = pytest.mark.kubernetes
 
+SAMPLE_TASK = str(uuid.uuid4())
 SAMPLE = {
     "apiVersion": "videoanalysis.io/v1alpha1",
     "kind": "VideoAnalysis",
-    "metadata": {"name": "sample"},
+    "metadata": {"name": f"va-{SAMPLE_TASK}"},  # a taskId names its resource (the CRD's rule)
     "spec": {
-        "taskId": str(uuid.uuid4()),
+        "taskId": SAMPLE_TASK,
         "videoUri": "videos://demo.mp4",
         "gpus": 1,
         "nodeSelector": {"nvidia.com/gpu.present": "true"},

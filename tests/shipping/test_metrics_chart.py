@@ -68,4 +68,4 @@ def test_service_monitors_scrape_the_api_and_the_operator_and_the_rest_validates
         assert _selects(service["spec"]["selector"], deployment["spec"]["template"]["metadata"]["labels"])
     for doc in docs:
         if doc["kind"] not in UNKNOWN_TO_VALIDATE:
-            kubernetes_validate.validate(doc, "1.30.0", strict=True)
+            kubernetes_validate.validate(doc, "1.34.0", strict=True)

@@ -1,11 +1,13 @@
-"""The CRD's schema of the analysis parameters, generated from the one contract
-(`videoanalysis.params.AnalysisParams`); a test keeps `crds/videoanalysis.yaml` and the
-chart's copy equal to it, so a new parameter or a changed bound cannot drift."""
+"""The generated parts of the CRD: the schema of the analysis parameters, from the one contract
+(`videoanalysis.params.AnalysisParams`), and the CEL rules that keep a resource's identity
+fixed and its name the API's; a test keeps `crds/videoanalysis.yaml` and the chart's copy
+equal to them, so a new parameter, a changed bound or a renamed resource cannot drift."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from videoanalysis.k8s import names
 from videoanalysis.params import AnalysisParams
 
 #: JSON-schema keys the API server's structural schema does not take (or that say nothing).
@@ -32,3 +34,42 @@ def crd_properties() -> dict[str, dict[str, Any]]:
     and fills in VA_DEFAULT_MODEL, so the image decides what exists."""
     schema = AnalysisParams.model_json_schema(by_alias=True, mode="validation")
     return {name: _structural(prop) for name, prop in schema["properties"].items()}
+
+
+#: The fields that say which task a resource is: set when it is created, never edited after
+#: (the API server refuses it, see `crd_spec_validations`). Every other spec field is an
+#: analysis or scheduling parameter, editable, and an edit after the start is only reported
+#: (the `SpecChanged` condition).
+IDENTITY_FIELDS = ("taskId", "owner", "videoUri")
+
+
+def crd_spec_validations() -> list[dict[str, str]]:
+    """The CEL rules on `spec`: each identity field keeps its presence and value on update.
+    They sit on `spec`, not on the field, because a field's own transition rule is skipped
+    when the old object lacks the field (so it could be added); `spec` itself is required."""
+    return [
+        {
+            "rule": f"has(self.{f}) == has(oldSelf.{f}) && (!has(self.{f}) || self.{f} == oldSelf.{f})",
+            "message": f"spec.{f} cannot be added, changed or removed after creation",
+        }
+        for f in IDENTITY_FIELDS
+    ]
+
+
+def crd_root_validations() -> list[dict[str, str]]:
+    """The CEL rule on the whole object: a resource with `spec.taskId` has the name the API
+    gives that task's resource (`names.resource_name`: the prefix, then the id in lower case),
+    so a task has one resource and finding it by name cannot miss."""
+    prefix = names.resource_name("")
+    lowered = "self.spec.taskId.lowerAscii()"
+    return [
+        {
+            "rule": f"!has(self.spec.taskId) || self.metadata.name == '{prefix}' + {lowered}",
+            "fieldPath": ".spec.taskId",
+            "message": f"metadata.name must be {prefix}<spec.taskId in lower case>, the name the API gives the task's resource",
+            "messageExpression": (
+                f"'metadata.name must be {prefix}' + {lowered} + ', the name the API gives the resource of task '"
+                " + self.spec.taskId"
+            ),
+        }
+    ]

@@ -1,19 +1,34 @@
 """Kubernetes API access: in-cluster config first, kubeconfig second, and error classing.
 
 The official client is synchronous; callers run its calls in a worker thread
-(`asyncio.to_thread`) so the operator's and the API's event loops never block.
+(`asyncio.to_thread`) so the operator's and the API's event loops never block. Every write
+through it passes `**STRICT`.
 """
 
 from __future__ import annotations
 
 import functools
 import os
-from typing import Any
+from typing import Any, Final, TypedDict
 
 import urllib3
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
+
+
+class FieldValidation(TypedDict):
+    field_validation: str
+
+
+#: Passed to every write of this project through the client (`create_*`, `patch_*`, `replace_*`
+#: methods, as `**kube.STRICT`): the API server refuses a body with an unknown or duplicate
+#: field (naming it) instead of dropping the field with only a warning, so a misspelt field
+#: fails where it is written. Custom objects and patches are plain dicts that only the server
+#: checks. A test scans `api/`, `va_operator/` and `videoanalysis/` for a write without it.
+#: Kopf's own writes (finalizers, its progress annotations, `kopf.info`/`kopf.warn` Events) go
+#: through Kopf's own client and are exempt.
+STRICT: Final[FieldValidation] = {"field_validation": "Strict"}
 
 
 def new_api_client() -> client.ApiClient:
