@@ -7,7 +7,9 @@ with no live lease: after any restart the interrupted ones resume from their las
 frame and the queued ones start. A live lease (an orphan analysis of an earlier server still
 running) is waited out, never doubled. A run that ends without the task ending (killed, crashed)
 is retried with back-off, like a Job's Pods, up to `VA_LOCAL_BACKOFF_LIMIT` retries (a run that
-advanced the committed position does not count), then the task is FAILED with the last reason.
+advanced the committed position does not count), then the task is FAILED with the last reason:
+a sentence for the user by exit code, never the job's stderr, whose last lines go to the server
+log with the task id.
 A graceful stop SIGTERMs the runs, which release their leases: the tasks stay RUNNING and
 resume at the next start. Each run has its own process group, so cancel stops all it started.
 """
@@ -46,17 +48,31 @@ MAX_BACKOFF_SECONDS = 360.0  # a Job's back-off cap
 OPEN = (TaskStatus.PENDING, TaskStatus.RUNNING)
 
 
-def exit_reason(code: int | None, tail: str) -> str:
-    """Why a run ended without its task ending, for the task's error."""
+def exit_reason(code: int | None) -> str:
+    """Why a run ended without its task ending, written for the task's user.
+
+    Never the job's stderr: it holds tracebacks, paths and driver messages (which may name the
+    database host); that goes to the server log, under the task id.
+    """
     if code is None:
-        return tail
-    if code < 0:
-        reason = f"the analysis process was killed by signal {-code}"
-    elif code == 0:
-        reason = "the analysis process exited without recording a result"
+        what = "could not start the analysis process"
+    elif code < 0:
+        try:
+            name = f"{signal.Signals(-code).name}, {-code}"
+        except ValueError:
+            name = str(-code)
+        what = f"the analysis was stopped by a signal ({name})"
+    elif code == JobExit.OK:
+        what = "the analysis ended without recording a result"
+    elif code == JobExit.INTERRUPTED:
+        what = f"the analysis was interrupted before the end (exit code {code})"
+    elif code == JobExit.NO_TASK:
+        what = f"the analysis could not find its task (exit code {code})"
+    elif code == JobExit.FAILED:
+        what = f"the analysis failed without recording why (exit code {code})"
     else:
-        reason = f"the analysis process exited with code {code}"
-    return f"{reason}: {tail}" if tail else reason
+        what = f"the analysis stopped unexpectedly (exit code {code})"
+    return f"{what}; the server log has the details"
 
 
 def backoff_delay(retries: int, base_s: float) -> float:
@@ -167,7 +183,8 @@ class LocalDispatcher:
             self._wake.set()
 
     async def _spawn_and_wait(self, key: str, holder: str) -> tuple[int | None, str]:
-        """Run the job; returns (exit code, stderr tail); code None when it could not start."""
+        """Run the job; returns (exit code, stderr tail); code None when it could not start,
+        with the error in place of the tail."""
         try:
             proc = await asyncio.create_subprocess_exec(
                 *self._command,
@@ -179,7 +196,7 @@ class LocalDispatcher:
                 start_new_session=True,
             )
         except OSError as exc:
-            return None, f"could not start the analysis process: {exc}"
+            return None, f"{self._command[0]}: {exc}"
         self._procs[key] = proc
         try:
             tail: deque[str] = deque(maxlen=STDERR_TAIL_LINES)
@@ -202,13 +219,16 @@ class LocalDispatcher:
         task = await Task.get_or_none(id=key)
         if task is None or TaskStatus(task.status).is_final:
             return
-        reason = exit_reason(code, tail)
+        reason = exit_reason(code)
         retries = task.retries + (0 if task.next_frame > position else 1)
+        # The operator's side of the reason: what the job printed last (or why it did not start).
+        detail = f"not started: {tail}" if code is None else f"exit code {code}, its stderr ends:\n{tail or '(empty)'}"
         if retries > self._backoff_limit:
+            log.error("task %s failed, %s", key, detail)
             await transition(key, TaskStatus.FAILED, error=reason)
             return
         delay = backoff_delay(retries, self._backoff_s)
-        log.warning("task %s: %s; retry %d in %.0f s", key, reason, retries, delay)
+        log.warning("task %s: retry %d in %.0f s, %s", key, retries, delay, detail)
         await Task.filter(id=key, status__in=OPEN).update(
             retries=retries, retry_at=utcnow() + timedelta(seconds=delay), error=f"retrying: {reason}"
         )

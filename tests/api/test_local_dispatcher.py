@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import sys
 from pathlib import Path
@@ -17,13 +18,14 @@ from pathlib import Path
 import pytest
 
 from api.dispatchers import create_dispatcher
-from api.dispatchers.local import LocalDispatcher
+from api.dispatchers.local import LocalDispatcher, exit_reason
 from videoanalysis.exitcodes import JobExit
 from videoanalysis.lease import acquire
 from videoanalysis.models import Task, User
 from videoanalysis.status import TaskStatus
 
 SLEEPER = [sys.executable, "-c", "import time; time.sleep(60)"]
+SECRET = "postgres://va:hunter2@db.internal:5432/videos"  # what a driver error may print
 
 
 @pytest.fixture
@@ -89,19 +91,40 @@ async def test_queue_respects_concurrency_and_cancel_kills_the_group(api_setting
     assert closed.status == TaskStatus.PENDING and closed.error is None and closed.retries == 0
 
 
-async def test_crash_is_retried_then_fails_with_stderr_tail(api_settings, owner, tmp_path: Path):
+async def test_crash_is_retried_then_fails_with_a_reason_for_the_user_and_the_tail_in_the_log(
+    api_settings, owner, tmp_path: Path, caplog
+):
+    # The job's stderr holds tracebacks, paths and driver messages naming the database: the
+    # server log gets them, the task's error (read by its user through the API) never does.
     runs = tmp_path / "runs"
     code = (
-        f"import sys; open({str(runs)!r}, 'a').write('x'); print('loading weights', file=sys.stderr);"
-        " print('boom: no such model file', file=sys.stderr); sys.exit(3)"
+        f"import sys; open({str(runs)!r}, 'a').write('x'); print('Traceback (most recent call last):', file=sys.stderr);"
+        " print('  File \"/srv/app/inference_job/run.py\", line 42, in main', file=sys.stderr);"
+        f" print('OperationalError: could not connect to {SECRET}', file=sys.stderr); sys.exit(1)"
     )
-    dispatcher = LocalDispatcher(api_settings(local_backoff_limit=2), command=[sys.executable, "-c", code])
+    caplog.set_level(logging.WARNING, logger="api.dispatchers.local")
+    dispatcher = LocalDispatcher(
+        api_settings(local_backoff_limit=2, local_backoff_seconds=0.5), command=[sys.executable, "-c", code]
+    )
     task = await new_task(owner, dispatcher.queue)
     await dispatcher.submit(task)
+    errors: list[str] = []
+
+    async def retrying() -> bool:
+        errors.extend(filter(None, [(await status_of(task)).error]))
+        return bool(errors)
+
+    await until(retrying)
     await until(lambda: _final(task))
     failed = await status_of(task)
     assert failed.status == TaskStatus.FAILED and failed.retries == 2 and runs.read_text() == "xxx"
-    assert "exited with code 3" in failed.error and "boom: no such model file" in failed.error
+    assert failed.error == "the analysis stopped unexpectedly (exit code 1); the server log has the details"
+    assert errors[0] == f"retrying: {failed.error}"
+    for error in (failed.error, errors[0]):
+        assert "hunter2" not in error and "db.internal" not in error and "/srv/app" not in error
+    logged = [r for r in caplog.records if str(task.id) in r.getMessage()]
+    assert [r.levelno for r in logged] == [logging.WARNING, logging.WARNING, logging.ERROR]
+    assert all(SECRET in r.getMessage() and "/srv/app/inference_job/run.py" in r.getMessage() for r in logged)
     await dispatcher.close()
 
 
@@ -130,19 +153,29 @@ async def test_a_live_lease_of_another_process_is_waited_out(api_settings, owner
     await dispatcher.close()
 
 
-async def test_missing_executable_and_silent_exit(api_settings, owner):
+async def test_missing_executable_and_silent_exit(api_settings, owner, caplog):
+    caplog.set_level(logging.WARNING, logger="api.dispatchers.local")
     missing = LocalDispatcher(api_settings(), command=["/nonexistent/python"])
     task = await new_task(owner, missing.queue)
     await missing.submit(task)
     await until(lambda: _final(task))
-    assert "could not start the analysis process" in (await status_of(task)).error
+    error = (await status_of(task)).error
+    assert error.startswith("could not start the analysis process") and "/nonexistent" not in error
+    assert "/nonexistent/python" in caplog.text  # the cause, for the operator
     await missing.close()
     silent = LocalDispatcher(api_settings(), command=[sys.executable, "-c", "pass"])
     task2 = await new_task(owner, silent.queue)
     await silent.submit(task2)
     await until(lambda: _final(task2))
-    assert "exited without recording a result" in (await status_of(task2)).error
+    assert "ended without recording a result" in (await status_of(task2)).error
     await silent.close()
+
+
+def test_exit_reasons_are_sentences_for_the_user():
+    assert exit_reason(-9) == "the analysis was stopped by a signal (SIGKILL, 9); the server log has the details"
+    assert "interrupted" in exit_reason(JobExit.INTERRUPTED) and "(exit code 75)" in exit_reason(75)
+    assert "could not find its task" in exit_reason(JobExit.NO_TASK)
+    assert "stopped unexpectedly (exit code 137)" in exit_reason(137)
 
 
 async def test_job_gets_database_and_storage_environment(api_settings, owner, tmp_path: Path):
