@@ -6,6 +6,10 @@ its network) and the request sent to that very address, the name kept for Host, 
 certificate. Redirects are not followed. Fetched with httpx only: the URL is never handed to
 OpenCV or FFmpeg, which would resolve it again and follow redirects.
 
+Certificates are verified against the operating system's store (truststore: a company CA
+installed there is trusted, as by every other program on the machine), not certifi's copy of
+Mozilla's list that httpx uses by default; `ca_bundle` replaces the store with that file alone.
+
 `read_head` reads the first bytes (a Range request) so the API can sniff the container at
 upload; `download` streams the video to a file in chunks, capped, and after a dropped
 connection resumes with a Range request where the server honours it (206), else starts over.
@@ -20,8 +24,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import truststore
 
-from videoanalysis.netguard import AllowList, Target, UnsafeURL, checked_address, parse_url
+from videoanalysis.netguard import AllowList, Target, UnsafeURL, checked_address, parse_url, refusal
 
 #: Longest URL a task can hold (`Task.video_uri`).
 MAX_VIDEO_URL = 1024
@@ -32,14 +37,18 @@ __all__ = ["RemoteVideoError", "UnsafeURL", "VideoUrlPolicy", "check_video_url",
 
 
 class RemoteVideoError(Exception):
-    """The video URL cannot be read; the message is the task's reason."""
+    """The video URL cannot be read; the message is the task's reason. `private` is true when the
+    server is at a special-purpose address (let in by the allow-list): its answer (a status, a
+    refused port) then tells about the inside of the network, not only about the video."""
+
+    private: bool = False
 
 
 @dataclass(frozen=True)
 class VideoUrlPolicy:
     allow_http: bool = False
     allowed: AllowList = field(default_factory=AllowList)
-    ca_bundle: Path | None = None  # PEM file of the CAs to trust instead of the system's
+    ca_bundle: Path | None = None  # PEM file of the CAs to trust instead of the operating system's store
     max_bytes: int = 4 * 1024**3
     timeout_s: float = 30.0  # per connection attempt and per read
 
@@ -60,35 +69,42 @@ def check_video_url(url: str, policy: VideoUrlPolicy, *, resolve: bool = True) -
     return target
 
 
-def _verify(policy: VideoUrlPolicy) -> ssl.SSLContext | bool:
+def _verify(policy: VideoUrlPolicy) -> ssl.SSLContext:
+    """The operating system's store (on Linux OpenSSL's default file and directory, which
+    SSL_CERT_FILE and SSL_CERT_DIR move), or the CA bundle alone when one is given."""
     if policy.ca_bundle is None:
-        return True
+        return truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     return ssl.create_default_context(cafile=str(policy.ca_bundle))
 
 
 @contextmanager
 def _get(url: str, policy: VideoUrlPolicy, headers: dict[str, str]) -> Iterator[httpx.Response]:
-    """A streamed GET sent to the checked address of the URL's host (no redirects)."""
+    """A streamed GET sent to the checked address of the URL's host (no redirects). A
+    RemoteVideoError raised here or in the caller's block is marked `private` for an inside server."""
     target = check_video_url(url, policy, resolve=False)
     address = checked_address(target, allow_private=False, allowed=policy.allowed)
     default_port = 443 if target.scheme == "https" else 80
     host_header = target.host if target.port == default_port else f"{target.host}:{target.port}"
-    with httpx.Client(verify=_verify(policy), timeout=policy.timeout_s, follow_redirects=False) as client:
-        request = client.build_request(
-            "GET",
-            httpx.URL(url).copy_with(host=address),
-            headers={"Host": host_header, "Accept-Encoding": "identity", **headers},  # byte offsets of the file
-            extensions={"sni_hostname": target.host} if target.scheme == "https" else None,
-        )
-        try:
-            response = client.send(request, stream=True)
-        except httpx.HTTPError as exc:
-            raise RemoteVideoError(f"the video URL cannot be reached: {type(exc).__name__}: {exc}") from None
-        try:
-            _check_status(response)
-            yield response
-        finally:
-            response.close()
+    try:
+        with httpx.Client(verify=_verify(policy), timeout=policy.timeout_s, follow_redirects=False) as client:
+            request = client.build_request(
+                "GET",
+                httpx.URL(url).copy_with(host=address),
+                headers={"Host": host_header, "Accept-Encoding": "identity", **headers},  # byte offsets of the file
+                extensions={"sni_hostname": target.host} if target.scheme == "https" else None,
+            )
+            try:
+                response = client.send(request, stream=True)
+            except httpx.HTTPError as exc:
+                raise RemoteVideoError(f"the video URL cannot be reached: {type(exc).__name__}: {exc}") from None
+            try:
+                _check_status(response)
+                yield response
+            finally:
+                response.close()
+    except RemoteVideoError as exc:
+        exc.private = refusal(address) is not None
+        raise
 
 
 def _check_status(response: httpx.Response) -> None:

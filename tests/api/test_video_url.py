@@ -1,6 +1,8 @@
 """Uploads by URL: `video_url` instead of a file, checked by the SSRF guard and probed as a
 video at upload, fetched again (and checked again) by the real job through the local
-dispatcher, from a local HTTPS server whose certificate a test CA signed."""
+dispatcher, from a local HTTPS server whose certificate a test CA signed. The server is on
+loopback, let in by the allow-list: a server inside the network, whose failures the probe
+answers only with "not a video"."""
 
 from __future__ import annotations
 
@@ -11,9 +13,12 @@ from typing import Any
 
 import pytest
 
+from api.video_url import NOT_A_VIDEO
 from tests.api.test_upload import stored_files, wait_final
+from tests.api_process import free_port
 from tests.https_videos import VideoServer, https_video_server
 from tests.videos import pan_video
+from videoanalysis import remote
 from videoanalysis.models import Task
 
 FRAMES = 12
@@ -61,7 +66,6 @@ async def test_a_video_by_url_is_analysed_and_never_stored(client: Any, signup_u
         ({"model": "opencv-face"}, 422, "no video: send the file"),
         ({"video_url": "http://localhost:{port}/pan.mp4"}, 422, "video_url must be https://"),
         ({"video_url": "https://localhost:{port}/notes.txt"}, 415, "does not point to a video"),
-        ({"video_url": "https://localhost:{port}/missing.mp4"}, 422, "answered 404 Not Found"),
         ({"video_url": "file:///etc/passwd"}, 422, "video_url must be an absolute http(s) URL"),
         ({"video_url": "https://u:p@localhost:{port}/pan.mp4"}, 422, "must not carry credentials"),
     ],
@@ -87,3 +91,34 @@ async def test_loopback_without_the_allow_list_is_refused_at_upload(
     assert resp.status_code == 422
     assert resp.json()["detail"] == "video_url host 'localhost' resolves to a non-public address (127.0.0.1: loopback)"
     assert server.requests == []
+
+
+async def test_an_inside_server_that_serves_no_video_gets_one_answer(
+    client: Any, signup_user: Any, server: VideoServer
+) -> None:
+    """Text, a 404, a 403 and a closed port look the same: the probe maps no internal service."""
+    _, headers = await signup_user(client)
+    server.expired.add("pan.mp4")
+    urls = [server.url(name) for name in ("notes.txt", "missing.mp4", "pan.mp4")]
+    urls.append(f"https://localhost:{free_port()}/pan.mp4")
+    answers = []
+    for url in urls:
+        resp = await client.post(UPLOAD, headers=headers, files={"video_url": (None, url)})
+        answers.append((resp.status_code, resp.json()["detail"]))
+    assert answers == [(415, NOT_A_VIDEO)] * 4
+    assert [name for name, _ in server.requests] == ["notes.txt", "missing.mp4", "pan.mp4"]
+    assert stored_files(client) == []
+
+
+async def test_a_public_server_s_answer_is_shown(
+    client: Any, signup_user: Any, server: VideoServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a public server answers anyone could ask it directly; it says what to fix."""
+    monkeypatch.setattr(remote, "refusal", lambda address: None)  # the test server counts as public
+    _, headers = await signup_user(client)
+    server.expired.add("pan.mp4")
+    answers = []
+    for name in ("missing.mp4", "pan.mp4"):
+        resp = await client.post(UPLOAD, headers=headers, files={"video_url": (None, server.url(name))})
+        answers.append((resp.status_code, resp.json()["detail"].split(":")[0]))
+    assert answers == [(422, "the video URL answered 404 Not Found"), (422, "the video URL answered 403 Forbidden")]

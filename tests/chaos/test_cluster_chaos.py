@@ -18,7 +18,7 @@ from api.dispatchers.kubernetes import KubernetesDispatcher
 from tests.k8s.cluster import OperatorProcess
 from tests.k8s.conftest import wait_for
 from tests.k8s.kubelet import SimulatedKubelet
-from tests.k8s.test_operator import job_and_pod, jobs, phase_is, row_is, submit
+from tests.k8s.test_operator import job_and_pod, job_condition, jobs, phase_is, row_is, submit
 from va_operator.config import OperatorSettings
 from videoanalysis.exitcodes import JobExit
 from videoanalysis.k8s import names
@@ -142,7 +142,10 @@ async def test_permanent_failure_ends_at_the_first_attempt_while_the_operator_wa
     )
     va = await wait_for(phase_is(kube_api, namespace, name, "Failed"), what="Failed")
     assert "unknown label 'unicorn'" in va["status"]["message"]
-    await wait_for(lambda: not jobs(kube_api, namespace), what="the Job deleted")
+    [job] = jobs(kube_api, namespace)
+    failed = await wait_for(lambda: job_condition(kube_api, namespace, job.metadata.name, "Failed"), what="Job Failed")
+    assert failed.reason == "PodFailurePolicy"  # the Job's own FailJob rule, not a retry
+    assert len(kubelet.wait_for_pods(namespace, job.metadata.name)) == 1
     await task.refresh_from_db()
     assert task.error == "unknown label 'unicorn'" and await webhooks(task) == 1
 

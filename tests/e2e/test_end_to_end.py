@@ -69,7 +69,16 @@ async def test_upload_runs_as_a_job_and_detections_come_back(
     faces = [o for frame in result["detections"] for o in frame["objects"] if o["label"] == "face"]
     assert len(result["detections"]) == FRAMES and len(faces) >= FRAMES // 2
     assert kubectl("get", "va", name, "-n", cluster.namespace, "--no-headers").stdout.split()[1] == "Succeeded"
-    finished = client.BatchV1Api(cluster.kube).read_namespaced_job(job.metadata.name, cluster.namespace)
+    # The row, then the resource, can move before the job controller has counted the Pod.
+    finished = await wait_for(
+        lambda: (
+            (j := client.BatchV1Api(cluster.kube).read_namespaced_job(job.metadata.name, cluster.namespace))
+            and j.status.succeeded
+            and j
+        ),
+        timeout=cluster.timeout,
+        what="the Job's Pod counted",
+    )
     assert finished.status.succeeded == 1 and not finished.status.failed
     assert len(job_of(cluster.kube, cluster.namespace, name)) == 1
 

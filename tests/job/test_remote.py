@@ -1,13 +1,20 @@
 """Fetching a video by URL (videoanalysis.remote) from a real local HTTPS server with a test CA:
-the guard, Range resumption, the size cap, an expired URL, no redirects."""
+the guard, the operating system's CA store, Range resumption, the size cap, an expired URL, no
+redirects."""
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import trustme
 
 from tests.https_videos import VideoServer, https_video_server
 from videoanalysis.exitcodes import JobExit
@@ -47,6 +54,61 @@ def test_http_needs_the_setting_and_the_certificate_needs_the_ca(server: VideoSe
         check_video_url(server.url("blob.mp4").replace("https", "http"), policy(server))
     with pytest.raises(RemoteVideoError, match=r"cannot be reached: ConnectError.*certificate verify failed"):
         read_head(server.url("blob.mp4"), policy(server, ca_bundle=None))
+
+
+# Three clients in one process whose OpenSSL default paths (SSL_CERT_FILE, SSL_CERT_DIR) are the
+# operating system's store: videoanalysis.remote with no CA bundle, httpx's default (certifi, or
+# SSL_CERT_FILE alone when set: what remote used to do) and certifi's bundle alone.
+_THREE_CLIENTS = """
+import json, ssl, sys
+import certifi, httpx
+from videoanalysis.netguard import AllowList
+from videoanalysis.remote import VideoUrlPolicy, read_head
+
+def attempt(fetch):
+    try:
+        return fetch()
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"
+
+url, ip_url = sys.argv[1:]
+certifi_only = httpx.Client(verify=ssl.create_default_context(cafile=certifi.where()), trust_env=False)
+print(json.dumps({
+    "remote": attempt(lambda: read_head(url, VideoUrlPolicy(allowed=AllowList.parse("127.0.0.1")), size=4).hex()),
+    "httpx default": attempt(lambda: httpx.get(ip_url).content[:4].hex()),
+    "certifi": attempt(lambda: certifi_only.get(ip_url).content[:4].hex()),
+}))
+"""
+
+
+def test_without_a_ca_bundle_the_operating_system_store_is_trusted(server: VideoServer, tmp_path: Path) -> None:
+    """The store holds the test CA in its hashed directory (as update-ca-certificates puts a
+    company CA in /etc/ssl/certs); its bundle file holds another CA, so neither certifi nor
+    httpx's reading of SSL_CERT_FILE can pass for it."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("needs the openssl command to name the CA file by its subject hash")
+    subject_hash = subprocess.run(
+        [openssl, "x509", "-hash", "-noout", "-in", str(server.ca_bundle)], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    store = tmp_path / "certs"
+    store.mkdir()
+    shutil.copy(server.ca_bundle, store / f"{subject_hash}.0")
+    trustme.CA().cert_pem.write_to_path(str(tmp_path / "other-ca.pem"))
+    env = {**os.environ, "SSL_CERT_FILE": str(tmp_path / "other-ca.pem"), "SSL_CERT_DIR": str(store)}
+    done = subprocess.run(
+        [sys.executable, "-c", _THREE_CLIENTS, server.url("blob.mp4"), server.url("blob.mp4", host="127.0.0.1")],
+        env=env,
+        cwd=Path(__file__).parents[2],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    got = json.loads(done.stdout)
+    assert got["remote"] == BLOB[:4].hex()
+    assert "CERTIFICATE_VERIFY_FAILED" in got["httpx default"]
+    assert "CERTIFICATE_VERIFY_FAILED" in got["certifi"]
 
 
 def test_head_is_one_range_request(server: VideoServer) -> None:
