@@ -80,7 +80,7 @@ class Target:
 @dataclass(frozen=True)
 class AllowList:
     """Hosts (by name) and networks (CIDRs) that may resolve to special-purpose addresses,
-    e.g. an object store inside the cluster. Parsed from "minio.storage, 10.0.0.0/8"."""
+    e.g. an object store inside the cluster. Parsed from "minio.storage.svc, 10.1.2.3/32" (prefer host names: a CIDR lets in every service in it)."""
 
     hosts: frozenset[str] = frozenset()
     networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()

@@ -43,7 +43,7 @@ class CoreSettings(BaseSettings):
         "private or loopback, e.g. an object store in the cluster.",
     )
     ca_bundle: Path | None = Field(
-        None, description="PEM file of the CAs trusted for video URLs (empty: the system's)."
+        None, description="PEM file of the CAs trusted for video URLs (empty: the operating system's CA store)."
     )
     video_url_max_bytes: int = Field(4 * 1024**3, gt=0, description="Largest video read from a URL.")
 
