@@ -7,9 +7,9 @@ as long as a wrong password.
 
 A token carries `sub` (the user id), `type` (access, refresh or viewer), `exp`, `iat`, `jti` and
 `ver`, the user's token version: a password change bumps the version, so every earlier token
-fails. Access and refresh tokens also carry `sid`, their sign-in session (`api.sessions`), so a
-logout or a replayed refresh token ends them; a viewer token carries `task`, the one task whose
-browser routes it opens.
+fails. Access, refresh and viewer tokens also carry `sid`, their sign-in session (`api.sessions`;
+a viewer token's is that of the access token that made it), so a logout or a replayed refresh
+token ends them; a viewer token carries `task`, the one task whose browser routes it opens.
 """
 
 from __future__ import annotations

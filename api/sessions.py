@@ -3,9 +3,9 @@
 Each sign-in starts an `AuthSession`, the family of its refresh tokens. A refresh token is
 good once: using it rotates the session to a new one. Presenting an already used token is a
 replay (a stolen copy, or the thief's copy after the owner refreshed): the whole session is
-revoked, its access tokens included. One exception keeps two clients of the same user that
-refresh at once (two CLI commands) signed in: the token just replaced is answered again with
-the current one for `ROTATION_GRACE`.
+revoked, its access tokens and the viewer links they made included. One exception keeps two
+clients of the same user that refresh at once (two CLI commands) signed in: the token just
+replaced is answered again with the current one for `ROTATION_GRACE`.
 """
 
 from __future__ import annotations
@@ -78,8 +78,8 @@ async def rotate(refresh_token: str, settings: ApiSettings) -> dict[str, str]:
 
 
 async def revoke(session_id: str) -> bool:
-    """End a session: its refresh and access tokens stop working (on this replica at once, on
-    the others within `VA_AUTH_CACHE_SECONDS`). False if it had ended."""
+    """End a session: its refresh, access and viewer tokens stop working (on this replica at
+    once, on the others within `VA_AUTH_CACHE_SECONDS`). False if it had ended."""
     ended = bool(await AuthSession.filter(id=session_id, revoked_at=None).update(revoked_at=utcnow()))
     forget_session(session_id)
     return ended

@@ -338,6 +338,11 @@ async def mirror_progress(body: Mapping[str, Any], settings: OperatorSettings) -
         return False
     meta = body["metadata"]
     async with MOVES.hold(meta["namespace"], meta["name"]):
+        # Kopf's body is a live view: by now it may hold the final move (and its resourceVersion),
+        # whose "100%" the row's last progress must not overwrite.
+        status = body.get("status") or {}
+        if Phase(status.get("phase") or Phase.PENDING.value).is_final:
+            return False
         patch = await row_counters(status["taskId"])
         if patch is None or all(status.get(k) == v for k, v in patch.items()):
             return False

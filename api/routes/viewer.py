@@ -3,7 +3,7 @@ browser can seek), and single frames as JPEG with the boxes drawn.
 
 These routes (and the result) also take a viewer token as the `viewer_token` query parameter
 (`api/viewer_auth.py`): a navigation and a <video src> send no headers. `POST
-/tasks/{task_id}/viewer-link` makes one.
+/tasks/{task_id}/viewer-link` makes one, bound to the caller's sign-in session.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
-from api.deps import OwnedTask, SettingsDep, TokenDep
+from api.deps import OwnedTask, SettingsDep, TokenDep, unauthorized
 from api.schemas import ViewerLinkOut
 from api.security import TokenType, create_token
 from api.viewer_auth import ViewerTask, get_viewer_task
@@ -150,17 +150,24 @@ async def view_task(
 
 
 @router.post("/tasks/{task_id}/viewer-link", response_model=ViewerLinkOut)
-async def viewer_link(task: OwnedTask, settings: SettingsDep) -> ViewerLinkOut:
+async def viewer_link(request: Request, task: OwnedTask, token: TokenDep, settings: SettingsDep) -> ViewerLinkOut:
     """A link to the viewer page with a short-lived token (`VA_VIEWER_TOKEN_MINUTES`) that opens
-    the GET routes of this one task only (page, result, video, frames), never anything else."""
+    the GET routes of this one task only (page, result, video, frames), never anything else, and
+    only while the sign-in session of the access token that asked for it lasts."""
+    # `OwnedTask` has checked this access token: its claims come from the replica's token cache.
+    session_id = request.app.state.verified_tokens.access_claims(token or "").session_id
+    if session_id is None:
+        raise unauthorized("this access token belongs to no sign-in session: sign in again to make a viewer link")
     await task.fetch_related("owner")
     lifetime = timedelta(minutes=settings.viewer_token_minutes)
-    token = create_token(task.owner, TokenType.VIEWER, lifetime, settings.secret_key, task_id=str(task.id))
-    path = f"/tasks/{task.id}/view?viewer_token={token}"
+    link_token = create_token(
+        task.owner, TokenType.VIEWER, lifetime, settings.secret_key, session_id=session_id, task_id=str(task.id)
+    )
+    path = f"/tasks/{task.id}/view?viewer_token={link_token}"
     return ViewerLinkOut(
         url=f"{settings.public_url.rstrip('/')}{path}",
         path=path,
-        viewer_token=token,
+        viewer_token=link_token,
         expires_at=datetime.now(UTC) + lifetime,
     )
 
