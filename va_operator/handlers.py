@@ -73,7 +73,7 @@ async def ensure_job(body: kopf.Body, **_: Any) -> None:
 @metrics.counted("job_changed")
 async def job_changed(type: str, body: kopf.Body, **_: Any) -> None:
     """The job controller's verdict (Complete/Failed) becomes the resource's phase."""
-    owner = reconcile.owner_of(body)
+    owner = await reconcile.owner_of(body)
     outcome = job_outcome(body) if type != "DELETED" else None
     if owner is None or outcome is None:
         return
@@ -89,8 +89,8 @@ async def job_changed(type: str, body: kopf.Body, **_: Any) -> None:
 async def pod_changed(type: str, body: kopf.Body, **_: Any) -> None:
     """A running Pod makes the resource Running; an image that cannot be pulled fails it and
     deletes the Job (the job controller would keep it Pending until its deadline)."""
-    owner = reconcile.owner_of(body)
     outcome = pod_outcome(body) if type != "DELETED" else None
+    owner = await reconcile.owner_of(body) if outcome is not None else None
     if owner is None or outcome is None:
         return
     await reconcile.advance(owner, outcome, SETTINGS)

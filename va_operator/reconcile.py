@@ -18,7 +18,7 @@ import kopf
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from va_operator import metrics, taskrow
+from va_operator import metrics, ownership, taskrow
 from va_operator.builders import SpecError, build_job
 from va_operator.config import OperatorSettings
 from va_operator.state import (
@@ -167,11 +167,15 @@ async def advance(body: Mapping[str, Any], outcome: Outcome, settings: OperatorS
     """
     namespace, name = body["metadata"]["namespace"], body["metadata"]["name"]
     async with MOVES.hold(namespace, name):
-        return await _advance(namespace, name, outcome, settings, attempts)
+        return await _advance(namespace, name, outcome, settings, attempts, body["metadata"].get("uid"))
 
 
-async def _advance(namespace: str, name: str, outcome: Outcome, settings: OperatorSettings, attempts: int) -> bool:
+async def _advance(
+    namespace: str, name: str, outcome: Outcome, settings: OperatorSettings, attempts: int, uid: str | None
+) -> bool:
     first = await read_resource(namespace, name)
+    if first is not None and uid and first["metadata"]["uid"] != uid:
+        return False  # the outcome was of an earlier resource of the same name
     if first is not None and task_id_of(first):
         outcome = await write_row(str(task_id_of(first)), outcome)
     for _ in range(attempts):
@@ -256,19 +260,20 @@ async def repair(body: Mapping[str, Any], settings: OperatorSettings) -> None:
     if not task_id_of(body):
         return
     namespace, job_name = meta["namespace"], names.job_name(meta["name"])
-    try:
-        job = await asyncio.to_thread(kube.batch().read_namespaced_job, job_name, namespace)
-        pods = await asyncio.to_thread(
-            kube.core().list_namespaced_pod, namespace, label_selector=f"job-name={job_name}"
-        )
-    except ApiException as exc:
-        if exc.status == 404:
-            job = None
-        else:
-            raise _classify(exc, f"reading Job {job_name}", settings) from exc
     serialize = kube.api_client().sanitize_for_serialization
-    outcomes = [o for p in (pods.items if job is not None else []) if (o := pod_outcome(serialize(p)))]
-    outcome = job_outcome(serialize(job)) if job is not None else None
+    try:
+        job: dict[str, Any] | None = serialize(
+            await asyncio.to_thread(kube.batch().read_namespaced_job, job_name, namespace)
+        )
+        pods = await owned_pods(job) if job is not None else []
+    except ApiException as exc:
+        if exc.status != 404:
+            raise _classify(exc, f"reading Job {job_name}", settings) from exc
+        job, pods = None, []
+    if job is not None and not ownership.controlled_by(job, names.KIND, meta.get("uid")):
+        job, pods = None, []  # a Job of an earlier resource of the same name: the GC removes it
+    outcomes = [o for p in pods if (o := pod_outcome(p))]
+    outcome = job_outcome(job) if job is not None else None
     outcome = outcome or next(iter(outcomes), None) or Outcome(Phase.PENDING, "JobCreated", f"Job {job_name} created")
     await advance(body, outcome, settings)
 
@@ -288,22 +293,38 @@ async def _after_move(resource: Mapping[str, Any], outcome: Outcome) -> None:
     )
 
 
-def owner_of(obj: Mapping[str, Any]) -> dict[str, Any] | None:
-    """The VideoAnalysis metadata stub a Job or Pod belongs to (by label)."""
-    meta = obj.get("metadata") or {}
-    name = (meta.get("labels") or {}).get(names.LABEL_RESOURCE)
-    return {"metadata": {"namespace": meta.get("namespace"), "name": name}} if name else None
+async def owner_of(obj: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The VideoAnalysis metadata stub (with its uid) a Job or a Pod belongs to, by owner
+    reference: a Pod's Job is read to find it. None for an object no resource controls."""
+    if obj.get("kind") == "Job":
+        return ownership.resource_of_job(obj)
+    ref = ownership.controller_ref(obj, "Job")
+    if ref is None:
+        return None
+    try:
+        job = await asyncio.to_thread(kube.batch().read_namespaced_job, ref["name"], obj["metadata"]["namespace"])
+    except ApiException as exc:
+        if exc.status == 404:
+            return None
+        raise
+    serialized = kube.api_client().sanitize_for_serialization(job)
+    return ownership.resource_of_job(serialized) if serialized["metadata"]["uid"] == ref["uid"] else None
 
 
-async def failure_details(job: Mapping[str, Any]) -> str | None:
-    """Why the Job's last Pod failed (exit code, reason), from its Pods; None if unknown."""
+async def owned_pods(job: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The Job's Pods (serialized, oldest first): selected by label, kept by owner UID."""
     meta = job["metadata"]
     pods = await asyncio.to_thread(
         kube.core().list_namespaced_pod, meta["namespace"], label_selector=f"job-name={meta['name']}"
     )
     serialized = [kube.api_client().sanitize_for_serialization(p) for p in pods.items]
-    newest_last = sorted(serialized, key=lambda p: p["metadata"]["creationTimestamp"])  # the API lists by name
-    details = [d for p in newest_last if (d := pod_failure_detail(p))]
+    mine = [p for p in serialized if ownership.controlled_by(p, "Job", meta.get("uid"))]
+    return sorted(mine, key=lambda p: p["metadata"]["creationTimestamp"])  # the API lists by name
+
+
+async def failure_details(job: Mapping[str, Any]) -> str | None:
+    """Why the Job's last Pod failed (exit code, reason), from its Pods; None if unknown."""
+    details = [d for p in await owned_pods(job) if (d := pod_failure_detail(p))]
     return details[-1] if details else None
 
 

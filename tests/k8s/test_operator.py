@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -294,6 +295,37 @@ async def test_image_pull_failure_fails_and_stops_the_job(
     assert "image pull failure for videoanalysis/inference:latest" in va["status"]["message"]
     await row_is(task, TaskStatus.FAILED)
     await wait_for(lambda: not jobs(kube_api, namespace), what="the Job deleted")
+
+
+async def test_a_pod_with_the_labels_but_not_owned_by_the_job_moves_nothing(
+    operator: OperatorProcess,
+    namespace: str,
+    kube_api: client.ApiClient,
+    kubelet: SimulatedKubelet,
+    make_task: Any,
+) -> None:
+    """Pods are matched to resources by owner reference (Pod -> Job -> resource), not by the
+    labels anyone can set: a stray Pod carrying the Job's labels that fails to pull its image
+    neither fails the resource nor stops its real Job; the real Pod then does."""
+    task = await make_task()
+    name = await submit(task, namespace)
+    job, pod = await job_and_pod(kube_api, kubelet, namespace)
+    stray = client.CoreV1Api(kube_api).create_namespaced_pod(
+        namespace,
+        {
+            # The labels the operator selects by; not the controller-uid the job controller
+            # adopts orphans by (an adopted Pod is the Job's own).
+            "metadata": {"name": "stray", "labels": {**job.metadata.labels, "job-name": job.metadata.name}},
+            "spec": {"containers": [{"name": names.CONTAINER, "image": "stray:1"}]},
+        },
+    )
+    kubelet.run(pod)
+    await wait_for(phase_is(kube_api, namespace, name, "Running"), what="Running")
+    kubelet.image_pull_backoff(stray)
+    await asyncio.sleep(3)  # the Pod's event and three repair passes
+    assert get_va(kube_api, namespace, name)["status"]["phase"] == "Running"
+    assert [j.metadata.name for j in jobs(kube_api, namespace)] == [job.metadata.name]
+    await row_is(task, TaskStatus.RUNNING)
 
 
 async def test_spec_that_can_never_run_fails_without_a_job(
