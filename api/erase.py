@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from api.dispatchers import Dispatcher
-from videoanalysis.models import Task
+from videoanalysis.models import Task, TaskOrigin
 from videoanalysis.status import TaskStatus
 from videoanalysis.storage import SCHEME, resolve_uri
 from videoanalysis.tasks import transition
@@ -16,7 +16,7 @@ from videoanalysis.tasks import transition
 
 async def erase_task(task: Task, dispatcher: Dispatcher, videos_dir: Path) -> None:
     """Raises DispatchError when the run or the resource cannot be stopped (nothing erased)."""
-    if not TaskStatus(task.status).is_final or task.resource_name is None:
+    if not TaskStatus(task.status).is_final or task.origin == TaskOrigin.API:
         await dispatcher.cancel(task)  # stops the run; deletes the API-made resource
     await transition(task.id, TaskStatus.CANCELLED, error="cancelled by the owner before erasure")
     if task.video_uri.startswith(SCHEME):  # a file:// video is not ours to delete

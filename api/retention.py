@@ -21,7 +21,7 @@ from pathlib import Path
 from api.dispatchers import Dispatcher
 from api.dispatchers.base import DispatchError
 from api.erase import erase_task
-from videoanalysis.models import Task
+from videoanalysis.models import Task, TaskOrigin
 from videoanalysis.storage import video_uri
 from videoanalysis.tasks import utcnow
 
@@ -38,7 +38,7 @@ async def erase_expired(days: int, dispatcher: Dispatcher, videos_dir: Path, *, 
         return 0
     cutoff = utcnow() - timedelta(days=days)
     erased = 0
-    for task in await Task.filter(finished_at__lt=cutoff, resource_name__isnull=True).limit(batch):
+    for task in await Task.filter(finished_at__lt=cutoff, origin=TaskOrigin.API).limit(batch):
         try:
             await erase_task(task, dispatcher, videos_dir)
         except DispatchError as exc:  # the resource could not be deleted: next sweep

@@ -371,8 +371,9 @@ async def mirror_progress(body: Mapping[str, Any], settings: OperatorSettings) -
 
 
 async def cancel_task(body: Mapping[str, Any]) -> bool:
-    """The resource is being deleted: the task ends CANCELLED unless it already ended."""
-    task_id = task_id_of(body) or (body.get("spec") or {}).get("taskId")
+    """The resource is being deleted: its task (`status.taskId`, none until the operator bound
+    one; never `spec.taskId`, which anyone can write) ends CANCELLED unless it already ended."""
+    task_id = task_id_of(body)
     if not task_id:
         return False
     moved = await tasks.transition(

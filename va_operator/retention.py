@@ -17,7 +17,7 @@ from kubernetes.client.exceptions import ApiException
 from va_operator import reconcile, taskrow
 from va_operator.config import OperatorSettings
 from videoanalysis.k8s import kube
-from videoanalysis.models import Task
+from videoanalysis.models import Task, TaskOrigin
 from videoanalysis.tasks import utcnow
 
 log = logging.getLogger(__name__)
@@ -64,7 +64,7 @@ async def expire_applied(settings: OperatorSettings, *, batch: int = 500) -> int
         return 0
     cutoff = utcnow() - timedelta(days=settings.retention_days)
     done = 0
-    for task in await Task.filter(finished_at__lt=cutoff, resource_name__isnull=False).limit(batch):
+    for task in await Task.filter(finished_at__lt=cutoff, origin=TaskOrigin.MANIFEST).limit(batch):
         body = await reconcile.read_resource(str(task.resource_namespace), str(task.resource_name))
         # Only the resource this row was made for (a re-created one of that name is another).
         if body is not None and taskrow.task_id_for(body["metadata"]["uid"]) == task.id:

@@ -1,6 +1,12 @@
 """The task row behind a resource: found for a resource the API made, created from the spec
 for one applied by hand (`kubectl apply`), and compared with later edits of the spec.
 
+`spec.taskId` is only a claim (anyone who may create a resource can write any id, and task
+ids are public): it binds only to a task the API made whose row names this very resource
+(namespace and name, recorded by the API's dispatcher before it created the resource).
+Anything else fails the resource as an invalid spec and leaves the named task alone. Once
+bound, `status.taskId` (written by the operator only) is the one id every later step uses.
+
 A resource applied by hand gets the task id uuid5(TASK_ID_NAMESPACE, metadata.uid): an
 operator that crashed after creating the row and before writing `status.taskId` finds the
 same row again instead of making a second task (and a second Job). The row is the snapshot the
@@ -20,7 +26,8 @@ from tortoise.exceptions import IntegrityError
 
 from va_operator.builders import SpecError
 from videoanalysis.catalogue import UnknownModelError
-from videoanalysis.models import Task, User
+from videoanalysis.k8s.resource import shown_video_uri
+from videoanalysis.models import Task, TaskOrigin, User
 from videoanalysis.params import AnalysisParams, ParamsError, parse_params, task_params
 from videoanalysis.remote import UnsafeURL, VideoUrlPolicy, check_video_url, is_url
 
@@ -84,15 +91,18 @@ async def _owner(spec: Mapping[str, Any]) -> User:
 async def find_or_create(
     body: Mapping[str, Any], default_model: str, mount_path: str, policy: VideoUrlPolicy | None = None
 ) -> Task:
-    """The task this resource runs: `status.taskId`, else `spec.taskId` (made by the API), else
-    the row made from the spec under the uid-derived id (created if absent)."""
+    """The task this resource runs: `status.taskId` (the operator's own record), else the API's
+    task named by `spec.taskId` when its row names this resource (`api_task`), else the row
+    made from the spec under the uid-derived id (created if absent)."""
     meta, spec = body["metadata"], body.get("spec") or {}
-    known = (body.get("status") or {}).get("taskId") or spec.get("taskId")
+    known = (body.get("status") or {}).get("taskId")
     if known:
         task = await Task.get_or_none(id=known)
         if task is None:
             raise SpecError(f"task {known} does not exist (erased, or another database)")
         return task
+    if spec.get("taskId"):
+        return await api_task(str(spec["taskId"]), meta["namespace"], meta["name"])
     task_id = task_id_for(meta["uid"])
     task = await Task.get_or_none(id=task_id)
     if task is not None:
@@ -108,11 +118,27 @@ async def find_or_create(
             params=params.stored(),
             video_uri=uri,
             video_name=PurePosixPath(urlsplit(uri).path if is_url(uri) else uri.split("://", 1)[-1]).name[:255],
+            origin=TaskOrigin.MANIFEST,
             resource_namespace=meta["namespace"],
             resource_name=meta["name"],
         )
     except IntegrityError:  # made meanwhile by a retry of this handler
         return await Task.get(id=task_id)
+
+
+async def api_task(task_id: str, namespace: str, name: str) -> Task:
+    """The task the API made for the resource `namespace`/`name`; SpecError, the same for an
+    unknown id, a task of a manifest and an API task of another resource (no oracle), when
+    `task_id` is not that. Its video URI was checked by the API: no `check_video_uri` here."""
+    try:
+        task = await Task.get_or_none(id=uuid.UUID(task_id), origin=TaskOrigin.API)
+    except ValueError:
+        task = None
+    if task is None or (task.resource_namespace, task.resource_name) != (namespace, name):
+        raise SpecError(
+            f"spec.taskId is set by the API only: task {task_id} is not one the API made for {namespace}/{name}"
+        )
+    return task
 
 
 def checked_params(task: Task) -> AnalysisParams:
@@ -124,8 +150,10 @@ def checked_params(task: Task) -> AnalysisParams:
 
 
 def spec_changes(spec: Mapping[str, Any], task: Task, default_model: str) -> list[str]:
-    """The spec fields that now differ from the task's snapshot (camelCase, sorted)."""
-    changed = [] if spec.get("videoUri") == task.video_uri else ["videoUri"]
+    """The spec fields that now differ from the task's snapshot (camelCase, sorted). An API
+    task's resource shows its video URI without the secret parts (`shown_video_uri`)."""
+    shown = shown_video_uri(task.video_uri) if task.origin == TaskOrigin.API else task.video_uri
+    changed = [] if spec.get("videoUri") == shown else ["videoUri"]
     try:
         now = spec_params(spec, default_model).spec()
     except SpecError:

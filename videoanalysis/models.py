@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import uuid
+from enum import StrEnum
 
 from tortoise import fields
 from tortoise.models import Model
 
 from videoanalysis.status import TaskStatus
+
+
+class TaskOrigin(StrEnum):
+    """Who made a task: the API (an upload or a URL; with the kubernetes dispatcher, the API
+    also makes its resource), or the operator from a VideoAnalysis manifest applied by hand."""
+
+    API = "api"
+    MANIFEST = "manifest"
 
 
 class User(Model):
@@ -45,8 +54,12 @@ class Task(Model):
     detections: dict = fields.JSONField(default=dict)
     # {label: unique tracks} so far, kept with the tracks by the job; null without a tracker.
     objects: dict | None = fields.JSONField(null=True)
-    # The VideoAnalysis resource a person applied by hand that this task runs (the operator
-    # made the row from its spec); null for tasks the API made.
+    # Who made the task: the API, or the operator from a manifest applied by hand.
+    origin = fields.CharEnumField(TaskOrigin, max_length=16, default=TaskOrigin.API)
+    # The VideoAnalysis resource this task runs: the manifest the operator made the row from,
+    # or the one the API's kubernetes dispatcher creates (recorded before it is created: the
+    # operator binds a resource's spec.taskId only to the row that names that resource).
+    # Null for tasks the API runs itself (the local dispatcher).
     resource_namespace = fields.CharField(max_length=253, null=True)
     resource_name = fields.CharField(max_length=253, null=True)
     created_at = fields.DatetimeField(auto_now_add=True)

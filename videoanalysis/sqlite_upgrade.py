@@ -27,6 +27,7 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("tasks", "detections", "JSON NOT NULL DEFAULT '{}'"),
     ("tasks", "dispatch_due_at", "TIMESTAMP"),
     ("tasks", "objects", "JSON"),  # the tracks table is new: generate_schemas creates it
+    ("tasks", "origin", "VARCHAR(16) NOT NULL DEFAULT 'api'"),
 )
 INDEXES = (
     'CREATE INDEX IF NOT EXISTS "idx_tasks_queue_5f277a" ON "tasks" ("queue", "status", "created_at")',
@@ -36,8 +37,12 @@ INDEXES = (
     'CREATE INDEX IF NOT EXISTS "idx_webhook_del_gave_up_6eef5c" ON "webhook_deliveries" ("gave_up")',
     'CREATE INDEX IF NOT EXISTS "idx_tasks_dispatc_274234" ON "tasks" ("dispatch_due_at")',
 )
-# Tasks left open by a version without queues belong to the embedded server's queue.
-AFTER = {("tasks", "queue"): "UPDATE \"tasks\" SET \"queue\" = 'local' WHERE \"status\" IN ('PENDING', 'RUNNING')"}
+# Tasks left open by a version without queues belong to the embedded server's queue; tasks of
+# a version without origins were the operator's when they name a resource (the API's did not).
+AFTER = {
+    ("tasks", "queue"): "UPDATE \"tasks\" SET \"queue\" = 'local' WHERE \"status\" IN ('PENDING', 'RUNNING')",
+    ("tasks", "origin"): 'UPDATE "tasks" SET "origin" = \'manifest\' WHERE "resource_name" IS NOT NULL',
+}
 
 
 async def upgrade_sqlite() -> list[str]:

@@ -1,7 +1,10 @@
 """The `kubernetes` dispatcher: a task becomes a VideoAnalysis resource; the operator runs it.
 
-Submitting only creates the resource (the operator makes the Job); a refusal by the API
-server raises DispatchError with the server's own message, and nothing is left behind.
+Submitting records the resource's namespace and name in the task row, then creates the
+resource (the operator makes the Job): the operator binds a resource's `spec.taskId` only to
+an API task whose row names that very resource, so a manifest naming someone else's task id
+takes nothing over. A refusal by the API server raises DispatchError with the server's own
+message, and nothing is left behind.
 Cancelling deletes the resource: its Job goes with it through the owner reference.
 """
 
@@ -44,7 +47,11 @@ class KubernetesDispatcher:
         """Nothing to resume here: the operator follows the resources."""
 
     async def submit(self, task: Task) -> None:
-        body = build_videoanalysis(task, self.settings.kube_namespace)
+        body = build_videoanalysis(task, self.namespace)
+        task.resource_namespace, task.resource_name = self.namespace, body["metadata"]["name"]
+        await Task.filter(id=task.id).update(
+            resource_namespace=task.resource_namespace, resource_name=task.resource_name
+        )
         try:
             await self._call("create_namespaced_custom_object", body, **kube.STRICT)
         except ApiException as exc:

@@ -1,5 +1,5 @@
-"""Upgrades from the previous schema: PostgreSQL through migration 2, and the embedded SQLite
-file of an earlier version at start-up."""
+"""Upgrades from the previous schema: PostgreSQL through migrations 2 and 8, and the embedded
+SQLite file of an earlier version at start-up."""
 
 from __future__ import annotations
 
@@ -15,10 +15,10 @@ import asyncpg
 from tortoise import Tortoise
 from tortoise.context import TortoiseContext
 
-from tests.api.test_migrate import columns
+from tests.api.test_migrate import OLD_USER, at_schema_before, columns, insert_old_task
 from videoanalysis.db import tortoise_config
 from videoanalysis.migrate import MIGRATIONS_DIR, migrate
-from videoanalysis.models import Task
+from videoanalysis.models import Task, TaskOrigin
 from videoanalysis.sqlite_upgrade import COLUMNS
 
 REPO = Path(__file__).resolve().parents[2]
@@ -62,6 +62,32 @@ async def test_migration_2_upgrades_a_database_with_open_tasks(empty_databases, 
         assert {s: t.queue for s, t in tasks.items()} == {"PENDING": "local", "RUNNING": "local", "SUCCEEDED": None}
         running = tasks["RUNNING"]
         assert (running.next_frame, running.lease_attempt, running.retries, running.frames_done) == (0, 0, 0, 5)
+        await Tortoise.close_connections()
+
+
+async def test_origin_migration_tells_manifest_tasks_from_api_tasks(db, empty_databases, tmp_path: Path):
+    """A database at the schema before `origin`: the tasks naming a resource were made by the
+    operator from a manifest (the API recorded none), the others by the API; new rows are the
+    API's unless told otherwise."""
+    url = empty_databases[0]
+    files = await at_schema_before(url, 8, tmp_path)
+    conn = await asyncpg.connect(url)
+    try:
+        owner = await conn.fetchval(OLD_USER + " RETURNING id")
+        made = await insert_old_task(conn, owner, "PENDING", detections="{}")
+        applied = await insert_old_task(
+            conn, owner, "RUNNING", detections="{}", resource_namespace="team-a", resource_name="street"
+        )
+        assert [f for f in await migrate(url) if f.startswith("8_")] == [f for f in files if f.startswith("8_")]
+        origins = dict(await conn.fetch("SELECT id, origin FROM tasks"))
+        assert origins == {made: "api", applied: "manifest"}
+        await insert_old_task(conn, owner, "PENDING", detections="{}")  # an API of the previous version
+    finally:
+        await conn.close()
+    with TortoiseContext():
+        await Tortoise.init(config=tortoise_config(url))
+        assert (await Task.get(id=applied)).origin == TaskOrigin.MANIFEST
+        assert await Task.filter(origin=TaskOrigin.API).count() == 2
         await Tortoise.close_connections()
 
 
@@ -110,7 +136,7 @@ START_UP = """
 import asyncio, json, sys
 from tortoise import Tortoise
 from videoanalysis.db import close_db, init_db
-from videoanalysis.models import Task
+from videoanalysis.models import Task, TaskOrigin
 from videoanalysis.settings import CoreSettings
 
 async def main():
@@ -142,6 +168,55 @@ def test_an_earlier_embedded_sqlite_file_is_upgraded_at_start_up(tmp_path: Path)
     assert set(NEW_COLUMNS) <= fresh and not set(NEW_COLUMNS) & _sqlite_columns(path)
     assert start_up(path.parent) == ["local", 0, 3, None, "wal"]
     assert _sqlite_columns(path) == fresh
+
+
+ORIGINS = """
+import asyncio, json, sys
+from videoanalysis.db import close_db, init_db
+from videoanalysis.models import Task
+from videoanalysis.settings import CoreSettings
+
+async def main():
+    await init_db(CoreSettings(data_dir=sys.argv[1]))
+    print(json.dumps(sorted([t.video_name, t.origin] for t in await Task.all())))
+    await close_db()
+
+asyncio.run(main())
+"""
+
+
+def test_an_embedded_file_before_origins_tells_manifest_tasks_from_api_tasks(tmp_path: Path):
+    """A file of the version before `origin` (the tasks naming a resource were the operator's)."""
+    fresh_file = tmp_path / "fresh" / "videoanalysis.sqlite3"
+    _previous_sqlite_file_from_models(tmp_path / "fresh")
+    path = tmp_path / "old" / "videoanalysis.sqlite3"
+    path.parent.mkdir()
+    shutil.copy(fresh_file, path)
+    db = sqlite3.connect(path)
+    try:
+        db.execute('ALTER TABLE "tasks" DROP COLUMN "origin"')
+        db.execute(
+            "INSERT INTO users (email, first_name, last_name, password_hash, token_version, created_at)"
+            " VALUES ('u@example.com', '', '', 'x', 0, '2026-01-01 00:00:00+00:00')"
+        )
+        for name, resource in (("a.mp4", None), ("b.mp4", "street")):
+            db.execute(
+                "INSERT INTO tasks (id, owner_id, status, model, params, video_uri, video_name, frames_done,"
+                " detections, lease_attempt, next_frame, retries, resource_namespace, resource_name, created_at)"
+                " VALUES (?, 1, 'SUCCEEDED', 'opencv-face', '{}', ?, ?, 0, '{}', 0, 0, 0, ?, ?,"
+                " '2026-01-01 00:00:00+00:00')",
+                (str(uuid.uuid4()), f"videos://{name}", name, resource and "team-a", resource),
+            )
+        db.commit()
+    finally:
+        db.close()
+    assert "origin" not in _sqlite_columns(path)
+    done = subprocess.run(
+        [sys.executable, "-c", ORIGINS, str(path.parent)], cwd=REPO, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == [["a.mp4", "api"], ["b.mp4", "manifest"]]
+    assert _sqlite_columns(path) == _sqlite_columns(fresh_file)
 
 
 def _previous_sqlite_file_from_models(data_dir: Path) -> None:

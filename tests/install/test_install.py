@@ -136,7 +136,8 @@ async def test_installed_operator_creates_the_job_of_a_resource(
     namespace = create_namespace(kube_api, "va-inst-", db)
     user = await User.create(email=f"op-{uuid.uuid4().hex[:8]}@example.com", password_hash="x")
     task = await Task.create(owner=user, model="opencv-face", video_uri="videos://v.mp4", params={})
-    body = build_videoanalysis(task, namespace)
+    body = build_videoanalysis(task, namespace)  # as the API's dispatcher makes it, row bound first
+    await Task.filter(id=task.id).update(resource_namespace=namespace, resource_name=body["metadata"]["name"])
     try:
         with running_operator(db, namespace, tmp_path / "operator.log", str(bin_dir / "python"), tmp_path) as operator:
             client.CustomObjectsApi(kube_api).create_namespaced_custom_object(

@@ -15,7 +15,8 @@ from kubernetes import client
 
 from tests.k8s.cluster import NAMESPACE_PREFIX, create_namespace
 from tests.k8s.kubelet import SimulatedKubelet
-from videoanalysis.models import Task, User
+from videoanalysis.k8s import names
+from videoanalysis.models import Task, TaskOrigin, User
 
 
 @pytest.fixture
@@ -45,12 +46,26 @@ def kubelet(kube_api: client.ApiClient) -> SimulatedKubelet:
 
 
 @pytest.fixture
-async def make_task(db: str) -> Any:
-    """`await make_task(**spec_fields)`: a PENDING task row of a fresh user."""
+async def make_task(db: str, request: pytest.FixtureRequest) -> Any:
+    """`await make_task(**spec_fields)`: a PENDING task row of a fresh user, made as the API
+    makes it for its resource `va-<id>` in `namespace=` (default: the test's `namespace`
+    fixture, when it uses one), so the operator binds that resource to it."""
 
-    async def make(model: str = "opencv-face", **params: Any) -> Task:
+    async def make(model: str = "opencv-face", namespace: str | None = None, **params: Any) -> Task:
+        if namespace is None and "namespace" in request.fixturenames:
+            namespace = request.getfixturevalue("namespace")
         user = await User.create(email=f"k8s-{uuid.uuid4().hex[:8]}@example.com", password_hash="x")
-        return await Task.create(owner=user, model=model, params=params, video_uri="videos://v.mp4")
+        task_id = uuid.uuid4()
+        return await Task.create(
+            id=task_id,
+            owner=user,
+            model=model,
+            params=params,
+            video_uri="videos://v.mp4",
+            origin=TaskOrigin.API,
+            resource_namespace=namespace,
+            resource_name=names.resource_name(str(task_id)) if namespace else None,
+        )
 
     return make
 

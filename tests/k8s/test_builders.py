@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import uuid
 from pathlib import Path
 
@@ -63,6 +64,16 @@ def test_videoanalysis_from_task() -> None:
         "labels": ["face"],
         "tracker": "ocsort",  # the contract's default, spelled out
     }
+
+
+def test_a_presigned_urls_signature_stays_out_of_the_resource() -> None:
+    """The resource lands in etcd and in every `kubectl get -o yaml`: its spec shows the video
+    URL without query, fragment or credentials (the job reads the whole URL from the row)."""
+    url = "https://reader:pw@bucket.s3.example.com/clips/k.mp4?X-Amz-Credential=AKIA&X-Amz-Signature=abc#t=2"
+    task = Task(id=uuid.UUID(TASK_ID), model="opencv-face", video_uri=url, params={})
+    spec = build_videoanalysis(task, "team-a")["spec"]
+    assert spec["videoUri"] == "https://bucket.s3.example.com/clips/k.mp4"
+    assert "X-Amz" not in json.dumps(spec) and "pw" not in json.dumps(spec)
 
 
 def test_job_is_deterministic_and_owned() -> None:

@@ -139,7 +139,7 @@ async def test_the_running_operator_applies_the_charts_job_defaults(
     proc = OperatorProcess(watch_env(db, [ns], VA_JOB_DEFAULTS=json.dumps(CHART_DEFAULTS)), tmp_path / "op.log")
     try:
         proc.start()
-        create_va(kube_api, await make_task(), ns, tolerations=[TEAM_TOL], nodeSelector={"pool": "a100"})
+        create_va(kube_api, await make_task(namespace=ns), ns, tolerations=[TEAM_TOL], nodeSelector={"pool": "a100"})
         [job] = await wait_for(lambda: jobs(kube_api, ns), what="the Job")
         pod = job.spec.template.spec
         assert (job.spec.active_deadline_seconds, job.spec.backoff_limit) == (7200, 3)

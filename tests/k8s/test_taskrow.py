@@ -1,5 +1,6 @@
 """A resource's task row: the uid-derived id, the spec under the parameter contract, the video
-URI check, and the spec edits compared with the snapshot (pure, plus the database)."""
+URI check, `spec.taskId` bound only to the API task made for that resource, and the spec
+edits compared with the snapshot (pure, plus the database)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from va_operator.builders import SpecError
 from va_operator.state import set_condition, summary_of
 from va_operator.taskrow import SCHEME, check_video_uri, find_or_create, spec_changes, spec_params, task_id_for
 from videoanalysis import storage
-from videoanalysis.models import Task, User
+from videoanalysis.k8s import names
+from videoanalysis.k8s.resource import build_videoanalysis
+from videoanalysis.models import Task, TaskOrigin, User
 
 MOUNT = "/data/videos"
 
@@ -95,6 +98,69 @@ async def test_bad_specs_make_no_row(db: str, spec: dict[str, Any], message: str
     with pytest.raises(SpecError, match=message):
         await find_or_create(by_hand(uid, **spec), "opencv-face", MOUNT)
     assert not await Task.exists(id=task_id_for(uid))
+
+
+async def api_task(namespace: str | None = "api-ns", **fields: Any) -> Task:
+    """A task as the API makes it, its row naming the resource the dispatcher creates."""
+    user = await User.create(email=f"api-{uuid.uuid4().hex[:8]}@example.com", password_hash="x")
+    task_id = uuid.uuid4()
+    return await Task.create(
+        **{"video_uri": "videos://v.mp4", **fields},
+        id=task_id,
+        owner=user,
+        model="opencv-face",
+        origin=TaskOrigin.API,
+        resource_namespace=namespace,
+        resource_name=names.resource_name(str(task_id)) if namespace else None,
+    )
+
+
+def resource_of(task: Task, namespace: str, uid: str | None = None) -> dict[str, Any]:
+    body = build_videoanalysis(task, namespace)
+    body["metadata"]["uid"] = uid or str(uuid.uuid4())
+    return body
+
+
+async def test_the_api_task_binds_only_to_the_resource_its_row_names(db: str) -> None:
+    task = await api_task()
+    assert (await find_or_create(resource_of(task, "api-ns"), "opencv-face", MOUNT)).id == task.id
+
+
+async def test_spec_task_id_of_another_resource_is_refused_the_same_way_whatever_it_names(db: str) -> None:
+    """A manifest may write any id in spec.taskId (ids are public: `va-<id>`); only the API's
+    task made for this very resource is bound, and the refusal does not tell the cases apart:
+    an API task of the same name in another namespace, a task of the local dispatcher (no
+    resource), a task of a manifest, an id no task has."""
+    email = f"gitops-{uuid.uuid4().hex[:8]}@example.com"
+    await User.create(email=email, password_hash="x")
+    applied = await find_or_create(by_hand(str(uuid.uuid4()), owner=email), "opencv-face", MOUNT)
+    assert applied.origin == TaskOrigin.MANIFEST
+    unknown = Task(id=uuid.uuid4(), model="opencv-face", video_uri="videos://v.mp4", params={})
+    for victim, namespace in [
+        (await api_task("api-ns"), "team-a"),
+        (await api_task(None), "api-ns"),
+        (applied, "team-a"),
+        (unknown, "api-ns"),
+    ]:
+        with pytest.raises(SpecError, match=r"^spec\.taskId is set by the API only: task "):
+            await find_or_create(resource_of(victim, namespace), "opencv-face", MOUNT)
+
+
+async def test_status_task_id_is_the_operators_record_and_is_kept(db: str) -> None:
+    task = await api_task()
+    body = {**resource_of(task, "api-ns"), "status": {"taskId": str(task.id)}}
+    assert (await find_or_create(body, "opencv-face", MOUNT)).id == task.id
+
+
+async def test_a_presigned_url_shown_without_its_query_is_no_spec_change(db: str) -> None:
+    url = "https://bucket.example.com/k.mp4?X-Amz-Signature=abc"
+    task = await api_task(video_uri=url)
+    spec = resource_of(task, "api-ns")["spec"]
+    assert spec["videoUri"] == "https://bucket.example.com/k.mp4"
+    assert spec_changes(spec, task, "opencv-face") == []
+    assert spec_changes({**spec, "videoUri": "https://bucket.example.com/other.mp4"}, task, "opencv-face") == [
+        "videoUri"
+    ]
 
 
 def test_conditions_and_summary() -> None:

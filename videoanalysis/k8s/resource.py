@@ -1,10 +1,15 @@
 """The VideoAnalysis resource of a stored task (pure): what the API's kubernetes dispatcher
-creates and the operator turns into a Job."""
+creates and the operator turns into a Job.
+
+A resource is no place for a secret (it lands in etcd and in every `kubectl get -o yaml`):
+a video URL is shown without its query, fragment and credentials (a presigned URL's
+signature). The job reads the whole URL from the task row, never from the resource."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from videoanalysis.k8s import names
 from videoanalysis.models import Task
@@ -16,7 +21,7 @@ def build_videoanalysis(task: Task, namespace: str) -> dict[str, Any]:
     # The row's parameters as stored (unchecked here: the operator checks them and fails the
     # resource with the reason), spelt as the contract's camelCase spec fields.
     params = AnalysisParams.model_construct(**{**(task.params or {}), "model": task.model})
-    spec: dict[str, Any] = {"taskId": str(task.id), "videoUri": task.video_uri, **params.spec()}
+    spec: dict[str, Any] = {"taskId": str(task.id), "videoUri": shown_video_uri(task.video_uri), **params.spec()}
     return {
         "apiVersion": names.API_VERSION,
         "kind": names.KIND,
@@ -32,8 +37,17 @@ def build_videoanalysis(task: Task, namespace: str) -> dict[str, Any]:
     }
 
 
+def shown_video_uri(uri: str) -> str:
+    """What an API-made resource shows of its task's video: an http(s) URL without its query,
+    fragment and user info; any other URI (`videos://<key>`) as it is."""
+    parts = urlsplit(uri)
+    if parts.scheme.lower() not in ("http", "https"):
+        return uri
+    return urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, "", ""))
+
+
 def task_id_of(body: Mapping[str, Any]) -> str | None:
     """The task a resource runs: `status.taskId`, written by the operator once the row exists
-    (copied from `spec.taskId` for a resource the API made, derived from the uid otherwise)."""
+    (`spec.taskId` for the resource the API made for that task, derived from the uid otherwise)."""
     value = (body.get("status") or {}).get("taskId")
     return str(value) if value else None
