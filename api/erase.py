@@ -1,7 +1,8 @@
 """Erasing a task on its owner's request: cancel it if it runs, then remove its video, its
 rows (detections and webhook deliveries go with the task by cascade) and the resource the API
 made for it. A resource applied by hand is left to its owner's Git: deleting it would only
-have it re-created and run again."""
+have it re-created and run again. The video is deleted only when the API stored it for this
+task (an API task under a key of the API's upload); a manifest's video is its author's."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ from pathlib import Path
 from api.dispatchers import Dispatcher
 from videoanalysis.models import Task, TaskOrigin
 from videoanalysis.status import TaskStatus
-from videoanalysis.storage import SCHEME, resolve_uri
+from videoanalysis.storage import resolve_uri
 from videoanalysis.tasks import transition
+from videoanalysis.uploadkeys import is_upload_uri
 
 
 async def erase_task(task: Task, dispatcher: Dispatcher, videos_dir: Path) -> None:
@@ -19,6 +21,11 @@ async def erase_task(task: Task, dispatcher: Dispatcher, videos_dir: Path) -> No
     if not TaskStatus(task.status).is_final or task.origin == TaskOrigin.API:
         await dispatcher.cancel(task)  # stops the run; deletes the API-made resource
     await transition(task.id, TaskStatus.CANCELLED, error="cancelled by the owner before erasure")
-    if task.video_uri.startswith(SCHEME):  # a file:// video is not ours to delete
+    if stored_by_api(task):
         resolve_uri(task.video_uri, videos_dir).unlink(missing_ok=True)
     await Task.filter(id=task.id).delete()
+
+
+def stored_by_api(task: Task) -> bool:
+    """The API's upload stored this task's video: never a file:// path, a URL or a manifest's."""
+    return task.origin == TaskOrigin.API and is_upload_uri(task.video_uri)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -24,12 +23,12 @@ from api.erase import erase_task
 from videoanalysis.models import Task, TaskOrigin
 from videoanalysis.storage import video_uri
 from videoanalysis.tasks import utcnow
+from videoanalysis.uploadkeys import UPLOAD_KEY, UPLOAD_TMP_PREFIX
 
 log = logging.getLogger(__name__)
 
 UPLOAD_GRACE = timedelta(hours=1)
 SWEEP_INTERVAL_S = 3600.0
-_KEY = re.compile(r"[0-9a-f]{32}\.[a-z0-9]{1,7}")
 
 
 async def erase_expired(days: int, dispatcher: Dispatcher, videos_dir: Path, *, batch: int = 500) -> int:
@@ -59,7 +58,7 @@ async def sweep_orphan_uploads(videos_dir: Path, grace: timedelta = UPLOAD_GRACE
         p
         for p in videos_dir.iterdir()
         if p.is_file()
-        and (p.name.startswith(".upload-") or _KEY.fullmatch(p.name))
+        and (p.name.startswith(UPLOAD_TMP_PREFIX) or UPLOAD_KEY.fullmatch(p.name))
         and p.stat().st_mtime < stale_before
     ]
     named = set(

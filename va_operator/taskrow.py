@@ -30,6 +30,7 @@ from videoanalysis.k8s.resource import shown_video_uri
 from videoanalysis.models import Task, TaskOrigin, User
 from videoanalysis.params import AnalysisParams, ParamsError, parse_params, task_params
 from videoanalysis.remote import UnsafeURL, VideoUrlPolicy, check_video_url, is_url
+from videoanalysis.uploadkeys import is_upload_key
 
 #: videoanalysis.storage.SCHEME (that module needs OpenCV, which the operator does not install).
 SCHEME = "videos://"
@@ -57,7 +58,8 @@ def spec_params(spec: Mapping[str, Any], default_model: str) -> AnalysisParams:
 def check_video_uri(uri: str, mount_path: str, policy: VideoUrlPolicy | None = None) -> str:
     """`videos://<key>` inside the volume, `file://` of a path inside it as the Job mounts it
     (`mount_path`), or an https:// URL (http:// when the policy allows); anything else is a
-    SpecError: a resource must not make the Job read files outside the videos volume. Pure
+    SpecError: a resource must not make the Job read files outside the videos volume, nor a
+    video the API stored for an upload (`videoanalysis.uploadkeys`: another user's). Pure
     path arithmetic and the URL's shape: where a URL's host resolves is the job's check, made
     from the Job's network when it fetches."""
     root = posixpath.normpath(mount_path)
@@ -73,8 +75,14 @@ def check_video_uri(uri: str, mount_path: str, policy: VideoUrlPolicy | None = N
         path = posixpath.normpath(uri[len("file://") :])
     else:
         raise SpecError(f"spec.videoUri must be {SCHEME}<key>, file:// inside the videos volume, or https://")
-    if not path.startswith(root.rstrip("/") + "/"):
+    prefix = root.rstrip("/") + "/"
+    if not path.startswith(prefix):
         raise SpecError(f"spec.videoUri {uri!r} is outside the videos volume ({root})")
+    if is_upload_key(path[len(prefix) :]):
+        raise SpecError(
+            f"spec.videoUri {uri!r} names a video the API stored for an upload; "
+            "copy your video to another name on the volume (or upload it through the API)"
+        )
     return uri
 
 

@@ -2,7 +2,7 @@
 
 A task's video is addressed by a URI that does not depend on where the folder is mounted:
 `videos://<key>` resolves against `VA_VIDEOS_DIR` of whoever reads it; `file:///abs/path`
-is accepted for videos that already live on a shared disk.
+is accepted for videos that already live in that folder. Neither ever resolves outside it.
 """
 
 from __future__ import annotations
@@ -42,19 +42,23 @@ def video_uri(key: str) -> str:
 
 
 def resolve_uri(uri: str, videos_dir: Path) -> Path:
-    """Map a video URI to a path on this machine; refuses keys that escape the folder."""
+    """Map a video URI to a path on this machine, always inside `videos_dir`: a key or path
+    that leads elsewhere (`..`, another absolute path, a symbolic link out) is a ValueError."""
     if uri.startswith(SCHEME):
-        key = uri[len(SCHEME) :]
-        path = (videos_dir / key).resolve()
-        if videos_dir.resolve() not in path.parents:
-            raise ValueError(f"video key escapes the storage folder: {key!r}")
-        return path
-    if uri.startswith("file://"):
-        return Path(uri[len("file://") :])
-    raise ValueError(f"unsupported video URI {uri!r} (expected {SCHEME}<key> or file:///path)")
+        raw = videos_dir / uri[len(SCHEME) :]
+    elif uri.startswith("file://") and uri[len("file://") :].startswith("/"):
+        raw = Path(uri[len("file://") :])
+    else:
+        raise ValueError(f"unsupported video URI {uri!r} (expected {SCHEME}<key> or file:///path)")
+    root = videos_dir.resolve()
+    path = raw.resolve()
+    if root not in path.parents:
+        raise ValueError(f"video URI {uri!r} is outside the videos folder {root}")
+    return path
 
 
 def new_key(suffix: str) -> str:
+    """A fresh key of the API's upload (`videoanalysis.uploadkeys.UPLOAD_KEY`)."""
     safe = suffix.lower() if suffix and len(suffix) <= 8 and suffix[1:].isalnum() else ".bin"
     return f"{uuid.uuid4().hex}{safe}"
 

@@ -35,6 +35,7 @@ from videoanalysis.params import TRACKERS, AnalysisParams, ParamsError, frames_t
 from videoanalysis.status import TaskStatus
 from videoanalysis.storage import NotAVideo, UploadTooLarge, new_key, probe_video, video_uri
 from videoanalysis.tasks import transition, utcnow
+from videoanalysis.uploadkeys import UPLOAD_TMP_PREFIX
 from videoanalysis.webhooks import UnsafeCallbackURL, WebhookPolicy, check_url
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])
@@ -124,7 +125,7 @@ def _callback_url(fields: dict[str, str], policy: WebhookPolicy) -> str | None:
 async def _store_upload(request: Request, videos_dir: Path, settings: ApiSettings) -> Upload:
     """Stream the body to a temporary file; 413/400/415/422 errors leave nothing behind.
     Exactly one of a file and `video_url` (422 for both or neither)."""
-    tmp = videos_dir / f".upload-{uuid.uuid4().hex}"
+    tmp = videos_dir / f"{UPLOAD_TMP_PREFIX}{uuid.uuid4().hex}"
     try:
         upload = await receive_upload(
             request,

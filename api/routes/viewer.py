@@ -25,9 +25,10 @@ from api.deps import OwnedTask, SettingsDep, TokenDep, unauthorized
 from api.schemas import ViewerLinkOut
 from api.security import TokenType, create_token
 from api.viewer_auth import ViewerTask, get_viewer_task
-from videoanalysis.models import FrameDetections, Task
+from videoanalysis.models import FrameDetections, Task, TaskOrigin
 from videoanalysis.remote import is_url
 from videoanalysis.storage import resolve_uri, sniff_file
+from videoanalysis.uploadkeys import is_upload_uri
 
 router = APIRouter(tags=["viewer"])
 
@@ -96,6 +97,10 @@ def _video_path(task: Task, videos_dir: Path) -> Path:
             status.HTTP_404_NOT_FOUND,
             detail=f"the video of task {task.id} is read from its URL by the analysis, not stored by the API; "
             "open the URL itself",
+        )
+    if task.origin == TaskOrigin.MANIFEST and is_upload_uri(task.video_uri):  # a manifest row older than the refusal
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, detail=f"the video of task {task.id} is an upload of the API, not the manifest's"
         )
     try:
         path = resolve_uri(task.video_uri, videos_dir)

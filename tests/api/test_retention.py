@@ -92,6 +92,34 @@ async def test_erasing_an_ended_api_task_deletes_the_resource_it_names(api_setti
     assert dispatcher.cancelled == [made.id]  # the manifest's resource is its author's Git's
 
 
+async def test_erasing_a_manifest_task_leaves_its_video_in_place(api_settings) -> None:
+    """A manifest's video is its author's (and may be another manifest's input), even under a
+    key shaped like an upload's (a row made before such keys were refused); an API task's
+    video is deleted only under a key of the API's upload."""
+    videos = api_settings().resolved_videos_dir
+    videos.mkdir(parents=True, exist_ok=True)
+    owner = await User.create(email=f"ret-{uuid.uuid4().hex[:8]}@example.com", password_hash="x")
+    shared = videos / f"street-{uuid.uuid4().hex[:8]}.mp4"
+    shared.write_bytes(b"video")
+    by_hand = [
+        await Task.create(
+            owner=owner,
+            model="opencv-face",
+            video_uri=video_uri(shared.name),
+            status=TaskStatus.SUCCEEDED,
+            origin=TaskOrigin.MANIFEST,
+        )
+        for _ in range(2)
+    ]
+    upload_shaped, upload_shaped_video = await ended_task(owner, videos, 0, origin=TaskOrigin.MANIFEST)
+    not_an_upload = await Task.create(owner=owner, model="opencv-face", video_uri=video_uri(shared.name))
+    dispatcher = CancelRecorder()
+    for task in (*by_hand, upload_shaped, not_an_upload):
+        await erase_task(task, dispatcher, videos)  # type: ignore[arg-type]
+        assert not await Task.exists(id=task.id)
+    assert shared.is_file() and upload_shaped_video.is_file()
+
+
 async def test_uploads_without_a_task_are_swept_after_the_grace(db: str, tmp_path: Path) -> None:
     owner = await User.create(email=f"ret-{uuid.uuid4().hex[:8]}@example.com", password_hash="x")
     videos = tmp_path / "videos"

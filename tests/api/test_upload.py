@@ -197,3 +197,25 @@ async def test_erase_removes_the_video_the_rows_and_the_task(api_client, signup_
     assert not await FrameDetections.exists(task_id=task_id)
     assert (await api_client.get(f"/tasks/video-analysis-result/{task_id}/", headers=headers)).status_code == 404
     assert (await api_client.delete(f"/tasks/{task_id}/?erase=true", headers=headers)).status_code == 404
+
+
+@pytest.mark.parametrize(
+    "uri",
+    ["file:///etc/passwd", "videos://../x", "videos:///etc/passwd", "videos://", "file://relative/x.mp4"],
+)
+def test_video_uris_never_resolve_outside_the_videos_folder(uri: str, tmp_path: Path) -> None:
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    (videos / "inside.mp4").write_bytes(b"v")
+    assert resolve_uri("videos://inside.mp4", videos) == (videos / "inside.mp4").resolve()
+    assert resolve_uri(f"file://{videos}/inside.mp4", videos) == (videos / "inside.mp4").resolve()
+    with pytest.raises(ValueError, match=r"outside the videos folder|unsupported video URI"):
+        resolve_uri(uri, videos)
+
+
+def test_a_symbolic_link_out_of_the_videos_folder_is_refused(tmp_path: Path) -> None:
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    (videos / "out.mp4").symlink_to("/etc/passwd")
+    with pytest.raises(ValueError, match="outside the videos folder"):
+        resolve_uri("videos://out.mp4", videos)

@@ -68,6 +68,29 @@ def test_video_uri_must_stay_inside_the_videos_volume(uri: str, ok: bool) -> Non
             check_video_uri(uri, MOUNT)
 
 
+UPLOADED = f"{uuid.uuid4().hex}.mp4"  # a key as the API's upload names it
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        f"videos://{UPLOADED}",
+        f"videos://{UPLOADED.upper()}",
+        f"videos://sub/../{UPLOADED}",
+        f"file://{MOUNT}/{UPLOADED}",
+        "videos://.upload-0123.part",
+    ],
+)
+def test_a_manifest_may_not_name_a_video_the_api_uploaded(uri: str) -> None:
+    with pytest.raises(SpecError, match=r"spec\.videoUri .* names a video the API stored for an upload"):
+        check_video_uri(uri, MOUNT)
+
+
+def test_a_manifest_may_name_its_own_video_even_with_an_upload_like_name_in_a_folder() -> None:
+    assert check_video_uri(f"videos://street/{UPLOADED}", MOUNT) == f"videos://street/{UPLOADED}"
+    assert check_video_uri("videos://street.mp4", MOUNT) == "videos://street.mp4"
+
+
 async def test_row_from_the_spec_is_found_again_and_reports_edits(db: str) -> None:
     email = f"gitops-{uuid.uuid4().hex[:8]}@example.com"
     await User.create(email=email, password_hash="x")
