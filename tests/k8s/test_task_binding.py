@@ -2,10 +2,12 @@
 `spec.taskId` binds only to the task the API made for that very resource, so a manifest naming
 another user's task id (ids are public: the API's resources are `va-<id>`) fails and neither
 moves, mirrors nor cancels that task; an API-made resource carries no URL secret; the
-operator's retention leaves the API's tasks to the API."""
+operator's retention leaves the API's tasks to the API; a manifest cannot name another user's
+upload."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -19,7 +21,7 @@ from tests.k8s.test_operator import get_va, jobs, phase_is
 from va_operator import retention
 from va_operator.config import OperatorSettings
 from videoanalysis.k8s import names
-from videoanalysis.models import Task, TaskOrigin
+from videoanalysis.models import Task, TaskOrigin, User
 from videoanalysis.status import TaskStatus
 from videoanalysis.tasks import utcnow
 
@@ -127,3 +129,29 @@ async def test_operator_retention_leaves_the_api_tasks_that_name_their_resource(
         assert await Task.exists(id=made.id) and not await Task.exists(id=applied.id)
     finally:  # the session database is shared: the API's sweep in other tests must not see it
         await Task.filter(id=made.id).delete()
+
+
+async def test_a_manifest_naming_another_users_upload_fails_and_its_video_stays(
+    operator: OperatorProcess, namespace: str, kube_api: client.ApiClient, make_task: Any
+) -> None:
+    """An upload's key is visible in the API's resources; a manifest naming it (with its own
+    account as owner) is refused before any task is made, so the upload is neither served nor
+    erased through that task."""
+    victim = await make_task(namespace=API_NAMESPACE)
+    key = f"{uuid.uuid4().hex}.mp4"  # what the API's upload names a stored video
+    attacker = await User.create(email=f"att-{uuid.uuid4().hex[:8]}@example.com", password_hash="x")
+    body = {
+        "apiVersion": names.API_VERSION,
+        "kind": names.KIND,
+        "metadata": {"name": "borrowed", "namespace": namespace},
+        "spec": {"owner": attacker.email, "videoUri": f"videos://{key}"},
+    }
+    client.CustomObjectsApi(kube_api).create_namespaced_custom_object(
+        names.GROUP, names.VERSION, namespace, names.PLURAL, body
+    )
+    va = await wait_for(phase_is(kube_api, namespace, "borrowed", "Failed"), what="Failed")
+    assert va["status"]["reason"] == "InvalidSpec" and "names a video the API stored" in va["status"]["message"]
+    assert jobs(kube_api, namespace) == []
+    assert not await Task.filter(owner=attacker).exists()  # no task of the attacker's to read or erase it
+    await victim.refresh_from_db()
+    assert victim.status == TaskStatus.PENDING
