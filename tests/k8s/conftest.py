@@ -45,6 +45,21 @@ def kubelet(kube_api: client.ApiClient) -> SimulatedKubelet:
     return SimulatedKubelet(kube_api)
 
 
+async def api_task(namespace: str | None, **fields: Any) -> Task:
+    """A PENDING task row of a fresh user as the API makes it: its row names the resource the
+    kubernetes dispatcher creates for it (`va-<id>` in `namespace`; none without a namespace)."""
+    user = await User.create(email=f"k8s-{uuid.uuid4().hex[:8]}@example.com", password_hash="x")
+    task_id = uuid.uuid4()
+    return await Task.create(
+        **{"video_uri": "videos://v.mp4", "model": "opencv-face", **fields},
+        id=task_id,
+        owner=user,
+        origin=TaskOrigin.API,
+        resource_namespace=namespace,
+        resource_name=names.resource_name(str(task_id)) if namespace else None,
+    )
+
+
 @pytest.fixture
 async def make_task(db: str, request: pytest.FixtureRequest) -> Any:
     """`await make_task(**spec_fields)`: a PENDING task row of a fresh user, made as the API
@@ -54,18 +69,7 @@ async def make_task(db: str, request: pytest.FixtureRequest) -> Any:
     async def make(model: str = "opencv-face", namespace: str | None = None, **params: Any) -> Task:
         if namespace is None and "namespace" in request.fixturenames:
             namespace = request.getfixturevalue("namespace")
-        user = await User.create(email=f"k8s-{uuid.uuid4().hex[:8]}@example.com", password_hash="x")
-        task_id = uuid.uuid4()
-        return await Task.create(
-            id=task_id,
-            owner=user,
-            model=model,
-            params=params,
-            video_uri="videos://v.mp4",
-            origin=TaskOrigin.API,
-            resource_namespace=namespace,
-            resource_name=names.resource_name(str(task_id)) if namespace else None,
-        )
+        return await api_task(namespace, model=model, params=params)
 
     return make
 

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
+from tests.k8s.conftest import api_task
 from va_operator.builders import SpecError
 from va_operator.state import set_condition, summary_of
 from va_operator.taskrow import SCHEME, check_video_uri, find_or_create, spec_changes, spec_params, task_id_for
 from videoanalysis import storage
-from videoanalysis.k8s import names
 from videoanalysis.k8s.resource import build_videoanalysis
 from videoanalysis.models import Task, TaskOrigin, User
 
@@ -123,21 +123,6 @@ async def test_bad_specs_make_no_row(db: str, spec: dict[str, Any], message: str
     assert not await Task.exists(id=task_id_for(uid))
 
 
-async def api_task(namespace: str | None = "api-ns", **fields: Any) -> Task:
-    """A task as the API makes it, its row naming the resource the dispatcher creates."""
-    user = await User.create(email=f"api-{uuid.uuid4().hex[:8]}@example.com", password_hash="x")
-    task_id = uuid.uuid4()
-    return await Task.create(
-        **{"video_uri": "videos://v.mp4", **fields},
-        id=task_id,
-        owner=user,
-        model="opencv-face",
-        origin=TaskOrigin.API,
-        resource_namespace=namespace,
-        resource_name=names.resource_name(str(task_id)) if namespace else None,
-    )
-
-
 def resource_of(task: Task, namespace: str, uid: str | None = None) -> dict[str, Any]:
     body = build_videoanalysis(task, namespace)
     body["metadata"]["uid"] = uid or str(uuid.uuid4())
@@ -145,7 +130,7 @@ def resource_of(task: Task, namespace: str, uid: str | None = None) -> dict[str,
 
 
 async def test_the_api_task_binds_only_to_the_resource_its_row_names(db: str) -> None:
-    task = await api_task()
+    task = await api_task("api-ns")
     assert (await find_or_create(resource_of(task, "api-ns"), "opencv-face", MOUNT)).id == task.id
 
 
@@ -170,14 +155,14 @@ async def test_spec_task_id_of_another_resource_is_refused_the_same_way_whatever
 
 
 async def test_status_task_id_is_the_operators_record_and_is_kept(db: str) -> None:
-    task = await api_task()
+    task = await api_task("api-ns")
     body = {**resource_of(task, "api-ns"), "status": {"taskId": str(task.id)}}
     assert (await find_or_create(body, "opencv-face", MOUNT)).id == task.id
 
 
 async def test_a_presigned_url_shown_without_its_query_is_no_spec_change(db: str) -> None:
     url = "https://bucket.example.com/k.mp4?X-Amz-Signature=abc"
-    task = await api_task(video_uri=url)
+    task = await api_task("api-ns", video_uri=url)
     spec = resource_of(task, "api-ns")["spec"]
     assert spec["videoUri"] == "https://bucket.example.com/k.mp4"
     assert spec_changes(spec, task, "opencv-face") == []
