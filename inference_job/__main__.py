@@ -1,7 +1,8 @@
 """`python -m inference_job --task-id ID`: the entry point of the Kubernetes Job and of the
 local dispatcher. Exit codes are `videoanalysis.exitcodes.JobExit`: 0 on success (or when the
-task was cancelled), 1 on a failure whose reason is in the task row, 4 when another run holds
-or took the task's lease, 75 when stopped early (the next run resumes)."""
+task had already ended), 2 for no such task, 3 on a failure whose reason is in the task row, 4
+when another run holds or took the task's lease, 75 when stopped early (the next run resumes);
+1 is an uncaught crash."""
 
 from __future__ import annotations
 
