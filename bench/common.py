@@ -241,4 +241,44 @@ def match_detections(want: Sequence[Sequence[Detection]], got: Sequence[Sequence
         "labels_equal": float(same),
         "mean_iou": statistics.fmean(ious) if ious else 1.0,
         "max_score_diff": max(diffs),
+        "boxes": float(len(ious)),
     }
+
+
+def accuracy_met(check: dict[str, float]) -> str:
+    """The compiled-vs-eager verdict: same labels, mean IoU >= 0.95, scores within 0.02, and at
+    least one box compared (an empty comparison proves nothing)."""
+    if not check["boxes"]:
+        return "no boxes to compare: not claimed"
+    ok = check["labels_equal"] == 1.0 and check["mean_iou"] >= 0.95 and check["max_score_diff"] <= 0.02
+    return "met" if ok else "NOT met"
+
+
+def condition_random_weights(
+    model: Any, frames: Sequence[np.ndarray], logit_gain: float = 3.0, rpn_gain: float = 30.0
+) -> None:
+    """Make a random-weight Detectron2 model behave numerically like a trained one (its labels
+    still mean nothing): every frozen batch norm takes its statistics from its own input on
+    `frames` (a data-dependent initialisation: activations of unit scale at every layer, as in a
+    trained network, where random ones grow by orders of magnitude and fp16 would see
+    unrealistic values), and the RPN's objectness and the classifier's logits are scaled so
+    that proposals and detections are decided by margins rather than near-ties."""
+    import torch
+    from detectron2.layers import FrozenBatchNorm2d
+
+    def from_input(module: Any, args: tuple) -> None:
+        x = args[0].float()
+        module.running_mean.copy_(x.mean((0, 2, 3)))
+        module.running_var.copy_(x.var((0, 2, 3)) + module.eps)
+
+    net = model.model
+    hooks = [m.register_forward_pre_hook(from_input) for m in net.modules() if isinstance(m, FrozenBatchNorm2d)]
+    try:
+        with torch.inference_mode():
+            net(model._prepare_batch(frames))  # fp32: the statistics of the real activations
+    finally:
+        for hook in hooks:
+            hook.remove()
+    with torch.no_grad():
+        net.proposal_generator.rpn_head.objectness_logits.weight.mul_(rpn_gain)
+        net.roi_heads.box_predictor.cls_score.weight.mul_(logit_gain)

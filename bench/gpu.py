@@ -3,6 +3,7 @@ batch 1/4/8/16, side by side, in well under 5 minutes. Exits 0 with a message wi
 
     python -m bench.gpu [--frames 128] [--input-size 800] [--repeats 3]
     python -m bench.gpu --hd [--hd-frames 128] [--compile inductor]   # the 1080p part only
+    python -m bench.gpu --hd --hd-part ceiling|compiled [--hd-video FILE]
 
 `--hd`: a generated 1920x1080 H.264 video (PyAV): the pipeline's ceiling (null model end to
 end vs decode-only) with the CPU reader and with NVDEC; a breakdown per stage at batch B
@@ -163,7 +164,14 @@ def main(argv: list[str] | None = None) -> int:
         "--smoke-cpu", action="store_true", help="run the same code on the CPU (tiny sizes) to check it, not to time it"
     )
     parser.add_argument("--hd", action="store_true", help="the 1080p H.264 part (see the docstring)")
-    parser.add_argument("--hd-frames", type=int, default=128)
+    parser.add_argument(
+        "--hd-frames",
+        type=int,
+        default=128,
+        help="frames of the generated clip (and at most this many decoded for the compiled part)",
+    )
+    parser.add_argument("--hd-video", default="", help="an H.264 file to measure instead of a generated clip")
+    parser.add_argument("--hd-part", default="all", choices=("all", "ceiling", "compiled"))
     parser.add_argument("--hd-batch", type=int, default=8)
     parser.add_argument("--compile", default="inductor", choices=("inductor", "cudagraphs"))
     args = parser.parse_args(argv)
@@ -174,6 +182,7 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory() as tmp:
             from bench.gpu_hd import hd
 
+            args.tmp = tmp
             asyncio.run(hd(args, Path(tmp)))
         return 0
     if args.only_batch:

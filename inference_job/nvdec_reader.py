@@ -55,9 +55,22 @@ def nvdec_missing() -> str | None:
     """Why NVDEC cannot be used on this machine, or None when it can be tried."""
     if importlib.util.find_spec("PyNvVideoCodec") is None:
         return "PyNvVideoCodec is not installed (the nvdec extra)"
-    if ctypes.util.find_library("nvcuvid") is None:
+    if not decoder_library_loads():
         return "the driver's decoder library (libnvcuvid) is not on this machine"
     return None
+
+
+def decoder_library_loads() -> bool:
+    """Whether the dynamic loader finds the driver's libnvcuvid, as PyNvVideoCodec will look for
+    it: GPU containers mount the driver's libraries through LD_LIBRARY_PATH, which
+    `ctypes.util.find_library` (the ldconfig cache) does not read."""
+    for name in ("libnvcuvid.so.1", "libnvcuvid.so"):
+        try:
+            ctypes.CDLL(name)
+        except OSError:
+            continue
+        return True
+    return ctypes.util.find_library("nvcuvid") is not None
 
 
 def choose_decoder(setting: str, device: str, device_frames: bool, fourcc: str, missing: str | None) -> DecoderChoice:
