@@ -61,3 +61,36 @@ def test_crossing_faces_keep_two_ids_through_the_real_detector(tmp_path) -> None
         assert all((b - a) * direction[i] > -15 for a, b in itertools.pairwise(xs)), (i, xs)
     assert direction[1] != direction[2]
     assert stats.tracker_seconds > 0
+
+
+def test_an_empty_comparison_is_not_claimed() -> None:
+    from bench.common import accuracy_met
+
+    assert accuracy_met(match_detections([[]], [[]])) == "no boxes to compare: not claimed"
+    same = [[Detection("cat", 0.9, (0, 0, 10, 10))]]
+    assert accuracy_met(match_detections(same, same)) == "met"
+    moved = [[Detection("cat", 0.9, (0, 0, 10, 12))]]
+    assert accuracy_met(match_detections(same, moved)) == "NOT met"  # IoU 0.83
+
+
+def test_conditioned_random_weights_give_unit_scale_features_and_boxes() -> None:
+    """The compiled-vs-eager check needs activations of a trained network's scale (a random
+    Detectron2's grow by orders of magnitude through the backbone) and boxes to compare."""
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("detectron2")
+    from bench.common import condition_random_weights, pattern_frames
+    from inference_job.models import create_model
+
+    torch.manual_seed(0)
+    model = create_model("detectron2", random_weights=True, device="cpu", input_size=160)
+    frames = list(pattern_frames(2, (192, 160)))
+
+    def features() -> float:
+        with torch.inference_mode():
+            images = model.model.preprocess_image(model._prepare_batch(frames)).tensor
+            return max(float(v.abs().max()) for v in model.model.backbone(images).values())
+
+    raw = features()
+    condition_random_weights(model, frames)
+    assert features() < raw / 10
+    assert sum(len(d) for d in model.predict(frames)) > 0

@@ -5,6 +5,7 @@ VA_DECODER=nvdec. This machine has no GPU: the fallback is what runs here."""
 from __future__ import annotations
 
 import logging
+import os
 import re
 import shutil
 from pathlib import Path
@@ -86,3 +87,20 @@ async def test_a_job_forced_onto_nvdec_fails_with_the_reason(harness: JobHarness
     await task.refresh_from_db()
     assert task.status == TaskStatus.FAILED
     assert task.error == "VA_DECODER=nvdec, but the model takes frames on the host"
+
+
+def test_the_decoder_library_is_found_where_the_dynamic_loader_finds_it(tmp_path: Path) -> None:
+    """GPU containers mount the driver's libraries through LD_LIBRARY_PATH, outside the ldconfig
+    cache: a libnvcuvid there counts (a stand-in shared object built here, loaded by a child)."""
+    import subprocess
+    import sys
+
+    if shutil.which("cc") is None:
+        pytest.skip("no C compiler to build the stand-in library")
+    (tmp_path / "stub.c").write_text("int cuvidGetDecoderCaps(void *caps) { return 0; }\n")
+    subprocess.run(["cc", "-shared", "-fPIC", "-o", tmp_path / "libnvcuvid.so.1", tmp_path / "stub.c"], check=True)
+    probe_code = "from inference_job.nvdec_reader import decoder_library_loads as f; print(f())"
+    for path, expected in ((str(tmp_path), "True"), ("", "False")):
+        env = {**os.environ, "LD_LIBRARY_PATH": path}
+        got = subprocess.run([sys.executable, "-c", probe_code], env=env, capture_output=True, text=True, check=True)
+        assert got.stdout.strip() == expected, (path, got.stderr)
