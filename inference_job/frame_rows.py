@@ -20,6 +20,7 @@ import json
 import uuid
 from collections.abc import Sequence
 
+from tortoise.backends.asyncpg.client import AsyncpgDBClient
 from tortoise.backends.base.client import BaseDBAsyncClient, TransactionalDBClient
 
 from inference_job.runner import FrameResult
@@ -40,7 +41,7 @@ def _objects_json(objects: list[dict]) -> str:
 
 def supports_copy(conn: BaseDBAsyncClient) -> bool:
     """True for a Tortoise client backed by asyncpg (PostgreSQL)."""
-    return conn.capabilities.dialect == "postgres" and type(conn).__module__.startswith("tortoise.backends.asyncpg")
+    return conn.capabilities.dialect == "postgres" and isinstance(conn, AsyncpgDBClient)
 
 
 def _in_transaction(conn: BaseDBAsyncClient) -> None:

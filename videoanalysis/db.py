@@ -7,17 +7,22 @@ from typing import Any
 from tortoise import Tortoise
 from tortoise.backends.base.config_generator import expand_db_url
 
-from videoanalysis.settings import CoreSettings
+from videoanalysis.pg_backend import bounded_credentials
+from videoanalysis.settings import DEFAULT_DB_TIMEOUT_S, CoreSettings
 from videoanalysis.sqlite_backend import PRAGMAS
 from videoanalysis.sqlite_upgrade import upgrade_sqlite
 
 MODELS_MODULE = "videoanalysis.models"
 
 
-def tortoise_config(database_url: str, *, migrations: bool = False) -> dict[str, Any]:
+def tortoise_config(
+    database_url: str, *, migrations: bool = False, timeout_s: float | None = DEFAULT_DB_TIMEOUT_S
+) -> dict[str, Any]:
     """The Tortoise config dict. `migrations=True` adds Aerich's own table (only
     `videoanalysis.migrate` needs it: the job and the operator install no Aerich). SQLite gets the
-    client of `videoanalysis.sqlite_backend` (immediate transactions, busy timeout, WAL)."""
+    client of `videoanalysis.sqlite_backend` (immediate transactions, busy timeout, WAL);
+    PostgreSQL the client of `videoanalysis.pg_backend`, every wait bounded by `timeout_s`
+    (None: unbounded, for migrations, whose statements may rightly run long)."""
     models = [MODELS_MODULE, "aerich.models"] if migrations else [MODELS_MODULE]
     # PostgreSQL keeps asyncpg's own reset on release: it costs a round trip per query, but it is
     # what finds a connection the server dropped (a failover, pg_terminate_backend) and takes it
@@ -27,6 +32,13 @@ def tortoise_config(database_url: str, *, migrations: bool = False) -> dict[str,
         connection = expand_db_url(database_url)
         connection["engine"] = "videoanalysis.sqlite_backend"
         connection["credentials"] = {**PRAGMAS, **connection["credentials"]}
+    elif timeout_s and database_url.startswith(("postgres://", "asyncpg://")):
+        connection = expand_db_url(database_url)
+        connection["engine"] = "videoanalysis.pg_backend"
+        bounded = bounded_credentials(timeout_s)
+        given = connection["credentials"]
+        server = {**bounded["server_settings"], **(given.get("server_settings") or {})}
+        connection["credentials"] = {**bounded, **given, "server_settings": server}
     return {
         "connections": {"default": connection},
         "apps": {"models": {"models": models, "default_connection": "default"}},
@@ -45,7 +57,8 @@ async def init_db(
     visible to tasks started outside this context (a server's lifespan vs. its requests)."""
     if settings.is_sqlite:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-    await Tortoise.init(config=tortoise_config(settings.resolved_database_url), _enable_global_fallback=global_fallback)
+    config = tortoise_config(settings.resolved_database_url, timeout_s=settings.db_timeout_s)
+    await Tortoise.init(config=config, _enable_global_fallback=global_fallback)
     if generate_schemas if generate_schemas is not None else settings.is_sqlite:
         if settings.is_sqlite:  # first: SQLite would index a missing column as a string literal
             await upgrade_sqlite()
@@ -81,6 +94,11 @@ _TRANSIENT = {
     "ConnectionRefusedError",
     "BrokenPipeError",
     "gaierror",  # the database's host name did not resolve (DNS restarting)
+    # a bounded wait ended (videoanalysis.pg_backend): no connection free, a lock, no answer
+    "TimeoutError",
+    "LockNotAvailableError",
+    "QueryCanceledError",
+    "IdleInTransactionSessionTimeoutError",
 }
 
 

@@ -16,6 +16,9 @@ from videoanalysis.netguard import AllowList
 from videoanalysis.remote import VideoUrlPolicy
 
 
+DEFAULT_DB_TIMEOUT_S = 60.0
+
+
 class CoreSettings(BaseSettings):
     """Where the data lives. Defaults give the embedded (laptop) mode: SQLite under ./data/."""
 
@@ -28,6 +31,13 @@ class CoreSettings(BaseSettings):
         "Empty: an SQLite file at <data_dir>/videoanalysis.sqlite3.",
     )
     videos_dir: Path | None = Field(None, description="Where uploaded videos are stored. Empty: <data_dir>/videos.")
+    db_timeout_s: float = Field(
+        DEFAULT_DB_TIMEOUT_S,
+        ge=1,
+        le=3600,
+        description="PostgreSQL: the longest any database call waits, for a pooled connection, a lock "
+        "or a statement's answer; a transaction left idle twice as long is ended by the server.",
+    )
     default_model: str = Field(
         "opencv-face",
         description="Model of a task that names none (an upload, or a resource applied by hand).",

@@ -19,6 +19,7 @@ import pytest
 
 from api.dispatchers import create_dispatcher
 from api.dispatchers.local import LocalDispatcher, exit_reason
+from tests.waits import until
 from videoanalysis.exitcodes import JobExit
 from videoanalysis.lease import acquire
 from videoanalysis.models import Task, User
@@ -37,15 +38,6 @@ async def owner(db: str) -> User:
 
 async def new_task(owner: User, queue: str) -> Task:
     return await Task.create(owner=owner, model="opencv-face", video_uri="videos://x.mp4", params={}, queue=queue)
-
-
-async def until(predicate, timeout: float = 20.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not await predicate():
-        if loop.time() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.05)
 
 
 async def status_of(task: Task) -> Task:
