@@ -11,7 +11,11 @@ frames buffered behind it (never committed work), a rerun resumes
 from `next_frame` with exactly one row per analysed frame, and a run that lost its lease (or
 whose task was cancelled) writes nothing: its transaction is rolled back.
 A database connection dropped mid-write (a failover, a killed backend) is retried: the
-transaction is atomic and fenced, so writing it again is safe.
+transaction is atomic, fenced by the lease and by the position the batch starts from. A COMMIT
+that went through but whose acknowledgement was lost is found on the retry: the position is
+already at the batch's end, so the batch counts as committed and nothing is added again (the
+per-label counters and the tracks' statistics are sums, which a second write would double). A
+position anywhere else means someone else moved it: the run stops as a fenced one does.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ from videoanalysis.db import expire_pooled_connections, is_transient_db_error
 from videoanalysis.lease import Lease, LeaseLost, TaskStopped, why_fenced
 from videoanalysis.tasks import utcnow
 
-__all__ = ["LeaseLost", "ResultWriter", "TaskStopped"]
+__all__ = ["LeaseLost", "PositionMoved", "ResultWriter", "TaskStopped"]
 
 log = logging.getLogger(__name__)
 WRITE_TRIES = 5
@@ -43,6 +47,12 @@ BUFFERED_BATCHES = 4  # frames buffered behind a write in flight, in batches, be
 
 class _Fenced(Exception):
     """The fenced update matched nothing (raised inside the transaction to roll it back)."""
+
+
+class PositionMoved(LeaseLost):
+    """The task's committed position is neither where this run's batch starts nor where it
+    ends, though the run still holds the lease: something else wrote it. Fenced like a lost
+    lease (the job stops, superseded, and writes nothing more)."""
 
 
 class ResultWriter:
@@ -78,6 +88,7 @@ class ResultWriter:
         self._written = 0
         self._last_flush = clock()
         self.committed_frames_done = -(-lease.next_frame // stride)  # ceil: frames before the position
+        self._position = lease.next_frame  # the committed `next_frame`: where the next batch starts
         self.writes = 0
 
     @property
@@ -133,20 +144,29 @@ class ResultWriter:
                 break
             except _Fenced:
                 raise await why_fenced(self.lease) from None
+            except PositionMoved:
+                raise
             except Exception as exc:
                 if attempt == WRITE_TRIES or not is_transient_db_error(exc):
                     raise
                 log.warning("batch write failed (%s), retrying (%d/%d)", exc, attempt, WRITE_TRIES)
                 await expire_pooled_connections()
                 await asyncio.sleep(self.retry_delay_s * attempt)
+        self._position = rows[-1].frame_index + self.stride
         self._written += len(rows)
         self.writes += 1
 
     async def _commit(self, rows: list[FrameResult], state: Any) -> None:
-        """One transaction: the fenced position update first (row lock), then the rows."""
+        """One transaction: the fenced position update first (row lock), then the rows.
+
+        The update matches only while the lease holds and the committed position is where the
+        batch starts. When it matches nothing and the lease still holds, the position says why:
+        at the batch's end, this batch was committed by an earlier attempt whose acknowledgement
+        was lost (nothing more is written); anywhere else, `PositionMoved`."""
+        start, end = self._position, rows[-1].frame_index + self.stride
         now = utcnow()
         position: dict[str, Any] = {
-            "next_frame": rows[-1].frame_index + self.stride,
+            "next_frame": end,
             "frames_done": self.committed_frames_done + self._written + len(rows),
             "heartbeat_at": now,
             "lease_expires_at": self.lease.expiry(now),
@@ -154,8 +174,14 @@ class ResultWriter:
         if state is not None:
             position["stage_state"] = state
         async with in_transaction() as conn:
-            if not await self.lease.fenced(conn).update(**position):
-                raise _Fenced()
+            if not await self.lease.fenced(conn).filter(next_frame=start).update(**position):
+                at = await self.lease.fenced(conn).values_list("next_frame", flat=True)
+                if not at:
+                    raise _Fenced()
+                if at[0] == end:
+                    log.warning("frames %d..%d were committed by an earlier attempt", start, end - self.stride)
+                    return
+                raise PositionMoved(f"the task's committed position is at frame {at[0]}, not {start} (or {end})")
             await upsert_frame_rows(conn, self.lease.task_id, rows)
             # The per-label counters move with the rows: a resumed run adds only what it commits.
             await add_counts(conn, self.lease.task_id, label_counts(r.objects for r in rows), reset=False)
