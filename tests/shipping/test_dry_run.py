@@ -13,7 +13,7 @@ import yaml
 from kubernetes import client
 
 from tests.k8s.cluster import kubectl
-from tests.shipping.helm import VALUES, Manifest
+from tests.shipping.helm import VALUES, Manifest, helm_template
 
 pytestmark = pytest.mark.kubernetes
 
@@ -76,6 +76,22 @@ def test_rendered_chart_passes_server_side_dry_run(
     # A dry run persists nothing.
     apps = client.AppsV1Api(kube_api)
     assert not apps.list_namespaced_deployment(ship_namespace).items
+
+
+def test_job_egress_with_ipv6_ranges_allowed_networks_and_http_passes_dry_run(ship_namespace: str) -> None:
+    """Every shape the Jobs' video-URL rule takes: `except` within 0.0.0.0/0 and ::/0, the CIDRs
+    and bare addresses of videoUrls.allowedNetworks, port 80."""
+    proc = helm_template(
+        "--set-json",
+        'networkPolicy.clusterCidrs=["10.96.0.0/12","10.244.0.0/16","fd00:10:96::/112","fd00:10:244::/56"]',
+        "--set",
+        "videoUrls.allowedNetworks=10.1.2.0/24\\,minio.storage.svc\\,192.168.5.7\\,fd12::5",
+        "--set",
+        "videoUrls.allowHttp=true",
+        "--show-only",
+        "templates/networkpolicy.yaml",
+    )
+    assert _dry_run(ship_namespace, proc.stdout).count("(server dry run)") == 2  # the database's and the Jobs'
 
 
 def test_sample_videoanalysis_is_accepted_and_defaulted(ship_namespace: str) -> None:

@@ -90,12 +90,12 @@ def test_only_the_components_and_the_jobs_reach_the_bundled_database() -> None:
     assert not any(_selects(p, one(docs, "Pod", "-test-readyz")["metadata"]["labels"]) for p in peers)
 
 
-def test_jobs_reach_only_dns_and_the_database() -> None:
+def test_jobs_reach_only_dns_the_database_and_video_urls() -> None:
     docs = render()
     policy = one(docs, "NetworkPolicy", "-job")
     assert _selects(policy["spec"]["podSelector"]["matchLabels"], job_labels("va-x", "t", OperatorSettings()))
     assert policy["spec"]["policyTypes"] == ["Ingress", "Egress"] and policy["spec"]["ingress"] == []
-    dns, database = policy["spec"]["egress"]
+    dns, database, _video_urls = policy["spec"]["egress"]  # the last: test_job_video_url_egress.py
     assert dns == {"ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]}
     assert database["ports"] == [{"port": 5432, "protocol": "TCP"}]
     [peer] = database["to"]
@@ -111,7 +111,7 @@ def test_external_database_and_extra_egress_are_values() -> None:
         values=CHART / "values-gpu.yaml",
     )
     assert not find(docs, "NetworkPolicy", "-postgresql")
-    _, database, extra = one(docs, "NetworkPolicy", "-job")["spec"]["egress"]
+    _, database, _, extra = one(docs, "NetworkPolicy", "-job")["spec"]["egress"]
     assert database == {"ports": [{"port": 5432, "protocol": "TCP"}], "to": [{"ipBlock": {"cidr": "10.0.5.0/24"}}]}
     assert extra == {"ports": [{"port": 9091}]}
     assert not find(render("--set", "networkPolicy.enabled=false"), "NetworkPolicy")
