@@ -34,9 +34,9 @@ from inference_job.counts import add_counts, label_counts
 from inference_job.frame_rows import upsert_frame_rows
 from inference_job.runner import FrameResult
 from inference_job.tracks import upsert_tracks
+from videoanalysis.clock import db_now
 from videoanalysis.db import expire_pooled_connections, is_transient_db_error
 from videoanalysis.lease import Lease, LeaseLost, TaskStopped, why_fenced
-from videoanalysis.tasks import utcnow
 
 __all__ = ["LeaseLost", "PositionMoved", "ResultWriter", "TaskStopped"]
 
@@ -164,16 +164,16 @@ class ResultWriter:
         at the batch's end, this batch was committed by an earlier attempt whose acknowledgement
         was lost (nothing more is written); anywhere else, `PositionMoved`."""
         start, end = self._position, rows[-1].frame_index + self.stride
-        now = utcnow()
-        position: dict[str, Any] = {
-            "next_frame": end,
-            "frames_done": self.committed_frames_done + self._written + len(rows),
-            "heartbeat_at": now,
-            "lease_expires_at": self.lease.expiry(now),
-        }
-        if state is not None:
-            position["stage_state"] = state
         async with in_transaction() as conn:
+            now = await db_now(conn)
+            position: dict[str, Any] = {
+                "next_frame": end,
+                "frames_done": self.committed_frames_done + self._written + len(rows),
+                "heartbeat_at": now,
+                "lease_expires_at": self.lease.expiry(now),
+            }
+            if state is not None:
+                position["stage_state"] = state
             if not await self.lease.fenced(conn).filter(next_frame=start).update(**position):
                 at = await self.lease.fenced(conn).values_list("next_frame", flat=True)
                 if not at:

@@ -5,7 +5,8 @@ run holds a given attempt. Every later write of that run (a batch of rows with t
 position, the heartbeat, the task's ending) only matches the row while its attempt and holder
 are still there and the task is RUNNING; a run whose lease expired and was taken over, or
 whose task was cancelled, changes nothing. The fenced update takes the row lock first, so a
-takeover waits for the batch in flight and then reads the position it committed.
+takeover waits for the batch in flight and then reads the position it committed. Expiries are
+stamped and compared with the database's clock (`videoanalysis.clock`), never a run's own.
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
+from videoanalysis.clock import db_now
 from videoanalysis.models import Task
 from videoanalysis.status import TaskStatus
-from videoanalysis.tasks import utcnow
 
 
 class TaskStopped(Exception):
@@ -73,7 +74,7 @@ async def acquire(task_id: uuid.UUID, holder: str, ttl_s: float) -> Lease:
             raise LookupError(f"task {task_id} not found")
         if TaskStatus(task.status).is_final:
             raise TaskStopped(f"the task is already {task.status}")
-        now = utcnow()
+        now = await db_now(conn)
         if not is_free(task, holder, now):
             raise LeaseHeld(f"run {task.lease_holder} holds the lease until {task.lease_expires_at:%H:%M:%S}")
         task.lease_attempt += 1
@@ -96,7 +97,7 @@ async def why_fenced(lease: Lease) -> Exception:
 
 async def renew(lease: Lease) -> None:
     """Heartbeat: extend the lease; raises TaskStopped or LeaseLost when it is no longer ours."""
-    now = utcnow()
+    now = await db_now()
     if not await lease.fenced().update(heartbeat_at=now, lease_expires_at=lease.expiry(now)):
         raise await why_fenced(lease)
 
