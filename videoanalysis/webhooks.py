@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import httpx
+from tortoise.expressions import Q
 
 from videoanalysis.models import Task, User, WebhookDelivery
 from videoanalysis.netguard import (
@@ -150,10 +151,15 @@ def payload_for(task: Task, results_base_url: str) -> dict:
 
 
 async def user_secret(user: User) -> str:
-    """The user's webhook signing key, created on first use."""
+    """The user's webhook signing key, created on first use. Two first uses at once (two
+    deliveries, or one and `GET /me/webhook-secret`) agree: only a write onto an empty key
+    lands, and each reads back the key that did."""
     if not user.webhook_secret:
-        user.webhook_secret = secrets.token_hex(32)
-        await user.save(update_fields=["webhook_secret"])
+        empty = Q(webhook_secret__isnull=True) | Q(webhook_secret="")
+        await User.filter(empty, id=user.id).update(webhook_secret=secrets.token_hex(32))
+        user.webhook_secret = (await User.get(id=user.id)).webhook_secret
+    if not user.webhook_secret:
+        raise RuntimeError(f"user {user.id} has no webhook secret after it was made")
     return user.webhook_secret
 
 

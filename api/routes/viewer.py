@@ -245,9 +245,13 @@ async def task_frame(
     """One decoded frame as JPEG with its detections drawn; 404 past the end or when not analysed."""
     row = await FrameDetections.get_or_none(task_id=task.id, frame_index=index)
     path = _video_path(task, settings.resolved_videos_dir)
-    if boxes and row is None:
+    if row is None:  # the container's count first: seeking past the end decodes the whole video
         _, total = await run_in_threadpool(_video_meta, path)
-        if index < total:
+        if index >= total:
+            raise HTTPException(
+                status.HTTP_404_NOT_FOUND, detail=f"frame {index} is past the end of the video ({total} frames)"
+            )
+        if boxes:
             stride = (task.params or {}).get("frame_stride", 1)
             raise HTTPException(
                 status.HTTP_404_NOT_FOUND,
@@ -256,9 +260,6 @@ async def task_frame(
                     "ask with boxes=false for the plain frame"
                 ),
             )
-        raise HTTPException(
-            status.HTTP_404_NOT_FOUND, detail=f"frame {index} is past the end of the video ({total} frames)"
-        )
     frame = await run_in_threadpool(_decode_frame, path, index)
     if frame is None:
         raise HTTPException(

@@ -59,6 +59,9 @@ def test_frame_404s_say_why(api_server: str, viewer_tasks: dict[str, Analysed]) 
     assert skipped.status_code == 404
     assert "frame 7 was not analysed" in skipped.json()["detail"] and "frame stride 6" in skipped.json()["detail"]
     assert httpx.get(f"{base}/7.jpg", params={"boxes": "false"}, headers=auth).status_code == 200
+    # past the end without boxes: answered from the container's count, nothing decoded
+    far = httpx.get(f"{base}/999999999.jpg", params={"boxes": "false"}, headers=auth)
+    assert far.status_code == 404 and "past the end of the video (24 frames)" in far.json()["detail"]
     assert httpx.get(f"{base}/6.jpg", headers=auth).status_code == 200
     assert httpx.get(f"{base}/-1.jpg", headers=auth).status_code == 422
 

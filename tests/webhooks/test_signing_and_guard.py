@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -112,3 +113,19 @@ def test_special_purpose_table_does_not_depend_on_is_global():
     for address in ("192.0.0.9", "2001:1::1", "2001:20::1", "::ffff:8.8.8.8", "64:ff9b::808:808"):
         assert refusal(address), address
     assert refusal("8.8.8.8") is None and refusal("2a00:1450:4001:80b::200e") is None
+
+
+async def test_two_first_uses_of_the_secret_agree(db: str) -> None:
+    """Two deliveries (or one and GET /me/webhook-secret) making the key at once: both sign with
+    the one key the user keeps."""
+    import uuid
+
+    from videoanalysis.models import User
+    from videoanalysis.webhooks import user_secret
+
+    made = await User.create(email=f"wh-{uuid.uuid4().hex[:8]}@example.com", password_hash="x")
+    first, second = await User.get(id=made.id), await User.get(id=made.id)  # both read no key
+    keys = await asyncio.gather(user_secret(first), user_secret(second))
+    kept = (await User.get(id=made.id)).webhook_secret
+    assert keys[0] == keys[1] == kept and len(kept) == 64
+    assert await user_secret(await User.get(id=made.id)) == kept
