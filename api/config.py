@@ -23,6 +23,8 @@ PLACEHOLDER_SECRETS = frozenset(
     {"", "changethis", "change-me", "changeme", "secret", "secret-key", "placeholder", "xxx"}
 )
 MIN_SECRET_LENGTH = 32
+# A hash costs about 0.1 s of a thread: a longer queue would hold sign-ins for close to a minute.
+MAX_PASSWORD_HASH_QUEUE = 1024
 
 
 class Environment(StrEnum):
@@ -67,6 +69,19 @@ class ApiSettings(CoreSettings):
         20, gt=0, description="Failed sign-ins per account in the window before addresses that failed are refused."
     )
     signin_window_seconds: float = Field(900.0, gt=0, description="Window of the sign-in failure counters.")
+    signin_max_inflight_per_account: int = Field(
+        8, gt=0, description="Sign-ins of one account being verified at once (all addresses); more: 429."
+    )
+    signin_max_inflight_per_address: int = Field(
+        16, gt=0, description="Sign-ins from one client address being verified at once (all accounts); more: 429."
+    )
+    password_hash_queue: int = Field(
+        64,
+        ge=1,
+        le=MAX_PASSWORD_HASH_QUEUE,
+        description="Password hashes (sign-in, sign-up, password change) that may wait for one of the "
+        "hashing threads; past it, 503 with Retry-After instead of waiting.",
+    )
     forwarded_allow_ips: str = Field(
         "127.0.0.1",
         description="Proxies whose X-Forwarded-For gives the client address (uvicorn's forwarded_allow_ips).",
@@ -118,7 +133,9 @@ class ApiSettings(CoreSettings):
     kube_namespace: str = Field("default", min_length=1, description="Namespace of the VideoAnalysis resources.")
 
     public_url: str = Field(
-        "http://127.0.0.1:8000", description="Base URL clients reach the API at (links in webhooks)."
+        "",
+        description="Base URL clients reach the API at (links in webhooks and viewer links). Empty: "
+        "http://HOST:PORT of the address served (127.0.0.1 for a wildcard HOST).",
     )
     metrics_port: int = Field(
         0, ge=0, le=65535, description="Serve /metrics on this port only (not the API's); 0: on the API's port."
@@ -141,6 +158,20 @@ class ApiSettings(CoreSettings):
         10.0, gt=0, description="Total deadline of one delivery attempt (resolution, connection, answer)."
     )
     webhook_concurrency: int = Field(16, gt=0, description="Webhook deliveries in flight at once.")
+    video_url_probe_seconds: float = Field(
+        10.0,
+        gt=0,
+        le=300,
+        description="An upload by URL reads the video's first bytes within this time (connection included), "
+        "or is refused with the reason.",
+    )
+    video_url_probe_threads: int = Field(
+        8,
+        gt=0,
+        le=256,
+        description="Uploads by URL probed at once, in threads of their own (never Starlette's); more: 503 "
+        "with Retry-After.",
+    )
 
     @property
     def webhook_policy(self) -> WebhookPolicy:
@@ -151,6 +182,16 @@ class ApiSettings(CoreSettings):
             timeout_s=self.webhook_timeout_seconds,
             concurrency=self.webhook_concurrency,
         )
+
+    @model_validator(mode="after")
+    def _default_public_url(self) -> ApiSettings:
+        """Links point at the port actually served (`make run PORT=9000`), not a fixed one."""
+        if not self.public_url:
+            host = os.environ.get("HOST", "127.0.0.1")
+            host = "127.0.0.1" if host in ("", "0.0.0.0", "::") else host
+            host = f"[{host}]" if ":" in host else host
+            self.public_url = f"http://{host}:{os.environ.get('PORT', '8000')}"
+        return self
 
     @model_validator(mode="after")
     def _check_secret(self) -> ApiSettings:

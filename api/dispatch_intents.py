@@ -1,6 +1,8 @@
 """Dispatch that cannot be lost: the intent to dispatch is the task row's `dispatch_due_at`,
 written in the same INSERT as the row, so an API that dies between the row and the dispatch
-leaves a due intent, never a task PENDING for ever.
+leaves a due intent, never a task PENDING for ever. The upload's Idempotency-Key is bound in
+that INSERT's transaction (api.idempotency), so the client's retry answers this task while the
+reconciler dispatches it, never a second task.
 
 Whoever dispatches first claims the intent with a conditional update (due and unclaimed ->
 claimed for `CLAIM_S`), so the request itself, this replica's reconciler and another

@@ -3,12 +3,18 @@ as AWS Rekognition's ClientRequestToken) makes a retried upload return the first
 response instead of a second task and a second GPU run.
 
 The key is claimed per owner (a unique index, so it holds across replicas) before the body is
-read when it comes as a header, after it when it comes as a form field. A second request while
-the first is in flight gets 409; a claim kept alive by nobody for VA_UPLOAD_IDLE_SECONDS (the
-first request's process died) is taken over, and a first request that fails or is cut off
-releases it, so the retry the feature exists for is never blocked. A finished key answers the
-same status and body again, once the retry's own form fields and file hash equal the first's
-(else 422). Keys are kept 24 h.
+read when it comes as a header, after it when it comes as a form field. It is bound to the task
+in the transaction that INSERTs the task row (`Scope.create`): the row and the binding commit
+together or not at all, so a key never has two tasks and a task made under a key is never lost
+to it, whatever happens after the INSERT (the process killed, a database error, a failed
+dispatch; a task left undispatched keeps its dispatch intent, see api.dispatch_intents).
+
+A second request while the first is still being received gets 409; a claim kept alive by
+nobody for VA_UPLOAD_IDLE_SECONDS (the first request's process died before making a task) is
+taken over, and a first request that fails or is cut off before its task exists releases it,
+so the retry the feature exists for is never blocked. A bound key answers the same status and
+body again (the task as it was made, or the 503 of a dispatch that failed), once the retry's own
+form fields and file hash equal the first's (else 422). Keys are kept 24 h.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ import asyncio
 import contextlib
 import hashlib
 import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -25,14 +31,20 @@ from typing import Any
 from fastapi import HTTPException, Request, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
 
-from videoanalysis.models import IdempotencyKey, User
+from videoanalysis.models import IdempotencyKey, Task, User
 from videoanalysis.tasks import utcnow
 
 HEADER = "Idempotency-Key"
 FIELD = "client_request_token"
 KEEP = timedelta(hours=24)
+
+
+class _Lost(Exception):
+    """The key was no longer ours to bind (taken over, or released) when the task was made."""
 
 
 class Replay(Exception):
@@ -68,7 +80,8 @@ def fingerprint(fields: Mapping[str, str], path: Path | None) -> str:
 
 
 class Scope:
-    """One upload's use of a key; `check` before the task is made, `bind` once it answered."""
+    """One upload's use of a key: `check` before the task is made, `create` makes it (bound to
+    the key in the same transaction), `answer` replaces what the key answers (a failed dispatch)."""
 
     def __init__(self, user: User, idle_s: float) -> None:
         self.user, self.idle_s = user, idle_s
@@ -89,11 +102,11 @@ class Scope:
             if row is None:  # released meanwhile
                 return await self.claim(key)
             self.row = row
-            if row.status_code is not None:
-                return None  # finished: `check` compares and replays
-            stale = now - timedelta(seconds=self.idle_s)
+            if row.status_code is not None:  # bound with its task: `check` compares and replays
+                return None
+            stale = now - timedelta(seconds=self.idle_s)  # a claim with a task is never taken over
             taken = row.claimed_at <= stale and await IdempotencyKey.filter(
-                id=row.id, claimed_at=row.claimed_at, status_code=None
+                id=row.id, claimed_at=row.claimed_at, status_code=None, task_id=None
             ).update(claimed_at=now)
             if not taken:
                 raise HTTPException(
@@ -133,18 +146,52 @@ class Scope:
             )
         raise Replay(self.row)
 
-    async def bind(self, task_id: Any, status_code: int, body: Any) -> None:
-        if self.owned and self.row is not None:
-            await IdempotencyKey.filter(id=self.row.id).update(task_id=task_id, status_code=status_code, response=body)
-            self.bound = True
+    async def create(
+        self, insert: Callable[[BaseDBAsyncClient | None], Awaitable[Task]], answer: Callable[[Task], Any]
+    ) -> Task:
+        """`insert` the task row and, with a key we own, bind the key to it (answered with
+        `answer(task)`, 202) in the same transaction. The binding only takes a key with no task
+        yet, so a claim taken over meanwhile never gets a second task: this request's INSERT is
+        rolled back and it answers the task the other one made (Replay), or 409."""
+        if not self.owned or self.row is None:
+            return await insert(None)
+        row = self.row
+        try:
+            async with in_transaction() as conn:
+                task = await insert(conn)
+                bound = await (
+                    IdempotencyKey.filter(id=row.id, task_id=None)
+                    .using_db(conn)
+                    .update(task_id=task.id, status_code=status.HTTP_202_ACCEPTED, response=answer(task))
+                )
+                if bound != 1:
+                    raise _Lost
+        except _Lost:
+            self.owned = False
+            now = await IdempotencyKey.get_or_none(id=row.id)
+            if now is not None and now.status_code is not None and now.fingerprint == row.fingerprint:
+                raise Replay(now) from None
+            raise HTTPException(
+                status.HTTP_409_CONFLICT,
+                detail=f"another request with this {HEADER} took it over; retry to get its answer",
+            ) from None
+        self.bound = True
+        return task
+
+    async def answer(self, status_code: int, body: Any) -> None:
+        """What the bound key answers from now on (the 503 of a dispatch that failed); best effort:
+        failing here leaves the answer it was bound with, which names the same task."""
+        if self.bound and self.row is not None:
+            with contextlib.suppress(Exception):
+                await IdempotencyKey.filter(id=self.row.id).update(status_code=status_code, response=body)
 
     async def close(self) -> None:
         if self._keepalive is not None:
             self._keepalive.cancel()
             await asyncio.gather(self._keepalive, return_exceptions=True)
-        if self.owned and not self.bound and self.row is not None:  # failed or cut off: release
-            with contextlib.suppress(Exception):
-                await IdempotencyKey.filter(id=self.row.id, status_code=None).delete()
+        if self.owned and not self.bound and self.row is not None:  # no task made: release
+            with contextlib.suppress(Exception):  # a key with a task (a commit we saw fail) stays
+                await IdempotencyKey.filter(id=self.row.id, task_id=None, status_code=None).delete()
         self.row = None
 
 

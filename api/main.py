@@ -7,8 +7,9 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from tortoise import Tortoise
 
 from api.bodylimit import BodyLimitMiddleware
@@ -22,8 +23,10 @@ from api.openapi import install_openapi
 from api.ratelimit import SigninLimiter
 from api.retention import retention_loop
 from api.routes import auth, health, me, tasks, tracks, viewer
+from api.security import HASH_THREADS, HashingBusy, PasswordHasher
 from api.token_cache import VerifiedTokens
 from api.user_cache import UserCache
+from api.video_url import UrlProber
 from api.viewer_auth import install_log_redaction
 from videoanalysis.db import close_db, init_db
 from videoanalysis.webhooks import delivery_loop
@@ -42,6 +45,7 @@ def create_app(settings: ApiSettings | None = None, *, dispatcher: Dispatcher | 
         if owns_db:
             await init_db(settings, global_fallback=True)
         app.state.dispatcher = dispatcher or create_dispatcher(settings)
+        app.state.url_prober = UrlProber(settings.video_url_probe_threads, settings.video_url_probe_seconds)
         start = getattr(app.state.dispatcher, "start", None)
         if start is not None:  # the local queue resumes what an earlier process left open
             await start()
@@ -62,6 +66,8 @@ def create_app(settings: ApiSettings | None = None, *, dispatcher: Dispatcher | 
                 loop.cancel()
             await asyncio.gather(*loops, return_exceptions=True)
             await app.state.dispatcher.close()
+            app.state.url_prober.close()
+            app.state.password_hasher.close()
             if owns_db:
                 await close_db()
 
@@ -74,9 +80,15 @@ def create_app(settings: ApiSettings | None = None, *, dispatcher: Dispatcher | 
     app.state.settings = settings
     app.add_exception_handler(RequestValidationError, validation_error)
     install_log_redaction()
+    app.add_exception_handler(HashingBusy, hashing_busy)
     app.state.signin_limiter = SigninLimiter(
-        settings.signin_max_failures, settings.signin_account_max_failures, settings.signin_window_seconds
+        settings.signin_max_failures,
+        settings.signin_account_max_failures,
+        settings.signin_window_seconds,
+        account_max_inflight=settings.signin_max_inflight_per_account,
+        address_max_inflight=settings.signin_max_inflight_per_address,
     )
+    app.state.password_hasher = PasswordHasher(HASH_THREADS, settings.password_hash_queue)
     app.state.user_cache = UserCache(settings.auth_cache_seconds)
     app.state.verified_tokens = VerifiedTokens(settings.secret_key)
     for router in (
@@ -96,3 +108,11 @@ def create_app(settings: ApiSettings | None = None, *, dispatcher: Dispatcher | 
     if settings.metrics_port:
         app.add_middleware(MetricsPortSplit, metrics_port=settings.metrics_port)
     return app
+
+
+async def hashing_busy(request: Request, exc: Exception) -> JSONResponse:
+    """The password-hashing queue is full: 503 with Retry-After, the request not queued."""
+    retry_after = exc.retry_after_s if isinstance(exc, HashingBusy) else 1
+    return JSONResponse(
+        {"detail": str(exc)}, status_code=status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": str(retry_after)}
+    )

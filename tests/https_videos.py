@@ -1,13 +1,16 @@
 """A local HTTPS server of video files, as an object store serves presigned URLs: a test CA
 (trustme) signs its certificate for `localhost`, GET honours `Range: bytes=a-` / `a-b` (206)
-unless told not to, and a file can be made to answer 403 (an expired URL) or to drop the
-connection once after some bytes (to test resuming)."""
+unless told not to, and a file can be made to answer 403 (an expired URL), to drop the
+connection once after some bytes (to test resuming) or to trickle: its first bytes at once (a
+valid head), then a few bytes at a time with a pause between, until the client goes away or
+the server stops."""
 
 from __future__ import annotations
 
 import re
 import ssl
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -19,6 +22,15 @@ import trustme
 _RANGE = re.compile(r"bytes=(\d+)-(\d*)")
 
 
+@dataclass(frozen=True)
+class Trickle:
+    """`head` bytes at once, then `step` bytes every `every_s` seconds."""
+
+    head: int = 64
+    step: int = 1
+    every_s: float = 0.05
+
+
 @dataclass
 class VideoServer:
     root: Path
@@ -27,7 +39,9 @@ class VideoServer:
     ranges: bool = True  # honour Range requests
     expired: set[str] = field(default_factory=set)  # names answered 403
     drop_once: dict[str, int] = field(default_factory=dict)  # name -> bytes sent before one drop
+    trickle: dict[str, Trickle] = field(default_factory=dict)  # name -> how it is sent slowly
     requests: list[tuple[str, str | None]] = field(default_factory=list)  # (path, Range header)
+    closing: threading.Event = field(default_factory=threading.Event)  # set when the server stops
 
     def url(self, name: str, host: str = "localhost") -> str:
         return f"https://{host}:{self.port}/{name}?X-Amz-Signature=abc123&X-Amz-Expires=900"
@@ -61,6 +75,10 @@ def _handler(server: VideoServer) -> type[BaseHTTPRequestHandler]:
             self.send_header("Accept-Ranges", "bytes" if server.ranges else "none")
             self.end_headers()
             body = data[start : end + 1]
+            slow = server.trickle.get(name)
+            if slow is not None:
+                self._trickle(body, slow)
+                return
             cut = server.drop_once.pop(name, None)
             if cut is not None:  # announce everything, send a part, hang up
                 self.wfile.write(body[:cut])
@@ -68,6 +86,23 @@ def _handler(server: VideoServer) -> type[BaseHTTPRequestHandler]:
                 self.close_connection = True
                 return
             self.wfile.write(body)
+
+        def _trickle(self, body: bytes, slow: Trickle) -> None:
+            self.close_connection = True
+            try:
+                self.wfile.write(body[: slow.head])
+                self.wfile.flush()
+                sent = slow.head
+                next_at = time.monotonic()
+                while sent < len(body):
+                    next_at += slow.every_s
+                    if server.closing.wait(max(0.0, next_at - time.monotonic())):
+                        return
+                    self.wfile.write(body[sent : sent + slow.step])
+                    self.wfile.flush()
+                    sent += slow.step
+            except OSError:  # the client gave up: what the tests expect
+                return
 
         def _answer(self, code: int, body: bytes) -> None:
             self.send_response(code)
@@ -103,6 +138,7 @@ def https_video_server(root: Path, ca_dir: Path, ca: tuple[trustme.CA, Path] | N
     try:
         yield state
     finally:
+        state.closing.set()  # trickling answers end: a client still reading them sees the connection close
         httpd.shutdown()
         httpd.server_close()
         thread.join(timeout=5)

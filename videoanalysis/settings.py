@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from videoanalysis.netguard import AllowList
-from videoanalysis.remote import VideoUrlPolicy
-
+from videoanalysis.pacing import size_text
+from videoanalysis.remote import FASTEST_RATE, VideoUrlPolicy
 
 DEFAULT_DB_TIMEOUT_S = 60.0
 
@@ -56,12 +56,50 @@ class CoreSettings(BaseSettings):
         None, description="PEM file of the CAs trusted for video URLs (empty: the operating system's CA store)."
     )
     video_url_max_bytes: int = Field(4 * 1024**3, gt=0, description="Largest video read from a URL.")
+    video_url_deadline_seconds: float = Field(
+        1800.0,
+        gt=0,
+        description="The job's download of a video URL ends within this time (every attempt included); "
+        "the default fits the largest video at 2.3 MiB/s.",
+    )
+    video_url_min_bytes_per_second: int = Field(
+        64 * 1024,
+        gt=0,
+        description="A video URL that sends fewer bytes per second than this, over the last rate window, "
+        "is given up (checked once a window has passed since the connection began).",
+    )
+    video_url_rate_window_seconds: float = Field(
+        10.0, gt=0, description="Window of the minimum rate, and the grace before it is first checked."
+    )
 
     @field_validator("video_url_allowed_networks")
     @classmethod
     def _allow_list(cls, value: str) -> str:
         AllowList.parse(value)  # a bad entry stops the service with this variable's name
         return value
+
+    @model_validator(mode="after")
+    def _video_url_pace(self) -> CoreSettings:
+        """Refuse limits that would fail every video URL or never act."""
+        deadline, window = self.video_url_deadline_seconds, self.video_url_rate_window_seconds
+        if window >= deadline:
+            raise ValueError(
+                f"VA_VIDEO_URL_RATE_WINDOW_SECONDS ({window:g}) must be shorter than VA_VIDEO_URL_DEADLINE_SECONDS "
+                f"({deadline:g}): the minimum rate would never be checked"
+            )
+        if self.video_url_min_bytes_per_second > FASTEST_RATE:
+            raise ValueError(
+                f"VA_VIDEO_URL_MIN_BYTES_PER_SECOND ({self.video_url_min_bytes_per_second}) is more than one "
+                f"connection delivers ({size_text(FASTEST_RATE)}/s): every video URL would be given up"
+            )
+        needed = self.video_url_max_bytes / deadline
+        if needed > FASTEST_RATE:
+            raise ValueError(
+                f"VA_VIDEO_URL_DEADLINE_SECONDS ({deadline:g}) is too short for VA_VIDEO_URL_MAX_BYTES "
+                f"({size_text(self.video_url_max_bytes)}): the largest video would have to arrive at "
+                f"{size_text(needed)}/s, more than one connection delivers ({size_text(FASTEST_RATE)}/s)"
+            )
+        return self
 
     @property
     def video_url_policy(self) -> VideoUrlPolicy:
@@ -70,6 +108,9 @@ class CoreSettings(BaseSettings):
             allowed=AllowList.parse(self.video_url_allowed_networks),
             ca_bundle=self.ca_bundle,
             max_bytes=self.video_url_max_bytes,
+            deadline_s=self.video_url_deadline_seconds,
+            min_rate=self.video_url_min_bytes_per_second,
+            rate_window_s=self.video_url_rate_window_seconds,
         )
 
     def video_url_env(self) -> dict[str, str]:
@@ -79,6 +120,9 @@ class CoreSettings(BaseSettings):
             "VA_VIDEO_URL_ALLOW_HTTP": str(self.video_url_allow_http).lower(),
             "VA_VIDEO_URL_ALLOWED_NETWORKS": self.video_url_allowed_networks,
             "VA_VIDEO_URL_MAX_BYTES": str(self.video_url_max_bytes),
+            "VA_VIDEO_URL_DEADLINE_SECONDS": repr(self.video_url_deadline_seconds),
+            "VA_VIDEO_URL_MIN_BYTES_PER_SECOND": str(self.video_url_min_bytes_per_second),
+            "VA_VIDEO_URL_RATE_WINDOW_SECONDS": repr(self.video_url_rate_window_seconds),
         }
         if self.ca_bundle is not None:
             env["VA_CA_BUNDLE"] = str(self.ca_bundle)

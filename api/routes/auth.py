@@ -3,6 +3,8 @@ logout, password change."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, HTTPException, Request, Response, status
 from tortoise.exceptions import IntegrityError
 
@@ -19,7 +21,7 @@ from api.schemas import (
     TokenPair,
     UserOut,
 )
-from api.security import InvalidToken, TokenType, decode_token, hash_password_async, verify_password_async
+from api.security import InvalidToken, PasswordHasher, TokenType, decode_token
 from api.sessions import revoke, rotate, start_session
 from videoanalysis.models import User
 
@@ -43,8 +45,16 @@ CHANGE_DOC = body_doc(
 )
 
 
-@router.post("/signup", status_code=status.HTTP_201_CREATED, response_model=AuthOut)
-async def signup(body: SignupIn, settings: SettingsDep) -> AuthOut:
+BUSY: dict[int | str, dict[str, Any]] = {503: {"description": "the password-hashing queue is full; see Retry-After"}}
+
+
+def hasher(request: Request) -> PasswordHasher:
+    found: PasswordHasher = request.app.state.password_hasher
+    return found
+
+
+@router.post("/signup", status_code=status.HTTP_201_CREATED, response_model=AuthOut, responses=BUSY)
+async def signup(request: Request, body: SignupIn, settings: SettingsDep) -> AuthOut:
     """Create an account (email is the identity) and sign it in."""
     if await User.exists(email=body.email):
         raise HTTPException(status.HTTP_409_CONFLICT, detail="a user with this email already exists")
@@ -53,7 +63,7 @@ async def signup(body: SignupIn, settings: SettingsDep) -> AuthOut:
             email=body.email,
             first_name=body.first_name,
             last_name=body.last_name,
-            password_hash=await hash_password_async(body.password),
+            password_hash=await hasher(request).hash_async(body.password),
         )
     except IntegrityError:  # a concurrent sign-up with the same email won the race
         raise HTTPException(status.HTTP_409_CONFLICT, detail="a user with this email already exists") from None
@@ -64,7 +74,7 @@ async def signup(body: SignupIn, settings: SettingsDep) -> AuthOut:
     "/signin",
     response_model=AuthOut,
     openapi_extra=SIGNIN_DOC,
-    responses={429: {"description": "too many failed sign-ins; see Retry-After"}},
+    responses={429: {"description": "too many sign-ins (failed or in progress); see Retry-After"}, **BUSY},
 )
 async def signin(request: Request, settings: SettingsDep) -> AuthOut:
     """Sign in with `email` (or OAuth2's `username`) and `password`, as a form or JSON."""
@@ -76,16 +86,17 @@ async def signin(request: Request, settings: SettingsDep) -> AuthOut:
     address = request.client.host if request.client else "unknown"
     limiter: SigninLimiter = request.app.state.signin_limiter
     try:
-        limiter.check(email, address)
+        attempt = limiter.reserve(email, address)  # counted as in flight before any await
     except TooManyAttempts as exc:
         raise HTTPException(
             status.HTTP_429_TOO_MANY_REQUESTS, detail=str(exc), headers={"Retry-After": str(exc.retry_after_s)}
         ) from None
-    user = await User.get_or_none(email=email)
-    if not await verify_password_async(body.password, user.password_hash if user else None) or user is None:
-        limiter.failed(email, address)
-        raise unauthorized("wrong email or password")
-    limiter.succeeded(email, address)
+    with attempt:  # an error or a busy hashing queue releases it uncounted
+        user = await User.get_or_none(email=email)
+        if not await hasher(request).verify_async(body.password, user.password_hash if user else None) or user is None:
+            attempt.failed()
+            raise unauthorized("wrong email or password")
+        attempt.succeeded()
     return AuthOut(user=UserOut.of(user), **await start_session(user, settings))
 
 
@@ -109,13 +120,13 @@ async def logout(token: TokenDep, user: CurrentUser, settings: SettingsDep) -> R
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@auth_router.post("/password/change/", response_model=PasswordChangeOut, openapi_extra=CHANGE_DOC)
+@auth_router.post("/password/change/", response_model=PasswordChangeOut, openapi_extra=CHANGE_DOC, responses=BUSY)
 async def password_change(request: Request, user: CurrentUser, settings: SettingsDep) -> PasswordChangeOut:
     """Change the password; every token issued before the change stops working."""
     body = parse_as(PasswordChangeIn, await read_fields(request))
-    if not await verify_password_async(body.old_password, user.password_hash):
+    if not await hasher(request).verify_async(body.old_password, user.password_hash):
         raise HTTPException(status.HTTP_400_BAD_REQUEST, detail="the old password is wrong")
-    user.password_hash = await hash_password_async(body.new_password)
+    user.password_hash = await hasher(request).hash_async(body.new_password)
     user.token_version += 1
     await user.save(update_fields=["password_hash", "token_version"])
     return PasswordChangeOut(**await start_session(user, settings))

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import Json, TypeAdapter
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import Q
 
 from api import dispatch_intents as intents
@@ -27,7 +28,7 @@ from api.metrics import UPLOAD_BYTES, UPLOADS
 from api.reads import Prepared
 from api.schemas import DetectedObject, FrameOut, TaskOut, TaskPage, TaskResult, TaskSummary
 from api.upload import Upload, UploadError, receive_upload
-from api.video_url import probe_video_url
+from api.video_url import UrlProber, probe_video_url
 from api.viewer_auth import ViewerTask
 from videoanalysis.catalogue import ModelNotInstalledError, UnknownModelError, check_installed
 from videoanalysis.models import FrameDetections, Task, User
@@ -171,9 +172,13 @@ async def create_detection_task(
             raise
         UPLOADS.labels("accepted").inc()
         UPLOAD_BYTES.inc(size)
-        out = await _dispatch(task, dispatcher)
-        await keyed.bind(task.id, status.HTTP_202_ACCEPTED, out.model_dump(mode="json"))
-        return out
+        # The key (if any) is bound to the task since its INSERT: whatever happens from here on,
+        # a retry answers this task, never a second one.
+        try:
+            return await _dispatch(task, dispatcher)
+        except HTTPException as exc:  # it FAILED to start: the key answers that from now on
+            await keyed.answer(exc.status_code, {"detail": exc.detail})
+            raise
 
 
 async def _accept_upload(
@@ -185,7 +190,7 @@ async def _accept_upload(
     upload = await _store_upload(request, videos_dir, settings)
     if upload.path is None:
         await keyed.check(upload.fields, None)
-        return await _accept_url(upload.fields, user, settings), 0
+        return await _accept_url(upload.fields, user, settings, request.app.state.url_prober, keyed), 0
     stored: Path = upload.path
     try:
         await keyed.check(upload.fields, stored)  # Replay, 409 or 422 before any task is made
@@ -202,6 +207,7 @@ async def _accept_upload(
         task = await _create_task(
             user,
             settings,
+            keyed,
             params,
             callback,
             video_uri=video_uri(key),
@@ -214,31 +220,44 @@ async def _accept_upload(
     return task, upload.size
 
 
-async def _accept_url(fields: dict[str, str], user: User, settings: ApiSettings) -> Task:
+async def _accept_url(
+    fields: dict[str, str], user: User, settings: ApiSettings, prober: UrlProber, keyed: idempotency.Scope
+) -> Task:
     """A task whose video the job reads from `video_url`; frames_total stays unknown (null)
     until the job has the video and counts the frames it will analyse."""
     params = _task_params(fields, settings)
     callback = await run_in_threadpool(_callback_url, fields, settings.webhook_policy)
     url = fields["video_url"].strip()
-    name = await probe_video_url(url, settings.video_url_policy)
-    return await _create_task(user, settings, params, callback, video_uri=url, video_name=name)
+    name = await probe_video_url(url, settings.video_url_policy, prober)
+    return await _create_task(user, settings, keyed, params, callback, video_uri=url, video_name=name)
 
 
 async def _create_task(
-    user: User, settings: ApiSettings, params: AnalysisParams, callback: str | None, **video: Any
+    user: User,
+    settings: ApiSettings,
+    keyed: idempotency.Scope,
+    params: AnalysisParams,
+    callback: str | None,
+    **video: Any,
 ) -> Task:
     """The PENDING row, one INSERT with how it will run: the local queue's name, or the intent
-    to dispatch it to the cluster (see api.dispatch_intents)."""
+    to dispatch it to the cluster (see api.dispatch_intents); the upload's Idempotency-Key is
+    bound to it in the same transaction, answered with the 202 the upload answers."""
     local = settings.dispatcher == "local"
-    return await Task.create(
-        owner=user,
-        model=params.model,
-        params=params.stored(),
-        callback_url=callback,
-        queue=settings.local_queue if local else None,
-        dispatch_due_at=None if local else utcnow(),
-        **video,
-    )
+
+    async def insert(conn: BaseDBAsyncClient | None) -> Task:
+        return await Task.create(
+            owner=user,
+            model=params.model,
+            params=params.stored(),
+            callback_url=callback,
+            queue=settings.local_queue if local else None,
+            dispatch_due_at=None if local else utcnow(),
+            using_db=conn,
+            **video,
+        )
+
+    return await keyed.create(insert, lambda task: TaskOut.of(task).model_dump(mode="json"))
 
 
 async def _dispatch(task: Task, dispatcher: Dispatcher) -> TaskOut:

@@ -2,21 +2,26 @@
 video at upload, fetched again (and checked again) by the real job through the local
 dispatcher, from a local HTTPS server whose certificate a test CA signed. The server is on
 loopback, let in by the allow-list: a server inside the network, whose failures the probe
-answers only with "not a video"."""
+answers only with "not a video". A trickling server ends the probe at the minimum rate or its
+deadline, in the probe's own threads: Starlette's shared pool stays free for everything else."""
 
 from __future__ import annotations
 
+import asyncio
+import re
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import anyio.to_thread
 import pytest
 
 from api.video_url import NOT_A_VIDEO
 from tests.api.test_upload import stored_files, wait_final
 from tests.api_process import free_port
-from tests.https_videos import VideoServer, https_video_server
+from tests.https_videos import Trickle, VideoServer, https_video_server
 from tests.videos import pan_video
 from videoanalysis import remote
 from videoanalysis.models import Task
@@ -122,3 +127,167 @@ async def test_a_public_server_s_answer_is_shown(
         resp = await client.post(UPLOAD, headers=headers, files={"video_url": (None, server.url(name))})
         answers.append((resp.status_code, resp.json()["detail"].split(":")[0]))
     assert answers == [(422, "the video URL answered 404 Not Found"), (422, "the video URL answered 403 Forbidden")]
+
+
+@pytest.mark.parametrize(
+    "limits, reason",
+    [
+        (  # 20 bytes/s: under the minimum once the first half second has passed
+            {"video_url_min_bytes_per_second": 1024, "video_url_rate_window_seconds": 0.5},
+            r"the server sent \d+ bytes in 0.5 s, below the minimum of 1 KiB/s",
+        ),
+        (  # a window longer than the probe: its deadline ends it
+            {"video_url_probe_seconds": 1, "video_url_rate_window_seconds": 5},
+            r"the first bytes of the video did not arrive within 1 s",
+        ),
+    ],
+)
+async def test_a_trickling_url_is_refused_with_the_reason_quickly(
+    open_api_client: Any,
+    signup_user: Any,
+    server: VideoServer,
+    monkeypatch: pytest.MonkeyPatch,
+    limits: dict,
+    reason: str,
+) -> None:
+    """A valid head, then one byte every 50 ms: a public server is told why (422), an inside one
+    gets the 415 alone; either answer comes within the limits, and no task is made."""
+    server.trickle["pan.mp4"] = Trickle(head=64, step=1, every_s=0.05)
+    settings = {"video_url_allowed_networks": "127.0.0.1", "ca_bundle": server.ca_bundle, **limits}
+    async with open_api_client(**settings) as client:
+        data, headers = await signup_user(client)
+        answers = []
+        for public in (True, False):
+            with monkeypatch.context() as patch:
+                if public:
+                    patch.setattr(remote, "refusal", lambda address: None)  # the test server counts as public
+                start = time.monotonic()
+                resp = await asyncio.wait_for(
+                    client.post(UPLOAD, headers=headers, files={"video_url": (None, server.url("pan.mp4"))}), 5
+                )
+                answers.append((resp.status_code, resp.json()["detail"], time.monotonic() - start))
+    (public_code, public_detail, public_took), (inside_code, inside_detail, inside_took) = answers
+    assert public_code == 422 and re.fullmatch(reason, public_detail), answers
+    assert (inside_code, inside_detail) == (415, NOT_A_VIDEO)
+    assert public_took < 2 and inside_took < 2
+    assert await Task.filter(owner_id=data["user"]["id"]).count() == 0
+
+
+class HoldingDispatcher:
+    """Takes tasks and runs nothing: the test is about the upload's answer."""
+
+    name = "holding"
+
+    async def submit(self, task: Task) -> None:
+        return None
+
+    async def cancel(self, task: Task) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+
+async def test_trickling_probes_leave_the_shared_threadpool_free(
+    open_api_client: Any, signup_user: Any, server: VideoServer
+) -> None:
+    """Starlette's shared pool cut to 2 threads (40 in production) and 2 trickling probes in
+    flight: a file upload, whose steps run in that pool, still answers at once; a third URL is
+    answered 503 with Retry-After at once (the probe threads are full); the two trickling ones
+    end at the minimum rate."""
+    server.trickle["pan.mp4"] = Trickle(head=64, step=1, every_s=0.1)
+    limiter = anyio.to_thread.current_default_thread_limiter()
+    tokens = limiter.total_tokens
+    settings = {
+        "video_url_allowed_networks": "127.0.0.1",
+        "ca_bundle": server.ca_bundle,
+        "video_url_probe_threads": 2,
+        "video_url_probe_seconds": 5,
+        "video_url_min_bytes_per_second": 1024,
+        "video_url_rate_window_seconds": 2.5,
+    }
+    async with open_api_client(HoldingDispatcher(), **settings) as client:
+        _, headers = await signup_user(client)
+        limiter.total_tokens = 2
+        try:
+            url = {"video_url": (None, server.url("pan.mp4"))}
+            probes = [asyncio.create_task(client.post(UPLOAD, headers=headers, files=url)) for _ in range(2)]
+            while len(server.requests) < 2:  # both probes are being trickled to
+                await asyncio.sleep(0.02)
+            start = time.monotonic()
+            video = (server.root / "pan.mp4").read_bytes()
+            upload = await asyncio.wait_for(
+                client.post(UPLOAD, headers=headers, files={"videofile": ("pan.mp4", video, "video/mp4")}), 5
+            )
+            upload_took = time.monotonic() - start
+            assert upload.status_code == 202, upload.text
+            start = time.monotonic()
+            third = await asyncio.wait_for(client.post(UPLOAD, headers=headers, files=url), 5)
+            third_took = time.monotonic() - start
+            assert not any(probe.done() for probe in probes)  # all this while both were in flight
+            ended = await asyncio.wait_for(asyncio.gather(*probes), 10)
+        finally:
+            limiter.total_tokens = tokens
+    assert upload_took < 1 and third_took < 1
+    assert third.status_code == 503 and third.headers["Retry-After"] == "5", third.text
+    assert "too many video URLs are being checked at once" in third.json()["detail"]
+    assert [(r.status_code, r.json()["detail"]) for r in ended] == [(415, NOT_A_VIDEO)] * 2
+    assert len(server.requests) == 2  # the third was not sent
+
+
+@pytest.mark.parametrize(
+    "variables, refusal",
+    [
+        ({"VA_VIDEO_URL_DEADLINE_SECONDS": "0"}, "VA_VIDEO_URL_DEADLINE_SECONDS: Input should be greater than 0"),
+        ({"VA_VIDEO_URL_MIN_BYTES_PER_SECOND": "-1"}, "VA_VIDEO_URL_MIN_BYTES_PER_SECOND: Input should be greater"),
+        ({"VA_VIDEO_URL_RATE_WINDOW_SECONDS": "0"}, "VA_VIDEO_URL_RATE_WINDOW_SECONDS: Input should be greater"),
+        ({"VA_VIDEO_URL_PROBE_SECONDS": "0"}, "VA_VIDEO_URL_PROBE_SECONDS: Input should be greater than 0"),
+        ({"VA_VIDEO_URL_PROBE_THREADS": "0"}, "VA_VIDEO_URL_PROBE_THREADS: Input should be greater than 0"),
+        (
+            {"VA_VIDEO_URL_DEADLINE_SECONDS": "60", "VA_VIDEO_URL_RATE_WINDOW_SECONDS": "60"},
+            "VA_VIDEO_URL_RATE_WINDOW_SECONDS (60) must be shorter than VA_VIDEO_URL_DEADLINE_SECONDS (60)",
+        ),
+        (
+            {"VA_VIDEO_URL_DEADLINE_SECONDS": "2", "VA_VIDEO_URL_RATE_WINDOW_SECONDS": "1"},  # 4 GiB in 2 s
+            "VA_VIDEO_URL_DEADLINE_SECONDS (2) is too short for VA_VIDEO_URL_MAX_BYTES (4 GiB): the largest "
+            "video would have to arrive at 2 GiB/s",
+        ),
+        (
+            {"VA_VIDEO_URL_MIN_BYTES_PER_SECOND": str(2 * 1024**3)},
+            f"VA_VIDEO_URL_MIN_BYTES_PER_SECOND ({2 * 1024**3}) is more than one connection delivers",
+        ),
+    ],
+)
+def test_absurd_limits_stop_the_api_and_the_job_at_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, variables: dict[str, str], refusal: str
+) -> None:
+    from api.config import SettingsError, load_settings
+    from inference_job.config import JobSettings
+
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError, match=re.escape(refusal)):
+        load_settings(data_dir=tmp_path)
+    named = refusal.split(" ")[0].removesuffix(":").removeprefix("VA_")
+    if "PROBE" not in named:  # the job's limits are the core's, refused the same way
+        with pytest.raises(ValueError, match=f"(?i){named}"):
+            JobSettings()
+
+
+def test_sane_limits_reach_the_job_s_policy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from api.config import load_settings
+    from inference_job.config import JobSettings
+
+    defaults = load_settings(data_dir=tmp_path)
+    assert (defaults.video_url_deadline_seconds, defaults.video_url_min_bytes_per_second) == (1800, 64 * 1024)
+    assert (defaults.video_url_rate_window_seconds, defaults.video_url_probe_seconds) == (10, 10)
+    monkeypatch.setenv("VA_VIDEO_URL_MAX_BYTES", str(512 * 1024**2))
+    monkeypatch.setenv("VA_VIDEO_URL_DEADLINE_SECONDS", "600")
+    monkeypatch.setenv("VA_VIDEO_URL_MIN_BYTES_PER_SECOND", "32768")
+    handed_on = load_settings(data_dir=tmp_path).video_url_env()  # what the dispatchers give the job
+    monkeypatch.delenv("VA_VIDEO_URL_DEADLINE_SECONDS")
+    monkeypatch.delenv("VA_VIDEO_URL_MIN_BYTES_PER_SECOND")
+    for name, value in handed_on.items():
+        monkeypatch.setenv(name, value)
+    policy = JobSettings().video_url_policy
+    assert (policy.deadline_s, policy.min_rate, policy.rate_window_s) == (600, 32768, 10)

@@ -1,22 +1,27 @@
 """Fetching a video by URL (videoanalysis.remote) from a real local HTTPS server with a test CA:
 the guard, the operating system's CA store, Range resumption, the size cap, an expired URL, no
-redirects."""
+redirects, and every wait ending: a trickling server is given up at the minimum rate or the
+deadline, with the reason."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
+import socket
 import subprocess
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
 import trustme
 
-from tests.https_videos import VideoServer, https_video_server
+from tests.https_videos import Trickle, VideoServer, https_video_server
 from videoanalysis.exitcodes import JobExit
 from videoanalysis.models import Task
 from videoanalysis.netguard import AllowList
@@ -37,6 +42,68 @@ def server(tmp_path: Path) -> Iterator[VideoServer]:
 def policy(server: VideoServer, **overrides: object) -> VideoUrlPolicy:
     values: dict = {"allowed": AllowList.parse("127.0.0.1"), "ca_bundle": server.ca_bundle}
     return VideoUrlPolicy(**{**values, **overrides})
+
+
+def timed(call: Callable[[], object], limit_s: float) -> tuple[BaseException | None, float]:
+    """Run `call` in a thread; what it raised (None when it returned) and how long it took. A
+    call still running after `limit_s` fails the test (it ends once the server stops)."""
+    start = time.monotonic()
+    with ThreadPoolExecutor(1) as pool:
+        future = pool.submit(call)
+        error = future.exception(timeout=limit_s)
+    return error, time.monotonic() - start
+
+
+# Test-sized limits: at least 1 KiB/s over half a second, the whole download within 1.5 s.
+FAST = {"min_rate": 1024, "rate_window_s": 0.5, "deadline_s": 1.5}
+
+
+def test_a_trickling_download_is_given_up_at_the_minimum_rate(server: VideoServer, tmp_path: Path) -> None:
+    """A valid head, then one byte every 50 ms (20 bytes/s): each connection is cut once its
+    first window has passed (whatever the per-read timeout) and resumed from what came, as a
+    stalled one would be; after the 4 attempts the download fails with the reason, long before
+    its deadline."""
+    server.trickle["blob.mp4"] = Trickle(head=64, step=1, every_s=0.05)
+    limits = {**FAST, "deadline_s": 10}
+    call = lambda: download(server.url("blob.mp4"), tmp_path / "got", policy(server, **limits))  # noqa: E731
+    error, took = timed(call, 5)
+    assert isinstance(error, RemoteVideoError), error
+    assert re.fullmatch(
+        r"the video URL kept failing after 4 attempts: the server sent \d+ bytes in 0.5 s, below the minimum of 1 KiB/s",
+        str(error),
+    ), error
+    assert took < 3.5
+    ranges = [asked for _, asked in server.requests]
+    assert len(ranges) == 4 and ranges[0] is None
+    offsets = [int(asked.removeprefix("bytes=").removesuffix("-")) for asked in ranges[1:] if asked]
+    assert len(offsets) == 3 and 64 < offsets[0] < offsets[1] < offsets[2]  # resumed from what came
+
+
+def test_a_download_that_keeps_the_rate_ends_at_the_deadline(server: VideoServer, tmp_path: Path) -> None:
+    """8 KiB every 50 ms (160 KiB/s, well above the minimum) of a 1 MiB file would take 6.4 s."""
+    server.trickle["blob.mp4"] = Trickle(head=64, step=8192, every_s=0.05)
+    error, took = timed(lambda: download(server.url("blob.mp4"), tmp_path / "got", policy(server, **FAST)), 5)
+    assert isinstance(error, RemoteVideoError) and str(error) == "the download did not finish within 1.5 s", error
+    assert 1.5 <= took < 2.2 and len(server.requests) == 1
+
+
+def test_a_server_that_never_answers_is_given_up_at_the_deadline(server: VideoServer) -> None:
+    """TCP connects (the kernel's backlog accepts it) but nothing answers the TLS handshake: the
+    head's own deadline ends it, not the 30 s of a connection attempt."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        url = f"https://localhost:{silent.getsockname()[1]}/blob.mp4"
+        error, took = timed(lambda: read_head(url, policy(server, rate_window_s=5), deadline_s=1), 5)
+    assert isinstance(error, RemoteVideoError), error
+    assert str(error) == "the first bytes of the video did not arrive within 1 s" and error.private
+    assert took < 1.6
+
+
+def test_a_fast_download_is_unaffected_by_the_limits(server: VideoServer, tmp_path: Path) -> None:
+    dest = tmp_path / "got.mp4"
+    assert download(server.url("blob.mp4"), dest, policy(server, **FAST)) == len(BLOB)
+    assert dest.read_bytes() == BLOB
 
 
 def test_loopback_is_refused_unless_the_allow_list_names_it(server: VideoServer, tmp_path: Path) -> None:
@@ -169,3 +236,25 @@ async def test_the_job_checks_the_url_again(harness: Any, server: VideoServer) -
         "the video URL is refused: video_url host 'localhost' resolves to a non-public address (127.0.0.1: loopback)"
     )
     assert server.requests == []
+
+
+async def test_a_trickling_url_fails_the_task_with_the_reason(harness: Any, server: VideoServer) -> None:
+    """The real job, its limits from the environment the dispatchers hand on: the task ends
+    FAILED with the reason, in about a window, not never."""
+    task = await Task.create(
+        owner=harness.owner, model="opencv-face", video_uri=server.url("blob.mp4"), video_name="blob.mp4", params={}
+    )
+    server.trickle["blob.mp4"] = Trickle(head=64, step=1, every_s=0.05)
+    env = {
+        "VA_VIDEO_URL_ALLOWED_NETWORKS": "127.0.0.1",
+        "VA_CA_BUNDLE": str(server.ca_bundle),
+        "VA_VIDEO_URL_MIN_BYTES_PER_SECOND": "1024",
+        "VA_VIDEO_URL_RATE_WINDOW_SECONDS": "0.5",
+    }
+    assert (await harness.run(task, timeout=60, **env)).returncode == JobExit.FAILED
+    row = await Task.get(id=task.id)
+    assert row.status == TaskStatus.FAILED
+    assert row.error is not None and re.fullmatch(
+        r"the video URL kept failing after 4 attempts: the server sent \d+ bytes in 0.5 s, below the minimum of 1 KiB/s",
+        row.error,
+    )

@@ -248,6 +248,9 @@ def test_shared_settings_reach_the_api_the_operator_and_the_jobs(monkeypatch: py
             "VA_VIDEO_URL_ALLOW_HTTP": "true",
             "VA_VIDEO_URL_ALLOWED_NETWORKS": "10.0.0.0/8,minio.storage",
             "VA_VIDEO_URL_MAX_BYTES": "1000000",
+            "VA_VIDEO_URL_DEADLINE_SECONDS": "1800.0",  # the chart sets no limits: the defaults, one value for all
+            "VA_VIDEO_URL_MIN_BYTES_PER_SECOND": "65536",
+            "VA_VIDEO_URL_RATE_WINDOW_SECONDS": "10.0",
         }
     assert parsed["-api"].auth_cache_seconds == 0.5
     job_env = parsed["-operator"].job_env
