@@ -25,6 +25,8 @@ PLACEHOLDER_SECRETS = frozenset(
 MIN_SECRET_LENGTH = 32
 # A hash costs about 0.1 s of a thread: a longer queue would hold sign-ins for close to a minute.
 MAX_PASSWORD_HASH_QUEUE = 1024
+# A local analysis allowed to run for more than a week is a typo (or a hang nobody would see).
+MAX_ACTIVE_DEADLINE_SECONDS = 7 * 24 * 3600
 
 
 class Environment(StrEnum):
@@ -129,6 +131,13 @@ class ApiSettings(CoreSettings):
     )
     local_poll_seconds: float = Field(
         1.0, gt=0, description="Local dispatcher: how often the task table is read for work."
+    )
+    local_active_deadline_seconds: int = Field(
+        3600,
+        gt=0,
+        le=MAX_ACTIVE_DEADLINE_SECONDS,
+        description="Local dispatcher: a task's runs and retries together end within this time of its first "
+        "run's start, or the task fails (a Job's activeDeadlineSeconds, the operator's default).",
     )
     kube_namespace: str = Field("default", min_length=1, description="Namespace of the VideoAnalysis resources.")
 

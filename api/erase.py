@@ -18,12 +18,19 @@ from videoanalysis.uploadkeys import is_upload_uri
 
 async def erase_task(task: Task, dispatcher: Dispatcher, videos_dir: Path) -> None:
     """Raises DispatchError when the run or the resource cannot be stopped (nothing erased)."""
-    if not TaskStatus(task.status).is_final or task.origin == TaskOrigin.API:
+    if not TaskStatus(task.status).is_final or made_a_resource(task):
         await dispatcher.cancel(task)  # stops the run; deletes the API-made resource
     await transition(task.id, TaskStatus.CANCELLED, error="cancelled by the owner before erasure")
     if stored_by_api(task):
         resolve_uri(task.video_uri, videos_dir).unlink(missing_ok=True)
     await Task.filter(id=task.id).delete()
+
+
+def made_a_resource(task: Task) -> bool:
+    """The API's kubernetes dispatcher made a resource for this task (it names it in the row
+    before creating it). An ended task without one has nothing left to stop: the local
+    dispatcher is not asked to cancel it."""
+    return task.origin == TaskOrigin.API and task.resource_name is not None
 
 
 def stored_by_api(task: Task) -> bool:

@@ -10,8 +10,16 @@ is retried with back-off, like a Job's Pods, up to `VA_LOCAL_BACKOFF_LIMIT` retr
 advanced the committed position does not count), then the task is FAILED with the last reason:
 a sentence for the user by exit code, never the job's stderr, whose last lines go to the server
 log with the task id.
+A task's runs and retries together are bounded by `VA_LOCAL_ACTIVE_DEADLINE_SECONDS` from its
+first run's start (a Job's activeDeadlineSeconds, see `deadline.py`): past it the run's process
+group is killed and the task FAILED with the deadline as its reason, never retried.
 A graceful stop SIGTERMs the runs, which release their leases: the tasks stay RUNNING and
 resume at the next start. Each run has its own process group, so cancel stops all it started.
+
+The bookkeeping is bounded: the poll's query names at most `VA_LOCAL_CONCURRENCY` ids (the live
+runs). Cancelling an ended task (an erasure, a retention sweep) records nothing; an open one is
+kept out of the queue only until its row is no longer open (the API writes CANCELLED right after
+the cancel), and at most `MAX_CANCELLING` at once.
 """
 
 from __future__ import annotations
@@ -26,16 +34,18 @@ import sys
 import uuid
 from collections import deque
 from collections.abc import Sequence
-from datetime import timedelta
-from typing import TYPE_CHECKING
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, NamedTuple
 
 from tortoise.expressions import Q
 
+from api.dispatchers.deadline import OPEN, fail_overdue, fail_overdue_task, first_start
+from videoanalysis.clock import db_now
 from videoanalysis.exitcodes import JobExit
 from videoanalysis.lease import release_holders
 from videoanalysis.models import Task
 from videoanalysis.status import TaskStatus
-from videoanalysis.tasks import transition, utcnow
+from videoanalysis.tasks import transition
 
 if TYPE_CHECKING:
     from api.config import ApiSettings
@@ -45,7 +55,18 @@ log = logging.getLogger(__name__)
 STDERR_TAIL_LINES = 15
 KILL_GRACE_SECONDS = 5.0
 MAX_BACKOFF_SECONDS = 360.0  # a Job's back-off cap
-OPEN = (TaskStatus.PENDING, TaskStatus.RUNNING)
+# Cancelled open tasks whose CANCELLED is not written yet; past it the oldest is forgotten (its
+# row, still open after so long, says that it is to run).
+MAX_CANCELLING = 1000
+
+
+class RunEnd(NamedTuple):
+    """How a run ended: its exit code (None: it could not start), the end of its stderr (or
+    why it did not start), and whether it was killed for running past the task's deadline."""
+
+    code: int | None
+    tail: str
+    overdue: bool = False
 
 
 def exit_reason(code: int | None) -> str:
@@ -93,6 +114,7 @@ class LocalDispatcher:
         self._backoff_limit = settings.local_backoff_limit
         self._backoff_s = settings.local_backoff_seconds
         self._poll_s = settings.local_poll_seconds
+        self._deadline_s = settings.local_active_deadline_seconds
         self._env = {
             **os.environ,
             **settings.video_url_env(),
@@ -103,7 +125,8 @@ class LocalDispatcher:
         self._runs: dict[str, asyncio.Task[None]] = {}
         self._procs: dict[str, asyncio.subprocess.Process] = {}
         self._holders: dict[str, str] = {}  # task id -> lease holder name of its current run
-        self._cancelled: set[str] = set()
+        # Cancelled tasks whose rows are still open, oldest first: not picked (pruned by the poll).
+        self._cancelled: dict[str, None] = {}
         self._wake = asyncio.Event()
         self._loop: asyncio.Task[None] | None = None
         self._closing = False
@@ -124,8 +147,14 @@ class LocalDispatcher:
         self._wake.set()
 
     async def cancel(self, task: Task) -> None:
+        """Stop the task's run (its process group) if it has one here; the caller writes
+        CANCELLED. An ended task is not remembered: erasing thousands costs nothing."""
         key = str(task.id)
-        self._cancelled.add(key)  # kept: the loop never picks it again
+        if key not in self._runs and TaskStatus(task.status).is_final:
+            return  # an ended task (erased, swept by retention): nothing runs, nothing to keep
+        self._cancelled[key] = None  # not picked again while the API writes CANCELLED
+        while len(self._cancelled) > MAX_CANCELLING:
+            del self._cancelled[next(iter(self._cancelled))]
         proc = self._procs.get(key)
         if proc is not None:
             await _stop(proc)
@@ -151,29 +180,48 @@ class LocalDispatcher:
             self._wake.clear()
 
     async def _fill(self) -> None:
-        free = self._concurrency - len(self._runs)
-        if free <= 0 or self._closing:
+        if self._closing:
             return
-        now = utcnow()
+        await fail_overdue(self.queue, self._deadline_s, list(self._runs))
+        if self._cancelled:
+            rows = await Task.filter(id__in=list(self._cancelled), status__in=OPEN).values_list("id", flat=True)
+            still_open = {str(task_id) for task_id in rows}
+            self._cancelled = {key: None for key in self._cancelled if key in still_open}
+        free = self._concurrency - len(self._runs)
+        if free <= 0:
+            return
+        now = await db_now()
         query = (
             Task.filter(queue=self.queue, status__in=OPEN)
             .filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now))
             .filter(Q(retry_at__isnull=True) | Q(retry_at__lte=now))
         )
-        busy = list(self._runs) + list(self._cancelled)
-        if busy:
-            query = query.exclude(id__in=busy)
-        for task_id, position in await query.order_by("created_at").limit(free).values_list("id", "next_frame"):
+        if self._runs:  # at most VA_LOCAL_CONCURRENCY ids; the cancelled ones are skipped below
+            query = query.exclude(id__in=list(self._runs))
+        picked = query.order_by("created_at").limit(free + len(self._cancelled))
+        for task_id, position in await picked.values_list("id", "next_frame"):
             key = str(task_id)
+            if key in self._cancelled or len(self._runs) >= self._concurrency:
+                continue
             self._runs[key] = asyncio.create_task(self._run(key, position), name=f"local-run-{key}")
 
     async def _run(self, key: str, position: int) -> None:
         holder = f"local:{socket.gethostname()}:{uuid.uuid4().hex[:8]}"
         self._holders[key] = holder
         try:
-            code, tail = await self._spawn_and_wait(key, holder)
-            if key not in self._cancelled and not self._closing:
-                await self._settle(key, code, tail, position)
+            started = await first_start(key)
+            if started is None or key in self._cancelled or self._closing:
+                return  # ended (or cancelled) since it was picked
+            deadline = started + timedelta(seconds=self._deadline_s)
+            end = RunEnd(None, "", overdue=True)
+            if deadline > await db_now():
+                end = await self._spawn_and_wait(key, holder, deadline)
+            if key in self._cancelled:
+                return
+            if end.overdue:
+                await fail_overdue_task(key, self._deadline_s)
+            elif not self._closing:
+                await self._settle(key, end, position)
         finally:
             # The child is gone: its lease (if it still holds one) is free for the next run.
             with contextlib.suppress(Exception):
@@ -182,9 +230,9 @@ class LocalDispatcher:
             self._holders.pop(key, None)
             self._wake.set()
 
-    async def _spawn_and_wait(self, key: str, holder: str) -> tuple[int | None, str]:
-        """Run the job; returns (exit code, stderr tail); code None when it could not start,
-        with the error in place of the tail."""
+    async def _spawn_and_wait(self, key: str, holder: str, deadline: datetime) -> RunEnd:
+        """Run the job until it ends or the task's deadline passes (then its process group is
+        killed). The code is None when it could not start, with the error in place of the tail."""
         try:
             proc = await asyncio.create_subprocess_exec(
                 *self._command,
@@ -196,24 +244,29 @@ class LocalDispatcher:
                 start_new_session=True,
             )
         except OSError as exc:
-            return None, f"{self._command[0]}: {exc}"
+            return RunEnd(None, f"{self._command[0]}: {exc}")
         self._procs[key] = proc
+        tail: deque[str] = deque(maxlen=STDERR_TAIL_LINES)
         try:
-            tail: deque[str] = deque(maxlen=STDERR_TAIL_LINES)
-            if proc.stderr is not None:  # always, with stderr=PIPE
-                async for raw in proc.stderr:
-                    line = raw.decode("utf-8", "replace").rstrip()
-                    log.debug("task %s: %s", key, line)
-                    tail.append(line)
-            return await proc.wait(), "\n".join(tail)
+            async with asyncio.timeout((deadline - await db_now()).total_seconds()):
+                if proc.stderr is not None:  # always, with stderr=PIPE
+                    async for raw in proc.stderr:
+                        line = raw.decode("utf-8", "replace").rstrip()
+                        log.debug("task %s: %s", key, line)
+                        tail.append(line)
+                return RunEnd(await proc.wait(), "\n".join(tail))
+        except TimeoutError:
+            await _stop(proc)
+            return RunEnd(proc.returncode, "\n".join(tail), overdue=True)
         finally:
             self._procs.pop(key, None)
             if proc.returncode is None:  # cancelled while waiting: do not leave an orphan
                 await _stop(proc)
 
-    async def _settle(self, key: str, code: int | None, tail: str, position: int) -> None:
+    async def _settle(self, key: str, end: RunEnd, position: int) -> None:
         """A run ended: nothing to do if its task ended or another run holds it; else retry
         with back-off, or fail the task once the retries are spent."""
+        code, tail = end.code, end.tail
         if code == JobExit.SUPERSEDED:
             return
         task = await Task.get_or_none(id=key)
@@ -230,7 +283,7 @@ class LocalDispatcher:
         delay = backoff_delay(retries, self._backoff_s)
         log.warning("task %s: retry %d in %.0f s, %s", key, retries, delay, detail)
         await Task.filter(id=key, status__in=OPEN).update(
-            retries=retries, retry_at=utcnow() + timedelta(seconds=delay), error=f"retrying: {reason}"
+            retries=retries, retry_at=await db_now() + timedelta(seconds=delay), error=f"retrying: {reason}"
         )
 
 
