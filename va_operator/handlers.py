@@ -14,7 +14,7 @@ from typing import Any
 
 import kopf
 
-from va_operator import metrics, reconcile, retention
+from va_operator import lifecycle, metrics, reconcile, retention
 from va_operator.config import OperatorSettings, apply_kopf_settings
 from va_operator.state import Outcome, Phase, job_outcome, pod_outcome
 from videoanalysis.db import close_db, init_db
@@ -60,13 +60,9 @@ async def cleanup(**_: Any) -> None:
 @kopf.on.resume(*VA, when=_not_ended)
 @metrics.counted("ensure_job")
 async def ensure_job(body: kopf.Body, **_: Any) -> None:
-    """Find or create the task row (status.taskId), then create the Job if absent (a restart
-    or a retry finds both and moves on)."""
-    resource = await reconcile.ensure_task(body, SETTINGS)
-    job = await reconcile.ensure_job(resource, SETTINGS)
-    await reconcile.advance(
-        resource, Outcome(Phase.PENDING, "JobCreated", f"Job {job['metadata']['name']} created"), SETTINGS
-    )
+    """Find or create the task row (status.taskId), then create the Job if absent while the
+    row is open (a restart or a retry finds both and moves on; an ended row makes no Job)."""
+    await lifecycle.start(body, SETTINGS)
 
 
 @kopf.on.event("batch", "v1", "jobs", labels=OURS)
@@ -108,8 +104,9 @@ async def progress(body: kopf.Body, **_: Any) -> None:
 @kopf.timer(*VA, interval=SETTINGS.repair_interval_s, initial_delay=SETTINGS.repair_interval_s, when=_not_ended)
 @metrics.counted("repair")
 async def repair(body: kopf.Body, **_: Any) -> None:
-    """Level-triggered: re-read the Job, its Pods and the task row, and repair row and status."""
-    await reconcile.repair(body, SETTINGS)
+    """Level-triggered: re-read the Job, its Pods and the task row, and repair row and status
+    (a Job that disappeared is made again while retries are left)."""
+    await lifecycle.repair(body, SETTINGS)
 
 
 @kopf.on.update(*VA, field="spec")

@@ -1,8 +1,8 @@
 """What the Kopf handlers do, as plain async functions: create the Job if absent, write an
 outcome to the task row first and then move the resource's phase to what the row says (status
-subresource, optimistic concurrency), post an Event per move, and repair both from the Job,
-its Pods and the row on a timer (`repair`), so no state depends on one watch event. API hiccups become `kopf.TemporaryError`, specs that can never
-run `kopf.PermanentError`.
+subresource, optimistic concurrency), and post an Event per move. When the Job is made and how
+a timer repairs both from the Job, its Pods and the row is `va_operator.lifecycle`'s. API
+hiccups become `kopf.TemporaryError`, specs that can never run `kopf.PermanentError`.
 """
 
 from __future__ import annotations
@@ -22,12 +22,11 @@ from va_operator import metrics, ownership, taskrow
 from va_operator.builders import SpecError, build_job
 from va_operator.config import OperatorSettings
 from va_operator.state import (
+    ERASED,
     Outcome,
     Phase,
-    job_outcome,
     next_status,
     pod_failure_detail,
-    pod_outcome,
     progress_text,
     set_condition,
     settle,
@@ -161,9 +160,11 @@ async def advance(body: Mapping[str, Any], outcome: Outcome, settings: OperatorS
     """Move the resource to `outcome` if the state machine allows it. Returns True on a move.
 
     The task row is written first (`write_row`) and the resource then shows what the row says:
-    a crash between the two leaves the row ahead, and the next event or `repair` catches the
-    resource up. Read-modify-write with the resourceVersion, so two watchers racing cannot
-    lose a move; moves of one resource in this process are serialised (`MOVES`).
+    a crash between the two leaves the row ahead, and the next event or the repair pass catches
+    the resource up. Read-modify-write with the resourceVersion, so two watchers racing cannot
+    lose a move; moves of one resource in this process are serialised (`MOVES`). An erased row
+    stops the Job of a resource that has not ended before the resource shows it (a failed stop
+    leaves the resource unended, for the repair pass to try again).
     """
     namespace, name = body["metadata"]["namespace"], body["metadata"]["name"]
     async with MOVES.hold(namespace, name):
@@ -178,6 +179,8 @@ async def _advance(
         return False  # the outcome was of an earlier resource of the same name
     if first is not None and task_id_of(first):
         outcome = await write_row(str(task_id_of(first)), outcome)
+        if outcome == ERASED and (first.get("status") or {}).get("phase") not in (Phase.SUCCEEDED, Phase.FAILED):
+            await stop_job(namespace, names.job_name(name))  # nothing is left for it to write
     for _ in range(attempts):
         current = await read_resource(namespace, name) if first is None else first
         first = None
@@ -239,43 +242,19 @@ async def patch_status_at(
 
 async def write_row(task_id: str, outcome: Outcome) -> Outcome:
     """Write `outcome` to the task row (a no-op when the row already ended) and return what
-    the resource must show: the row's own ending wins. Only the job itself records success: a
+    the resource must show: the row's own ending wins, and a row that no longer exists is
+    ERASED (never a success: nothing is left to show). Only the job itself records success: a
     Job that completed while the row is still open failed to record its result."""
     status = outcome.phase.task_status
     if status in (TaskStatus.RUNNING, TaskStatus.FAILED):
         await tasks.transition(task_id, status, error=outcome.message if status is TaskStatus.FAILED else None)
     row = await Task.filter(id=task_id).first().values("status", "error")
     if not row:
-        return outcome
+        return ERASED
     settled = settle(outcome, row["status"], row["error"])
     if settled.phase is Phase.FAILED and not TaskStatus(row["status"]).is_final:
         await tasks.transition(task_id, TaskStatus.FAILED, error=settled.message)
     return settled
-
-
-async def repair(body: Mapping[str, Any], settings: OperatorSettings) -> None:
-    """Level-triggered pass over an unfinished resource: re-read its Job, its Pods and its row
-    and bring both row and resource to the same ending, whichever events were missed."""
-    meta = body["metadata"]
-    if not task_id_of(body):
-        return
-    namespace, job_name = meta["namespace"], names.job_name(meta["name"])
-    serialize = kube.api_client().sanitize_for_serialization
-    try:
-        job: dict[str, Any] | None = serialize(
-            await asyncio.to_thread(kube.batch().read_namespaced_job, job_name, namespace)
-        )
-        pods = await owned_pods(job) if job is not None else []
-    except ApiException as exc:
-        if exc.status != 404:
-            raise _classify(exc, f"reading Job {job_name}", settings) from exc
-        job, pods = None, []
-    if job is not None and not ownership.controlled_by(job, names.KIND, meta.get("uid")):
-        job, pods = None, []  # a Job of an earlier resource of the same name: the GC removes it
-    outcomes = [o for p in pods if (o := pod_outcome(p))]
-    outcome = job_outcome(job) if job is not None else None
-    outcome = outcome or next(iter(outcomes), None) or Outcome(Phase.PENDING, "JobCreated", f"Job {job_name} created")
-    await advance(body, outcome, settings)
 
 
 async def _after_move(resource: Mapping[str, Any], outcome: Outcome) -> None:
@@ -309,6 +288,17 @@ async def owner_of(obj: Mapping[str, Any]) -> dict[str, Any] | None:
         raise
     serialized = kube.api_client().sanitize_for_serialization(job)
     return ownership.resource_of_job(serialized) if serialized["metadata"]["uid"] == ref["uid"] else None
+
+
+async def read_job(namespace: str, name: str, settings: OperatorSettings) -> dict[str, Any] | None:
+    """The Job (serialized), None when it does not exist."""
+    try:
+        job = await asyncio.to_thread(kube.batch().read_namespaced_job, name, namespace)
+    except ApiException as exc:
+        if exc.status == 404:
+            return None
+        raise _classify(exc, f"reading Job {name}", settings) from exc
+    return cast(dict[str, Any], kube.api_client().sanitize_for_serialization(job))
 
 
 async def owned_pods(job: Mapping[str, Any]) -> list[dict[str, Any]]:

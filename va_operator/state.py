@@ -117,6 +117,30 @@ def row_outcome(status: str, error: str | None) -> Outcome | None:
 
 
 NO_RESULT = Outcome(Phase.FAILED, "NoResult", "the Job completed but the task recorded no result")
+#: The task row no longer exists (the API's erase, retention): whatever the Job says, there is
+#: no result to show and nothing left for a run to write.
+ERASED = Outcome(
+    Phase.FAILED, "Erased", "the task was erased (its row no longer exists); nothing is left to run or show"
+)
+
+
+def ending_of(row: Mapping[str, Any] | None) -> Outcome | None:
+    """The resource's ending from its task row's values (`status`, `error`): ERASED without a
+    row, the row's own ending once it ended, None while it is open."""
+    if row is None:
+        return ERASED
+    return row_outcome(row["status"], row["error"])
+
+
+def job_missing(job_name: str, recreated: int, budget: int) -> Outcome:
+    """Failed, JobMissing: the Job disappeared while the task was open and no re-creation is
+    left (`recreated` of the `budget`, the resource's backoffLimit)."""
+    return Outcome(
+        Phase.FAILED,
+        "JobMissing",
+        f"Job {job_name} disappeared before the analysis ended (deleted by hand or by a cleanup) "
+        f"and is not re-created again: {recreated} re-creation(s) of backoffLimit {budget} spent",
+    )
 
 
 def settle(outcome: Outcome, row_status: str, row_error: str | None) -> Outcome:
