@@ -22,9 +22,10 @@ from datetime import timedelta
 
 from api.dispatchers import Dispatcher
 from api.dispatchers.base import DispatchError
+from videoanalysis.clock import db_now
 from videoanalysis.models import Task
 from videoanalysis.status import TaskStatus
-from videoanalysis.tasks import transition, utcnow
+from videoanalysis.tasks import transition
 
 log = logging.getLogger(__name__)
 CLAIM_S = 60.0  # longer than one create call; a claim older than this is taken over
@@ -34,7 +35,7 @@ BATCH = 50
 
 async def claim(task_id: uuid.UUID) -> bool:
     """Take the task's due intent (True) or learn that someone else has it or it is done."""
-    now = utcnow()
+    now = await db_now()
     moved = await Task.filter(id=task_id, status=TaskStatus.PENDING, dispatch_due_at__lte=now).update(
         dispatch_due_at=now + timedelta(seconds=CLAIM_S)
     )
@@ -61,12 +62,12 @@ async def dispatch(task: Task, dispatcher: Dispatcher) -> None:
 
 async def _retry_later(task_id: uuid.UUID) -> None:
     with contextlib.suppress(Exception):
-        await Task.filter(id=task_id).update(dispatch_due_at=utcnow() + timedelta(seconds=BACKOFF_S))
+        await Task.filter(id=task_id).update(dispatch_due_at=await db_now() + timedelta(seconds=BACKOFF_S))
 
 
 async def reconcile_once(dispatcher: Dispatcher) -> int:
     """Dispatch every due intent this replica can claim; returns how many it submitted."""
-    due = await Task.filter(status=TaskStatus.PENDING, dispatch_due_at__lte=utcnow()).limit(BATCH)
+    due = await Task.filter(status=TaskStatus.PENDING, dispatch_due_at__lte=await db_now()).limit(BATCH)
     submitted = 0
     for task in due:
         if not await claim(task.id):

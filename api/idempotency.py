@@ -35,8 +35,8 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from videoanalysis.clock import db_now
 from videoanalysis.models import IdempotencyKey, Task, User
-from videoanalysis.tasks import utcnow
 
 HEADER = "Idempotency-Key"
 FIELD = "client_request_token"
@@ -93,7 +93,7 @@ class Scope:
     async def claim(self, key: str) -> None:
         """Own the key, or learn it finished (kept for `check`); 409 while another has it."""
         self.key = key
-        now = utcnow()
+        now = await db_now()
         await IdempotencyKey.filter(created_at__lt=now - KEEP).delete()  # the 24 h purge
         try:
             self.row = await IdempotencyKey.create(owner=self.user, key=key, claimed_at=now)
@@ -121,7 +121,7 @@ class Scope:
         while self.row is not None:
             await asyncio.sleep(self.idle_s / 3)
             with contextlib.suppress(Exception):
-                await IdempotencyKey.filter(id=self.row.id, status_code=None).update(claimed_at=utcnow())
+                await IdempotencyKey.filter(id=self.row.id, status_code=None).update(claimed_at=await db_now())
 
     async def check(self, fields: Mapping[str, str], path: Path | None) -> None:
         """After the body: claim a form-field key, then replay a finished key (Replay) or refuse

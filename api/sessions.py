@@ -16,8 +16,8 @@ from datetime import timedelta
 from api.config import ApiSettings
 from api.security import InvalidToken, TokenType, create_token, decode_token
 from api.user_cache import forget_session
+from videoanalysis.clock import db_now
 from videoanalysis.models import AuthSession, User
-from videoanalysis.tasks import utcnow
 
 ROTATION_GRACE = timedelta(seconds=10)
 
@@ -59,7 +59,7 @@ async def rotate(refresh_token: str, settings: ApiSettings) -> dict[str, str]:
         raise InvalidToken("token is no longer valid")
     if claims.jti == session.current_jti:
         new_jti = uuid.uuid4().hex
-        now = utcnow()
+        now = await db_now()
         moved = await AuthSession.filter(id=session.id, current_jti=claims.jti, revoked_at=None).update(
             current_jti=new_jti, previous_jti=claims.jti, rotated_at=now
         )
@@ -70,7 +70,7 @@ async def rotate(refresh_token: str, settings: ApiSettings) -> dict[str, str]:
         claims.jti == session.previous_jti
         and session.revoked_at is None
         and session.rotated_at is not None
-        and utcnow() - session.rotated_at <= ROTATION_GRACE
+        and await db_now() - session.rotated_at <= ROTATION_GRACE
     ):
         return _pair(user, session.id, session.current_jti, settings)
     await revoke(session.id)
@@ -80,6 +80,6 @@ async def rotate(refresh_token: str, settings: ApiSettings) -> dict[str, str]:
 async def revoke(session_id: str) -> bool:
     """End a session: its refresh, access and viewer tokens stop working (on this replica at
     once, on the others within `VA_AUTH_CACHE_SECONDS`). False if it had ended."""
-    ended = bool(await AuthSession.filter(id=session_id, revoked_at=None).update(revoked_at=utcnow()))
+    ended = bool(await AuthSession.filter(id=session_id, revoked_at=None).update(revoked_at=await db_now()))
     forget_session(session_id)
     return ended

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from tortoise.transactions import in_transaction
 
+from videoanalysis.clock import db_now, local_now
 from videoanalysis.models import Task, WebhookDelivery
 from videoanalysis.status import TaskStatus, can_move
 
@@ -16,7 +17,8 @@ if TYPE_CHECKING:
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    """This machine's time; expiries use the database's (`videoanalysis.clock.db_now`)."""
+    return local_now()
 
 
 async def transition(
@@ -42,7 +44,7 @@ async def transition(
             return None
         if fence is not None and (task.lease_attempt, task.lease_holder) != (fence.attempt, fence.holder):
             return None
-        now = utcnow()
+        now = await db_now(conn)
         task.status = status
         if status is TaskStatus.RUNNING and task.started_at is None:
             task.started_at = now

@@ -22,6 +22,7 @@ from datetime import timedelta
 import httpx
 from tortoise.expressions import Q
 
+from videoanalysis.clock import db_now
 from videoanalysis.models import Task, User, WebhookDelivery
 from videoanalysis.netguard import (
     UnsafeCallbackURL,
@@ -29,7 +30,6 @@ from videoanalysis.netguard import (
     checked_address_async,
     parse_url,
 )
-from videoanalysis.tasks import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -170,7 +170,7 @@ async def deliver_due(
 
     A delivery is claimed by moving its next attempt past a lease with a conditional update,
     so two API replicas never send the same one at once."""
-    now = utcnow()
+    now = await db_now()
     due = (
         await WebhookDelivery.filter(delivered_at=None, gave_up=False, next_attempt_at__lte=now)
         .order_by("next_attempt_at")
@@ -217,9 +217,9 @@ async def _attempt(
             delivery.gave_up = True
             log.warning("webhook delivery %s given up: %s", delivery.id, delivery.last_error)
         else:
-            delivery.next_attempt_at = utcnow() + retry_delay(delivery.attempts, policy)
+            delivery.next_attempt_at = await db_now() + retry_delay(delivery.attempts, policy)
     else:
-        delivery.delivered_at = utcnow()
+        delivery.delivered_at = await db_now()
         delivery.last_error = None  # type: ignore[assignment]  # a nullable column
     await delivery.save(update_fields=["attempts", "last_error", "gave_up", "next_attempt_at", "delivered_at"])
 

@@ -31,11 +31,12 @@ from api.upload import Upload, UploadError, receive_upload
 from api.video_url import UrlProber, probe_video_url
 from api.viewer_auth import ViewerTask
 from videoanalysis.catalogue import ModelNotInstalledError, UnknownModelError, check_installed
+from videoanalysis.clock import db_now
 from videoanalysis.models import FrameDetections, Task, User
 from videoanalysis.params import TRACKERS, AnalysisParams, ParamsError, frames_to_analyse, parse_params
 from videoanalysis.status import TaskStatus
 from videoanalysis.storage import NotAVideo, UploadTooLarge, new_key, probe_video, video_uri
-from videoanalysis.tasks import transition, utcnow
+from videoanalysis.tasks import transition
 from videoanalysis.uploadkeys import UPLOAD_TMP_PREFIX
 from videoanalysis.webhooks import UnsafeCallbackURL, WebhookPolicy, check_url
 
@@ -252,7 +253,7 @@ async def _create_task(
             params=params.stored(),
             callback_url=callback,
             queue=settings.local_queue if local else None,
-            dispatch_due_at=None if local else utcnow(),
+            dispatch_due_at=None if local else await db_now(conn),
             using_db=conn,
             **video,
         )
