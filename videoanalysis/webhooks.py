@@ -224,9 +224,17 @@ async def _attempt(
     await delivery.save(update_fields=["attempts", "last_error", "gave_up", "next_attempt_at", "delivered_at"])
 
 
+def delivery_client() -> httpx.AsyncClient:
+    """The client deliveries are sent with: no connection is kept for another request. Each
+    request goes to the checked address with the host's name in Host and SNI, and a pool keys
+    connections by that address: a kept TLS connection, verified for one host, would carry the
+    next delivery to another host on the same address."""
+    return httpx.AsyncClient(limits=httpx.Limits(max_keepalive_connections=0))
+
+
 async def delivery_loop(policy: WebhookPolicy, results_base_url: str, poll_s: float) -> None:
     """Run until cancelled: deliver what is due every `poll_s` seconds."""
-    async with httpx.AsyncClient() as client:
+    async with delivery_client() as client:
         while True:
             try:
                 await deliver_due(client, policy, results_base_url)

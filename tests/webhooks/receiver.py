@@ -22,6 +22,8 @@ class Receiver:
     host: str = "127.0.0.1"
     port: int = 0
     trickle: bool = False  # answer 200, then one byte every 0.2 s for a minute (a slow-loris receiver)
+    keep_alive: bool = False  # HTTP/1.1 with Content-Length: a client may reuse the connection
+    connections: int = 0  # TCP connections accepted
     requests: list[Received] = field(default_factory=list)
     server: ThreadingHTTPServer | None = None
 
@@ -34,11 +36,19 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1" if receiver.keep_alive else "HTTP/1.0"
+
+            def setup(self) -> None:
+                receiver.connections += 1
+                super().setup()
+
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 receiver.requests.append(Received(dict(self.headers.items()), body))
                 index = min(len(receiver.requests) - 1, len(receiver.statuses) - 1)
                 self.send_response(receiver.statuses[index])
+                if receiver.keep_alive:
+                    self.send_header("Content-Length", "0")
                 self.end_headers()
                 for _ in range(300 if receiver.trickle else 0):
                     try:

@@ -169,3 +169,25 @@ async def test_api_answers_422_with_the_reason_for_each_hostile_callback(api_cli
         )
         assert resp.status_code == 422 and reason in resp.json()["detail"], (url, resp.text)
     assert await Task.all().count() == before
+
+
+async def test_no_connection_is_kept_from_one_delivery_to_the_next(db, receiver) -> None:
+    """Requests go to the checked address, so a kept connection would be reused for whichever
+    host shares it (a TLS one verified for another name): every delivery opens its own."""
+    from videoanalysis.webhooks import delivery_client
+
+    receiver.stop()
+    keeping = Receiver(keep_alive=True).start()
+    try:
+        async with delivery_client() as client:
+            for _ in range(2):
+                task = await make_task(keeping.url)
+                await transition(task.id, TaskStatus.SUCCEEDED)
+                assert await deliver_due(client, LOOPBACK_OK, "http://va.test") == 1
+        assert len(keeping.requests) == 2 and keeping.connections == 2
+        async with httpx.AsyncClient() as pooled:  # what the receiver allows: one connection, reused
+            for _ in range(2):
+                await pooled.post(keeping.url, content=b"{}")
+        assert keeping.connections == 3
+    finally:
+        keeping.stop()
