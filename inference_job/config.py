@@ -68,6 +68,27 @@ class JobSettings(CoreSettings):
         1.0, ge=0, description="First back-off between those reruns, doubled each time up to VA_DB_RETRY_MAX_DELAY_S."
     )
     db_retry_max_delay_s: float = Field(60.0, ge=0, description="The longest back-off between two of those reruns.")
+    model_load_deadline_s: float = Field(
+        600.0,
+        gt=0,
+        le=86400,
+        description="Loading the model (weights, warm-up) must end within this many seconds, and its first batch "
+        "(compilation on first use) must come within as many again; past either the run stops, the task FAILED.",
+    )
+    stall_factor: float = Field(
+        10.0,
+        ge=2,
+        le=1000,
+        description="A run that has analysed batches stops when no batch comes for this many times the batch "
+        "time seen so far (the median of the recent ones), and never sooner than VA_STALL_MIN_S.",
+    )
+    stall_min_s: float = Field(
+        120.0,
+        gt=0,
+        le=86400,
+        description="The shortest wait for the next batch before a run counts as stalled (the floor under "
+        "VA_STALL_FACTOR times the batch time).",
+    )
     lease_holder: str = Field("", description="Name of this run in the lease. Empty: <hostname>:<pid>.")
     metrics_file: Path | None = Field(
         None, description="Write the run's metrics here (Prometheus text format) when it ends."

@@ -1,6 +1,7 @@
 """The run's heartbeat: renews its lease every third of the TTL while the model works, so a
 slow batch does not let the lease expire; a lease found lost (or a task found ended) is kept
-as the error the pipeline raises at its next step."""
+as the error the pipeline raises at its next step. Progress is not its concern: the run's
+watchdog (`watchdog.py`) stops it when the run stalls, so a hung model does not hold the task."""
 
 from __future__ import annotations
 
@@ -30,6 +31,11 @@ class Heartbeat:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+
+    def stop(self) -> None:
+        """Renew no more (a stalled run): the lease expires unless the run's ending frees it."""
+        if self._task is not None:
+            self._task.cancel()
 
     def check(self) -> None:
         """Raise TaskStopped or LeaseLost if the heartbeat found either."""

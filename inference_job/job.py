@@ -9,17 +9,21 @@ the process (VA_DB_RETRIES reruns with capped exponential back-off, each resumin
 frame); a SIGTERM (at any point, the back-off included), or a database still away after those,
 releases the lease and exits `INTERRUPTED`, the task left RUNNING for the next run. The Job's pod
 failure policy ignores `INTERRUPTED`, so that wait is what keeps a database outage from becoming
-a hot loop of Pods.
+a hot loop of Pods. A run that stops making progress (a model that does not load, no batch for
+many times its batch time) ends its task FAILED with that reason and exits without waiting for
+the stuck model; so does a run that lost its lease meanwhile, `SUPERSEDED` (`watchdog.py`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import inspect
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +39,7 @@ from inference_job.reader import FrameReader, VideoReadError
 from inference_job.runner import AnalysisParams, FrameResult, ParamsError, analyse, check_labels
 from inference_job.source import local_video
 from inference_job.tracking import TrackerStage
+from inference_job.watchdog import Pace, Watchdog
 from inference_job.writer import ResultWriter
 from videoanalysis.db import is_transient_db_error
 from videoanalysis.exitcodes import JobExit
@@ -145,8 +150,12 @@ async def _run_task(task_id: uuid.UUID, settings: JobSettings) -> int:
         return JobExit.OK
     log.info("task %s: attempt %d resumes at frame %d", task_id, lease.attempt, lease.next_frame)
     try:
-        async with Heartbeat(lease) as heartbeat:
-            return await _analyse_task(task, lease, settings, heartbeat)
+        fail = functools.partial(_fail, lease)
+        async with (
+            Heartbeat(lease) as heartbeat,
+            Watchdog(Pace.of(settings), heartbeat, fail, name=f"task {task_id}") as watchdog,
+        ):
+            return await _analyse_task(task, lease, settings, heartbeat, watchdog)
     except TaskStopped:
         log.info("task %s stopped while running (cancelled)", task_id)
         return JobExit.OK
@@ -176,23 +185,34 @@ async def _fail(lease: Lease, reason: str) -> int:
     return JobExit.SUPERSEDED if isinstance(await why_fenced(lease), LeaseLost) else JobExit.OK
 
 
-async def _analyse_task(task: Task, lease: Lease, settings: JobSettings, heartbeat: Heartbeat) -> int:
+async def _analyse_task(
+    task: Task, lease: Lease, settings: JobSettings, heartbeat: Heartbeat, watchdog: Watchdog
+) -> int:
     params = task_params(task.model, task.params)
     async with local_video(task.video_uri, settings) as path:  # a URL's video: fetched first
-        return await _analyse_file(task, params, path, lease, settings, heartbeat)
+        return await _analyse_file(task, params, path, lease, settings, heartbeat, watchdog)
 
 
 async def _analyse_file(
-    task: Task, params: AnalysisParams, path: Path, lease: Lease, settings: JobSettings, heartbeat: Heartbeat
+    task: Task,
+    params: AnalysisParams,
+    path: Path,
+    lease: Lease,
+    settings: JobSettings,
+    heartbeat: Heartbeat,
+    watchdog: Watchdog,
 ) -> int:
     start = lease.next_frame
     with open_reader(path, params.frame_stride, settings, task.model, start=start) as reader:
         total = reader.meta.frames_to_analyse(params.frame_stride)
         if not await lease.fenced().update(frames_total=total, error=None):
             raise await why_fenced(lease)
+        watchdog.loading()  # from here on the run must make progress (see watchdog.py)
         model = await model_thread.submit(create_model, task.model, **model_options(task.model, settings))
+        watchdog.loaded()
         check_labels(params, model)
-        done = await run_pipeline(reader, model, params, lease, settings, heartbeat)
+        done = await run_pipeline(reader, model, params, lease, settings, heartbeat, progress=watchdog.batch)
+        watchdog.idle()
     if await transition(task.id, TaskStatus.SUCCEEDED, fence=lease, frames_done=done) is None:
         raise await why_fenced(lease)
     log.info("task %s succeeded: %d frames analysed (from frame %d in this run)", task.id, done, start)
@@ -214,9 +234,11 @@ async def run_pipeline(
     lease: Lease,
     settings: JobSettings,
     heartbeat: Heartbeat | None = None,
+    progress: Callable[[], None] | None = None,
 ) -> int:
     """Frames -> model -> tracker -> writer for a leased task; returns the task's frames
-    analysed so far (those committed before this run included)."""
+    analysed so far (those committed before this run included). `progress` is told of each
+    batch that comes out of the model (the run's watchdog)."""
     fps = reader.meta.fps
     batch = params.batch_size or settings.batch_size or model.preferred_batch_size
     writer = ResultWriter(
@@ -228,6 +250,8 @@ async def run_pipeline(
     )
 
     async def sink(results: list[FrameResult]) -> None:
+        if progress is not None:
+            progress()
         if heartbeat is not None:
             heartbeat.check()
         await writer.add(results, getattr(results, "stage_state", None))

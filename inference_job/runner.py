@@ -165,6 +165,8 @@ async def analyse(
             done += len(results)
     finally:
         worker.stop.set()
-        await asyncio.shield(running)  # the model and the frames are the caller's again
+        # The model and the frames are the caller's again. A model that never returns keeps
+        # this wait for good: the job's watchdog then ends the process (`watchdog.py`).
+        await asyncio.shield(running)
     stats.frames = done
     return done
