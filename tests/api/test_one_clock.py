@@ -59,7 +59,9 @@ async def test_a_dispatch_intent_is_claimed_on_the_databases_clock(owner, monkey
 @pytest.mark.parametrize("seconds", SKEWS)
 async def test_a_webhook_delivery_is_leased_and_retried_on_the_databases_clock(owner, monkeypatch, seconds) -> None:
     task = await Task.create(owner=owner, model="opencv-face", video_uri="videos://x.mp4", params={})
-    delivery = await WebhookDelivery.create(task=task, url="http://127.0.0.1:9/hook", next_attempt_at=await database_now())
+    delivery = await WebhookDelivery.create(
+        task=task, url="http://127.0.0.1:9/hook", next_attempt_at=await database_now()
+    )
     policy = WebhookPolicy(allow_private=True, timeout_s=2.0)
     skew(monkeypatch, seconds)
     # the lease: nothing answers on port 9, so the attempt fails and schedules its retry
