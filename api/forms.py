@@ -1,8 +1,14 @@
-"""Bodies that may come as JSON or as form fields (the original clients send forms)."""
+"""Bodies that may come as JSON or as form fields (the original clients send forms).
+
+A field no endpoint knows is refused (422 naming it, with the closest known name), never
+dropped: a misspelt optional field would otherwise fall back to its default unnoticed.
+"""
 
 from __future__ import annotations
 
+import difflib
 import json
+from collections.abc import Collection
 from typing import Any, TypeVar
 
 from fastapi import HTTPException, Request, status
@@ -46,14 +52,30 @@ async def read_fields(request: Request) -> dict[str, Any]:
     return data
 
 
-def parse_as(model: type[M], fields: dict[str, Any]) -> M:
-    """Validate into `model`; errors become a 422 in FastAPI's usual shape."""
+def unknown_field(name: str, known: Collection[str]) -> str:
+    """Why `name` is refused, with the closest of the `known` names when one is close."""
+    close = difflib.get_close_matches(name, list(known), n=1)
+    shown = name if len(name) <= 64 else f"{name[:64]}..."
+    return f"unknown field {shown!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
+
+
+def parse_as(model: type[M], fields: dict[str, Any], *, ignored: Collection[str] = ()) -> M:
+    """Validate into `model`; errors, an unknown field among them, become a 422 in FastAPI's
+    usual shape. `ignored`: names accepted and dropped (OAuth2's form fields at sign-in)."""
+    known = {field.alias or name for name, field in model.model_fields.items()}
+    errors = [
+        {"type": "extra_forbidden", "loc": [name], "msg": unknown_field(name, known)}
+        for name in fields
+        if name not in known and name not in ignored
+    ]
     try:
-        return model.model_validate(fields)
+        parsed = model.model_validate({k: v for k, v in fields.items() if k in known})
     except ValidationError as exc:
         # No input echoed back: it may be a password, or text that cannot even be encoded.
-        errors = jsonable_encoder(exc.errors(include_url=False, include_context=False, include_input=False))
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=errors) from None
+        errors += jsonable_encoder(exc.errors(include_url=False, include_context=False, include_input=False))
+    if errors:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=errors)
+    return parsed
 
 
 def body_doc(schema_name: str, properties: dict[str, Any], required: list[str]) -> dict[str, Any]:

@@ -1,5 +1,6 @@
 """Retention: tasks that ended more than `VA_RETENTION_DAYS` ago are erased (video, rows, the
 resource the API made), like an owner's `DELETE ?erase=true`; 0 keeps everything for ever.
+Oldest first, until none is due, a failing task passed over (videoanalysis.retention).
 Tasks of resources applied by hand are the operator's (va_operator.retention): their resource is
 kept (GitOps would re-create it and run it again) and marked `Expired`.
 
@@ -21,6 +22,7 @@ from api.dispatchers import Dispatcher
 from api.dispatchers.base import DispatchError
 from api.erase import erase_task
 from videoanalysis.models import Task, TaskOrigin
+from videoanalysis.retention import BATCH, SWEEP_BUDGET_S, Backoff, sweep
 from videoanalysis.storage import video_uri
 from videoanalysis.tasks import utcnow
 from videoanalysis.uploadkeys import UPLOAD_KEY, UPLOAD_TMP_PREFIX
@@ -31,19 +33,30 @@ UPLOAD_GRACE = timedelta(hours=1)
 SWEEP_INTERVAL_S = 3600.0
 
 
-async def erase_expired(days: int, dispatcher: Dispatcher, videos_dir: Path, *, batch: int = 500) -> int:
-    """Erase API-made tasks that ended more than `days` ago; returns how many were erased."""
+async def erase_expired(
+    days: int,
+    dispatcher: Dispatcher,
+    videos_dir: Path,
+    backoff: Backoff | None = None,
+    *,
+    budget_s: float = SWEEP_BUDGET_S,
+    batch: int = BATCH,
+) -> int:
+    """Erase API-made tasks that ended more than `days` ago, oldest first, until none is left
+    or `budget_s` has passed (videoanalysis.retention); returns how many were erased. A task
+    whose resource cannot be deleted is retried after `backoff` (the loop keeps one)."""
     if days <= 0:
         return 0
-    cutoff = utcnow() - timedelta(days=days)
-    erased = 0
-    for task in await Task.filter(finished_at__lt=cutoff, origin=TaskOrigin.API).limit(batch):
-        try:
-            await erase_task(task, dispatcher, videos_dir)
-        except DispatchError as exc:  # the resource could not be deleted: next sweep
-            log.warning("retention: task %s not erased yet: %s", task.id, exc)
-            continue
-        erased += 1
+    due = Task.filter(finished_at__lt=utcnow() - timedelta(days=days), origin=TaskOrigin.API)
+    erased = await sweep(
+        due,
+        lambda task: erase_task(task, dispatcher, videos_dir),
+        lambda task: f"task {task.id}",
+        backoff if backoff is not None else Backoff(),
+        expected=(DispatchError,),
+        budget_s=budget_s,
+        batch=batch,
+    )
     if erased:
         log.info("retention: erased %d task(s) that ended more than %d day(s) ago", erased, days)
     return erased
@@ -74,9 +87,10 @@ async def retention_loop(
     days: int, dispatcher: Dispatcher, videos_dir: Path, interval_s: float = SWEEP_INTERVAL_S
 ) -> None:
     """Sweep at start-up and then every `interval_s`; a failed round is logged and retried."""
+    backoff = Backoff()  # the tasks that failed to erase, kept from one sweep to the next
     while True:
         try:
-            await erase_expired(days, dispatcher, videos_dir)
+            await erase_expired(days, dispatcher, videos_dir, backoff)
             await sweep_orphan_uploads(videos_dir)
         except Exception:
             log.exception("retention sweep failed; retrying at the next round")

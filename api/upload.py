@@ -4,6 +4,12 @@ Starlette's `request.form()` spools the whole body before the handler runs, so t
 could only be checked afterwards. Here python-multipart's push parser is fed from
 `request.stream()`; file bytes are re-chunked to `chunk_bytes` and written by
 `videoanalysis.storage.save_stream`, which cuts the upload off (413) as soon as the cap is passed.
+
+Everything else a client sends is bounded as it arrives, so a hostile body costs neither memory
+nor time: a part named outside the form's fields is refused at its headers (422 naming it: a
+misspelt `score_treshold` would otherwise run with the default unnoticed), and a part's headers
+are capped at `MAX_PART_HEADERS` lines and `MAX_PART_HEADER_BYTES` bytes in all (413), whatever
+the installed python-multipart bounds itself.
 """
 
 from __future__ import annotations
@@ -15,10 +21,16 @@ from pathlib import Path
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import Request
 
+from api.forms import unknown_field
 from videoanalysis.storage import UploadTooLarge, save_stream
 
 FORM_OVERHEAD = 64 * 1024  # room for the text fields and part headers besides the file
 MAX_FIELD_BYTES = 8 * 1024
+MAX_PART_HEADERS = 8  # Content-Disposition and Content-Type are all a form needs
+MAX_PART_HEADER_BYTES = 8 * 1024  # one part's header lines together; a long file name fits
+PART_HEADERS_TOO_LARGE = (
+    f"a multipart part's headers exceed the limit of {MAX_PART_HEADERS} lines and {MAX_PART_HEADER_BYTES} bytes in all"
+)
 
 
 class UploadError(Exception):
@@ -48,10 +60,12 @@ class Upload:
 
 
 class _Reader:
-    """Collects parser events; file bytes of the first file part go to `pending`."""
+    """Collects parser events; file bytes of the first file part go to `pending`; a part named
+    neither in `file_fields` nor in `text_fields` is refused."""
 
-    def __init__(self, file_fields: tuple[str, ...], max_parts: int) -> None:
+    def __init__(self, file_fields: tuple[str, ...], text_fields: tuple[str, ...], max_parts: int) -> None:
         self.file_fields = file_fields
+        self.known = (*file_fields, *text_fields)
         self.max_parts = max_parts
         self.parts = 0
         self.fields: dict[str, str] = {}
@@ -62,14 +76,16 @@ class _Reader:
         self._header_field = bytearray()
         self._header_value = bytearray()
         self._headers: dict[str, bytes] = {}
+        self._header_lines = 0
+        self._header_bytes = 0
 
     def callbacks(self) -> dict:
         return {
             "on_part_begin": self._begin,
             "on_part_data": self._data,
             "on_part_end": self._end,
-            "on_header_field": lambda d, s, e: self._header_field.extend(d[s:e]),
-            "on_header_value": lambda d, s, e: self._header_value.extend(d[s:e]),
+            "on_header_field": lambda d, s, e: self._header_field.extend(self._counted(d[s:e])),
+            "on_header_value": lambda d, s, e: self._header_value.extend(self._counted(d[s:e])),
             "on_header_end": self._header_end,
             "on_headers_finished": self._headers_done,
         }
@@ -79,8 +95,18 @@ class _Reader:
         if self.parts > self.max_parts:
             raise UploadError(413, f"the form has more than {self.max_parts} fields (VA_MAX_FORM_FIELDS)")
         self._part, self._headers = _Part(), {}
+        self._header_lines = self._header_bytes = 0
+
+    def _counted(self, data: bytes) -> bytes:
+        self._header_bytes += len(data)
+        if self._header_bytes > MAX_PART_HEADER_BYTES:
+            raise UploadError(413, PART_HEADERS_TOO_LARGE)
+        return data
 
     def _header_end(self) -> None:
+        self._header_lines += 1
+        if self._header_lines > MAX_PART_HEADERS:
+            raise UploadError(413, PART_HEADERS_TOO_LARGE)
         self._headers[self._header_field.decode("latin-1").lower()] = bytes(self._header_value)
         self._header_field.clear()
         self._header_value.clear()
@@ -90,6 +116,9 @@ class _Reader:
         if disposition != b"form-data" or b"name" not in options:
             raise UploadError(400, "malformed multipart body: a part has no form-data name")
         self._part.name = options[b"name"].decode("utf-8", "replace")
+        if self._part.name not in self.known:
+            known = ", ".join(self.known)
+            raise UploadError(422, f"{unknown_field(self._part.name, self.known)}; the upload takes {known}")
         if b"filename" in options:
             self._part.filename = options[b"filename"].decode("utf-8", "replace")
         self._in_file = self._part.name in self.file_fields and self.filename is None
@@ -109,6 +138,21 @@ class _Reader:
         if not self._in_file and self._part.filename is None:
             self.fields[self._part.name] = self._part.data.decode("utf-8", "replace")
         self._in_file = False
+
+
+def _parser(boundary: bytes, reader: _Reader) -> MultipartParser:
+    """python-multipart's push parser; versions that bound header lines themselves are given
+    the reader's numbers, so whichever meets a long line first answers the same 413."""
+    callbacks = reader.callbacks()
+    try:
+        return MultipartParser(
+            boundary,
+            callbacks,  # type: ignore[arg-type]  # a plain dict of the callbacks the TypedDict names
+            max_header_count=MAX_PART_HEADERS,
+            max_header_size=MAX_PART_HEADER_BYTES,
+        )
+    except TypeError:  # an older python-multipart: the reader's count is the only bound
+        return MultipartParser(boundary, callbacks)  # type: ignore[arg-type]
 
 
 def multipart_boundary(request: Request) -> bytes:
@@ -131,17 +175,19 @@ async def receive_upload(
     *,
     max_bytes: int,
     chunk_bytes: int,
+    text_fields: tuple[str, ...],
     max_fields: int = 50,
     file_fields: tuple[str, ...] = ("videofile", "file"),
 ) -> Upload:
     """Parse the multipart body while it arrives, writing the video part to `dest`.
 
-    Raises UploadTooLarge (the partial file is removed) or UploadError (413 at the part past
-    `max_fields`, before the rest is read); on success with no
-    file part, nothing is left on disk and `Upload.path` is None."""
+    Raises UploadTooLarge (the partial file is removed) or UploadError: 413 at the part past
+    `max_fields` or at headers past their limit, 422 at a part named in neither `file_fields`
+    nor `text_fields`, each before the rest is read; on success with no file part, nothing is
+    left on disk and `Upload.path` is None."""
     check_content_length(request, max_bytes)
-    reader = _Reader(file_fields, max_fields)
-    parser = MultipartParser(multipart_boundary(request), reader.callbacks())  # type: ignore[arg-type]  # a plain dict of the callbacks the TypedDict names
+    reader = _Reader(file_fields, text_fields, max_fields)
+    parser = _parser(multipart_boundary(request), reader)
 
     async def file_chunks() -> AsyncIterator[bytes]:
         total = 0
@@ -161,6 +207,8 @@ async def receive_upload(
     try:
         size = await save_stream(file_chunks(), dest, max_bytes)
     except ValueError as exc:  # python-multipart's MultipartParseError is a ValueError
+        if str(exc).startswith("Maximum header"):  # its own bound (the same numbers), met first
+            raise UploadError(413, PART_HEADERS_TOO_LARGE) from None
         raise UploadError(400, f"malformed multipart body: {exc}") from None
     if reader.filename is None:
         dest.unlink(missing_ok=True)

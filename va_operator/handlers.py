@@ -9,8 +9,10 @@ resource deletes the Job through Kubernetes' garbage collector, not through code
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import kopf
 
@@ -24,7 +26,26 @@ from videoanalysis.k8s.version import UnsupportedServer
 SETTINGS = OperatorSettings()
 VA = (names.GROUP, names.VERSION, names.PLURAL)
 _BACKGROUND: list[asyncio.Task[None]] = []  # the retention sweep (not per resource: no finalizer)
+F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
+log = logging.getLogger(__name__)
 OURS: dict[str, Any] = {names.LABEL_MANAGED_BY: names.MANAGED_BY, names.LABEL_RESOURCE: kopf.PRESENT}
+
+
+def _invalid_spec_warns(fn: F) -> F:
+    """Under the Kopf decorators, over `metrics.counted` (which still counts it `permanent`): a
+    spec that can never run ends the handler with a WARNING naming the resource and the reason,
+    instead of Kopf's ERROR for a handler that failed. Either way it is not retried."""
+
+    @functools.wraps(fn)
+    async def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return await fn(*args, **kwargs)
+        except reconcile.InvalidSpec as exc:
+            meta = kwargs["body"]["metadata"]
+            log.warning("%s/%s: invalid spec, not run: %s", meta["namespace"], meta["name"], exc)
+            return None
+
+    return run  # type: ignore[return-value]
 
 
 def _not_ended(status: kopf.Status, **_: Any) -> bool:
@@ -58,6 +79,7 @@ async def cleanup(**_: Any) -> None:
 
 @kopf.on.create(*VA)
 @kopf.on.resume(*VA, when=_not_ended)
+@_invalid_spec_warns
 @metrics.counted("ensure_job")
 async def ensure_job(body: kopf.Body, **_: Any) -> None:
     """Find or create the task row (status.taskId), then create the Job if absent while the
@@ -102,6 +124,7 @@ async def progress(body: kopf.Body, **_: Any) -> None:
 
 
 @kopf.timer(*VA, interval=SETTINGS.repair_interval_s, initial_delay=SETTINGS.repair_interval_s, when=_not_ended)
+@_invalid_spec_warns
 @metrics.counted("repair")
 async def repair(body: kopf.Body, **_: Any) -> None:
     """Level-triggered: re-read the Job, its Pods and the task row, and repair row and status

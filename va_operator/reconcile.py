@@ -82,10 +82,15 @@ def owned_job(body: Mapping[str, Any], settings: OperatorSettings) -> dict[str, 
     return job
 
 
-async def fail_spec(body: Mapping[str, Any], exc: SpecError, settings: OperatorSettings) -> kopf.PermanentError:
+class InvalidSpec(kopf.PermanentError):
+    """A spec that can never run: its author's mistake, not the operator's. The resource shows
+    it (Failed, InvalidSpec); the handlers log it at WARNING instead of Kopf's ERROR."""
+
+
+async def fail_spec(body: Mapping[str, Any], exc: SpecError, settings: OperatorSettings) -> InvalidSpec:
     """A spec that can never run: Failed with the reason (status, condition, Event, row)."""
     await advance(body, Outcome(Phase.FAILED, "InvalidSpec", str(exc)), settings)
-    return kopf.PermanentError(str(exc))
+    return InvalidSpec(str(exc))
 
 
 async def ensure_task(body: Mapping[str, Any], settings: OperatorSettings) -> dict[str, Any]:

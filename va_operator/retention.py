@@ -2,7 +2,9 @@
 row, its detections) are erased once they ended that long ago, and the resource is kept with an
 `Expired` condition and an Event. Deleting it would only have GitOps re-create it and run it
 again. The video the manifest names is its author's (on the volume or at a URL) and stays.
-The API erases the tasks it made itself (api.retention)."""
+The API erases the tasks it made itself (api.retention). Oldest first, until none is due; a
+resource that fails is logged by name and passed over, never the end of the sweep
+(videoanalysis.retention)."""
 
 from __future__ import annotations
 
@@ -12,12 +14,14 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
+import kopf
 from kubernetes.client.exceptions import ApiException
 
 from va_operator import reconcile, taskrow
 from va_operator.config import OperatorSettings
 from videoanalysis.k8s import kube
 from videoanalysis.models import Task, TaskOrigin
+from videoanalysis.retention import BATCH, SWEEP_BUDGET_S, Backoff, sweep
 from videoanalysis.tasks import utcnow
 
 log = logging.getLogger(__name__)
@@ -58,28 +62,42 @@ async def post_event(body: Mapping[str, Any], reason: str, message: str) -> None
         log.warning("could not post the %s Event on %s: %s", reason, meta["name"], kube.server_message(exc))
 
 
-async def expire_applied(settings: OperatorSettings, *, batch: int = 500) -> int:
-    """Erase the expired tasks of resources applied by hand; returns how many."""
+async def expire_applied(
+    settings: OperatorSettings, backoff: Backoff | None = None, *, budget_s: float = SWEEP_BUDGET_S, batch: int = BATCH
+) -> int:
+    """Erase the expired tasks of resources applied by hand, oldest first, until none is left or
+    `budget_s` has passed (videoanalysis.retention); returns how many. One resource that fails
+    (its API call, its status) is logged by name and retried after `backoff`; the others go on."""
     if settings.retention_days <= 0:
         return 0
-    cutoff = utcnow() - timedelta(days=settings.retention_days)
-    done = 0
-    for task in await Task.filter(finished_at__lt=cutoff, origin=TaskOrigin.MANIFEST).limit(batch):
-        body = await reconcile.read_resource(str(task.resource_namespace), str(task.resource_name))
-        # Only the resource this row was made for (a re-created one of that name is another).
-        if body is not None and taskrow.task_id_for(body["metadata"]["uid"]) == task.id:
-            message = expired_message(settings.retention_days)
-            if await reconcile.update_condition(body, "Expired", True, "RetentionExpired", message, settings):
-                await post_event(body, "Expired", message)
-        await Task.filter(id=task.id).delete()  # detections and deliveries go by cascade
-        done += 1
-    return done
+    due = Task.filter(finished_at__lt=utcnow() - timedelta(days=settings.retention_days), origin=TaskOrigin.MANIFEST)
+    return await sweep(
+        due,
+        lambda task: expire(task, settings),
+        lambda task: f"resource {task.resource_namespace}/{task.resource_name} (task {task.id})",
+        backoff if backoff is not None else Backoff(),
+        expected=(ApiException, kopf.TemporaryError),
+        budget_s=budget_s,
+        batch=batch,
+    )
+
+
+async def expire(task: Task, settings: OperatorSettings) -> None:
+    """Mark the task's resource Expired (with an Event) and delete the row. Only the resource
+    this row was made for: a re-created one of that name is another."""
+    body = await reconcile.read_resource(str(task.resource_namespace), str(task.resource_name))
+    if body is not None and taskrow.task_id_for(body["metadata"]["uid"]) == task.id:
+        message = expired_message(settings.retention_days)
+        if await reconcile.update_condition(body, "Expired", True, "RetentionExpired", message, settings):
+            await post_event(body, "Expired", message)
+    await Task.filter(id=task.id).delete()  # detections and deliveries go by cascade
 
 
 async def retention_loop(settings: OperatorSettings) -> None:
+    backoff = Backoff()  # the resources that failed, kept from one sweep to the next
     while True:
         try:
-            expired = await expire_applied(settings)
+            expired = await expire_applied(settings, backoff)
             if expired:
                 log.info("retention: erased the results of %d resource(s) applied by hand", expired)
         except Exception:

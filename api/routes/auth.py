@@ -45,6 +45,10 @@ CHANGE_DOC = body_doc(
 )
 
 
+#: What OAuth2's password flow sends besides `username` and `password` (Swagger UI's Authorize
+#: dialog, OAuth2 client libraries): accepted at sign-in and not used.
+OAUTH2_FORM_FIELDS = ("grant_type", "scope", "client_id", "client_secret", "username")
+
 BUSY: dict[int | str, dict[str, Any]] = {503: {"description": "the password-hashing queue is full; see Retry-After"}}
 
 
@@ -77,11 +81,12 @@ async def signup(request: Request, body: SignupIn, settings: SettingsDep) -> Aut
     responses={429: {"description": "too many sign-ins (failed or in progress); see Retry-After"}, **BUSY},
 )
 async def signin(request: Request, settings: SettingsDep) -> AuthOut:
-    """Sign in with `email` (or OAuth2's `username`) and `password`, as a form or JSON."""
+    """Sign in with `email` (or OAuth2's `username`) and `password`, as a form or JSON; the
+    OAuth2 password form's other fields are accepted, any other field is a 422."""
     fields = await read_fields(request)
     if "email" not in fields and "username" in fields:
         fields["email"] = fields["username"]
-    body = parse_as(SigninIn, fields)
+    body = parse_as(SigninIn, fields, ignored=OAUTH2_FORM_FIELDS)
     email = body.email.strip().lower()
     address = request.client.host if request.client else "unknown"
     limiter: SigninLimiter = request.app.state.signin_limiter

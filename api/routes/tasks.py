@@ -46,6 +46,8 @@ STREAMED_PATHS = frozenset({UPLOAD_PATH})  # bodies capped by VA_MAX_UPLOAD_BYTE
 log = logging.getLogger(__name__)
 #: Form fields of the parameter contract besides `labels` (comma-separated in the form).
 FORM_PARAMS = ("model", "score_threshold", "frame_stride", "batch_size", "tracker")
+#: Every text field the upload takes (the video is `videofile` or `file`); any other is a 422.
+UPLOAD_FIELDS = ("video_url", *FORM_PARAMS, "labels", "callback_url", idempotency.FIELD)
 
 UPLOAD_DOC = {
     "parameters": [
@@ -64,6 +66,7 @@ UPLOAD_DOC = {
             "multipart/form-data": {
                 "schema": {
                     "type": "object",
+                    "additionalProperties": False,  # any other field is a 422 (UPLOAD_FIELDS)
                     "properties": {
                         "videofile": {
                             "type": "string",
@@ -126,7 +129,7 @@ def _callback_url(fields: dict[str, str], policy: WebhookPolicy) -> str | None:
 
 async def _store_upload(request: Request, videos_dir: Path, settings: ApiSettings) -> Upload:
     """Stream the body to a temporary file; 413/400/415/422 errors leave nothing behind.
-    Exactly one of a file and `video_url` (422 for both or neither)."""
+    Exactly one of a file and `video_url` (422 for both or neither); an unknown field is a 422."""
     tmp = videos_dir / f"{UPLOAD_TMP_PREFIX}{uuid.uuid4().hex}"
     try:
         upload = await receive_upload(
@@ -134,6 +137,7 @@ async def _store_upload(request: Request, videos_dir: Path, settings: ApiSetting
             tmp,
             max_bytes=settings.max_upload_bytes,
             chunk_bytes=settings.upload_chunk_bytes,
+            text_fields=UPLOAD_FIELDS,
             max_fields=settings.max_form_fields,
         )
     except UploadTooLarge as exc:

@@ -56,6 +56,25 @@ async def test_signin_accepts_oauth2_form_original_form_and_json(api_client, sig
         assert me.status_code == 200
 
 
+async def test_signin_takes_the_oauth2_form_and_refuses_other_unknown_fields(api_client, signup_user):
+    data, _ = await signup_user(api_client)
+    email = data["user"]["email"]
+    oauth2 = {"grant_type": "password", "scope": "", "client_id": "swagger", "client_secret": "s"}
+    resp = await api_client.post("/signin", data={"username": email, "password": PASSWORD, **oauth2})
+    assert resp.status_code == 200, resp.text
+    extra = await api_client.post("/signin", json={"email": email, "password": PASSWORD, "remember_me": "1"})
+    assert extra.status_code == 422, extra.text
+    assert extra.json()["detail"] == [
+        {"type": "extra_forbidden", "loc": ["remember_me"], "msg": "unknown field 'remember_me'"}
+    ]
+    typo = await api_client.post("/signin", data={"email": email, "password": PASSWORD, "emial": email})
+    assert typo.status_code == 422 and "did you mean 'email'?" in typo.json()["detail"][0]["msg"]
+    resp = await api_client.post("/signin", json={"email": email, "pasword": PASSWORD})
+    assert resp.status_code == 422
+    assert "unknown field 'pasword' (did you mean 'password'?)" in str(resp.json()["detail"])
+    assert PASSWORD not in resp.text
+
+
 async def test_signin_failures(api_client, signup_user):
     data, _ = await signup_user(api_client)
     email = data["user"]["email"]
@@ -118,6 +137,10 @@ async def test_password_change_invalidates_earlier_tokens(api_client, signup_use
         "/authentication/password/change/", headers=headers, json={"old_password": PASSWORD, "new_password": "short"}
     )
     assert short.status_code == 422
+    confirm = {"old_password": PASSWORD, "new_password": "new password 1", "new_password_confirm": "other one"}
+    extra = await api_client.post("/authentication/password/change/", headers=headers, data=confirm)
+    assert extra.status_code == 422 and "unknown field 'new_password_confirm'" in extra.json()["detail"][0]["msg"]
+    assert (await api_client.get("/me/", headers=headers)).status_code == 200  # nothing changed
     resp = await api_client.post(
         "/authentication/password/change/",
         headers=headers,

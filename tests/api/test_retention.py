@@ -5,16 +5,20 @@ uploads whose task was never created are swept. API tasks and manifest tasks are
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
 import time
 import uuid
 from datetime import timedelta
 from pathlib import Path
 
+from api.dispatchers.base import DispatchError
 from api.dispatchers.local import LocalDispatcher
 from api.erase import erase_task
 from api.retention import erase_expired, sweep_orphan_uploads
 from videoanalysis.models import Task, TaskOrigin, User
+from videoanalysis.retention import Backoff
 from videoanalysis.status import TaskStatus
 from videoanalysis.storage import video_uri
 from videoanalysis.tasks import utcnow
@@ -140,3 +144,75 @@ async def test_uploads_without_a_task_are_swept_after_the_grace(db: str, tmp_pat
     removed = await sweep_orphan_uploads(videos)
     assert sorted(removed) == sorted([names["partial"], names["orphan"]])
     assert sorted(p.name for p in videos.iterdir()) == sorted([names["named"], names["by_hand"], names["fresh"]])
+
+
+class FailingFor(CancelRecorder):
+    """Records every cancel (resource delete) asked for, and fails those of `failing`."""
+
+    def __init__(self, failing: set[uuid.UUID] | None = None, delay_s: float = 0.0) -> None:
+        super().__init__()
+        self.failing = failing or set()
+        self.delay_s = delay_s
+
+    async def cancel(self, task: Task) -> None:
+        await super().cancel(task)
+        await asyncio.sleep(self.delay_s)
+        if task.id in self.failing:
+            raise DispatchError("the API server answered 503")
+
+
+async def expired_with_resources(api_settings, count: int) -> tuple[list[Task], Path]:
+    """`count` expired API tasks that name their resource, oldest first, created newest first
+    (so the table's own order is the wrong one)."""
+    videos = api_settings().resolved_videos_dir
+    videos.mkdir(parents=True, exist_ok=True)
+    owner = await User.create(email=f"ret-{uuid.uuid4().hex[:8]}@example.com", password_hash="x")
+    made = [
+        (await ended_task(owner, videos, 8 + n / 10, resource_namespace="ns", resource_name=f"va-{n}"))[0]
+        for n in range(count)
+    ]
+    return made[::-1], videos
+
+
+async def test_a_sweep_erases_oldest_first_in_batches_until_none_is_due(api_settings) -> None:
+    tasks, videos = await expired_with_resources(api_settings, 7)
+    dispatcher = FailingFor()
+    assert await erase_expired(7, dispatcher, videos, batch=2) >= 7  # type: ignore[arg-type]
+    ours = {t.id for t in tasks}
+    assert [i for i in dispatcher.cancelled if i in ours] == [t.id for t in tasks]
+    assert not await Task.filter(id__in=ours).exists()
+
+
+async def test_tasks_that_fail_to_erase_are_passed_over_for_the_others(api_settings, caplog) -> None:
+    """The two oldest fail: the sweep goes past them (a batch of two would otherwise be them
+    alone, sweep after sweep), and the next sweeps leave them alone until their retry is due."""
+    tasks, videos = await expired_with_resources(api_settings, 5)
+    failing = {tasks[0].id, tasks[1].id}
+    dispatcher = FailingFor(failing)
+    now = [0.0]
+    backoff = Backoff(clock=lambda: now[0])
+    with caplog.at_level(logging.WARNING, logger="videoanalysis.retention"):
+        assert await erase_expired(7, dispatcher, videos, backoff=backoff, batch=2) >= 3  # type: ignore[arg-type]
+    assert set(await Task.filter(id__in=[t.id for t in tasks]).values_list("id", flat=True)) == failing
+    assert f"task {tasks[0].id} not erased, retried in 3600 s: the API server answered 503" in caplog.text
+    dispatcher.cancelled.clear()
+    await erase_expired(7, dispatcher, videos, backoff=backoff, batch=2)  # type: ignore[arg-type]
+    assert not failing & set(dispatcher.cancelled)  # not tried again before their time
+    now[0] = 3600.0
+    await erase_expired(7, dispatcher, videos, backoff=backoff, batch=2)  # type: ignore[arg-type]
+    assert [i for i in dispatcher.cancelled if i in failing] == [tasks[0].id, tasks[1].id]
+    assert backoff.failed(tasks[0].id) == 4 * 3600  # the third failure: twice as long again
+    dispatcher.failing = set()
+    await erase_expired(7, dispatcher, videos, backoff=Backoff(), batch=2)  # type: ignore[arg-type]
+    assert not await Task.filter(id__in=failing).exists()
+
+
+async def test_a_sweep_stops_when_its_time_is_up_and_the_next_goes_on(api_settings) -> None:
+    tasks, videos = await expired_with_resources(api_settings, 6)
+    dispatcher = FailingFor(delay_s=0.1)
+    first = await erase_expired(7, dispatcher, videos, budget_s=0.25)  # type: ignore[arg-type]
+    assert 1 <= first <= 3
+    left = await Task.filter(id__in=[t.id for t in tasks]).order_by("finished_at").values_list("id", flat=True)
+    assert list(left) == [t.id for t in tasks[first:]]  # the oldest went first
+    await erase_expired(7, dispatcher, videos)  # type: ignore[arg-type]
+    assert not await Task.filter(id__in=[t.id for t in tasks]).exists()

@@ -122,6 +122,61 @@ async def test_rejected_uploads_leave_no_row_and_no_file(api_client, signup_user
     assert unauthenticated.status_code == 401 and stored_files(api_client) == []
 
 
+async def test_an_unknown_field_is_refused_naming_it_and_the_closest_known(api_client, signup_user, clip):
+    """A misspelt field would run with the default in its place: 422 instead, before any row."""
+    _, headers = await signup_user(api_client)
+    video = {"videofile": ("clip.mp4", clip, "video/mp4")}
+    await assert_rejected(
+        api_client,
+        headers,
+        422,
+        "unknown field 'score_treshold' (did you mean 'score_threshold'?)",
+        files=video,
+        data={"score_treshold": "0.9"},
+    )
+    thumbnail = {**video, "thumbnail": ("a.png", b"png", "image/png")}
+    await assert_rejected(api_client, headers, 422, "unknown field 'thumbnail'", files=thumbnail)
+    resp = await api_client.post(UPLOAD, headers=headers, files=video, data={"colour": "red"})
+    assert resp.status_code == 422 and "did you mean" not in resp.json()["detail"]  # nothing close
+    assert "videofile, file, video_url, model, score_threshold" in resp.json()["detail"]
+    every = {
+        "model": "opencv-face",
+        "score_threshold": "0.9",
+        "frame_stride": "3",
+        "batch_size": "4",
+        "tracker": "none",
+        "labels": "face",
+        "client_request_token": "every-field",
+    }
+    resp = await api_client.post(UPLOAD, headers=headers, files=video, data=every)
+    assert resp.status_code == 202, resp.text
+    assert resp.json()["params"]["score_threshold"] == 0.9
+
+
+def multipart(boundary: str, headers: bytes, clip: bytes) -> bytes:
+    """One `videofile` part with `headers` after its Content-Disposition."""
+    disposition = b'Content-Disposition: form-data; name="videofile"; filename="clip.mp4"\r\n'
+    return b"--%s\r\n%s%s\r\n%s\r\n--%s--\r\n" % (boundary.encode(), disposition, headers, clip, boundary.encode())
+
+
+async def test_part_headers_past_the_limit_are_refused(api_client, signup_user, clip):
+    """A part's headers are bounded (8 lines, 8 KiB in all) whatever the upload limit: a long
+    run of lines each short enough, one line of a megabyte, too many lines: 413 saying so."""
+    _, headers = await signup_user(api_client)
+    form = {**headers, "content-type": "multipart/form-data; boundary=b0undary"}
+    cases = [
+        b"".join(b"X-Pad-%d: %s\r\n" % (n, b"p" * 2000) for n in range(5)),
+        b"X-Pad: %s\r\n" % (b"p" * 1024 * 1024),
+        b"".join(b"X-Pad-%d: p\r\n" % n for n in range(8)),
+    ]
+    for extra in cases:
+        body = multipart("b0undary", extra, clip)
+        await assert_rejected(api_client, headers, 413, "headers exceed the limit", content=body, headers=form)
+    ordinary = b"Content-Type: video/mp4\r\n" + b"X-Note: %s\r\n" % (b"n" * 4000)
+    resp = await api_client.post(UPLOAD, content=multipart("b0undary", ordinary, clip), headers=form)
+    assert resp.status_code == 202, resp.text
+
+
 async def test_too_large_is_cut_off_while_reading(open_api_client, signup_user, clip):
     async with open_api_client(max_upload_bytes=len(clip) - 1, upload_chunk_bytes=1024) as client:
         _, headers = await signup_user(client)
