@@ -15,6 +15,12 @@ that stopped answering. Each of those waits ends here after `timeout_s` (`VA_DB_
 
 `videoanalysis.db.is_transient_db_error` counts these as transient: the caller's retry, or its
 error, says what happened instead of a silence. Selected by `videoanalysis.db.tortoise_config`.
+
+A transaction also gives its connection back when it fails to start: Tortoise's pooled
+transaction takes a connection, then awaits BEGIN, and only its exit (never reached when BEGIN
+raises on a connection the server dropped, or when the task is cancelled there) releases it.
+Each such failure took one pooled connection for good; after `maxsize` of them (a database
+restart or a few cancelled requests) every query of the process waited for ever.
 """
 
 from __future__ import annotations
@@ -22,7 +28,9 @@ from __future__ import annotations
 from typing import Any
 
 import asyncpg
-from tortoise.backends.asyncpg.client import AsyncpgDBClient
+from tortoise.backends.asyncpg.client import AsyncpgDBClient, TransactionWrapper
+from tortoise.backends.base.client import TransactionContext, TransactionContextPooled
+from tortoise.connection import get_connections
 
 
 def bounded_credentials(timeout_s: float) -> dict[str, Any]:
@@ -64,10 +72,30 @@ class BoundedPool(asyncpg.Pool):
             ) from exc
 
 
+class ReleasingTransactionContext(TransactionContextPooled):
+    """Tortoise's pooled transaction, which releases its connection when BEGIN fails."""
+
+    async def __aenter__(self) -> Any:
+        await self.ensure_connection()
+        pool = self.client._parent._pool
+        self.client._connection = await pool.acquire()
+        self.token = get_connections().set(self.connection_name, self.client)
+        try:
+            await self.client.begin()
+        except BaseException:
+            get_connections().reset(self.token)
+            await pool.release(self.client._connection)
+            raise
+        return self.client
+
+
 class BoundedAsyncpgClient(AsyncpgDBClient):
     def __init__(self, **kwargs: Any) -> None:
         self.acquire_timeout = float(kwargs.pop("acquire_timeout"))
         super().__init__(**kwargs)
+
+    def _in_transaction(self) -> TransactionContext:
+        return ReleasingTransactionContext(TransactionWrapper(self), self._pool_init_lock)
 
     async def create_pool(self, **kwargs: Any) -> asyncpg.Pool:
         # asyncpg.create_pool's own defaults, with the pool class that bounds acquire

@@ -94,3 +94,31 @@ async def test_a_transaction_left_open_is_ended_by_the_server(client) -> None:
 def test_migrations_keep_unbounded_statements() -> None:
     config = tortoise_config("postgres://va@db:5432/videos", migrations=True, timeout_s=None)
     assert config["connections"]["default"] == "postgres://va@db:5432/videos"
+
+
+async def test_a_transaction_that_cannot_begin_gives_its_connection_back(
+    client, db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """BEGIN fails (a connection the server dropped) or is cancelled (a request cut off) after
+    the pooled connection was taken: it still returns to the pool. Tortoise's own transaction
+    kept it for good: with a pool of one, every later query of the process then waited for a
+    connection that never came back."""
+    from tortoise.backends.asyncpg.client import TransactionWrapper
+
+    begin = TransactionWrapper.begin
+    failures = [asyncpg.exceptions.ConnectionDoesNotExistError("connection was closed"), asyncio.CancelledError()]
+
+    async def failing_begin(self) -> None:
+        if failures:
+            raise failures.pop(0)
+        await begin(self)
+
+    monkeypatch.setattr(TransactionWrapper, "begin", failing_begin)
+    for expected in (asyncpg.exceptions.ConnectionDoesNotExistError, asyncio.CancelledError):
+        with pytest.raises(expected):
+            async with client._in_transaction() as tx:
+                await tx.execute_query("SELECT 1")
+    rows = await asyncio.wait_for(client.execute_query_dict("SELECT 1 AS one"), 4 * TIMEOUT_S)
+    assert rows == [{"one": 1}]
+    async with client._in_transaction() as tx:  # and a transaction begins on it again
+        assert await tx.execute_query_dict("SELECT 2 AS two") == [{"two": 2}]
