@@ -122,3 +122,46 @@ async def test_a_transaction_that_cannot_begin_gives_its_connection_back(
     assert rows == [{"one": 1}]
     async with client._in_transaction() as tx:  # and a transaction begins on it again
         assert await tx.execute_query_dict("SELECT 2 AS two") == [{"two": 2}]
+
+
+def test_on_sqlite_a_transaction_that_cannot_begin_releases_the_connection(tmp_path) -> None:
+    """The embedded database has one connection behind a lock: BEGIN IMMEDIATE failing (still
+    locked after the busy timeout) left that lock taken, and every later query of the server
+    waited for ever (a child process with its own Tortoise, stopped after 20 s)."""
+    import subprocess
+    import sys
+
+    code = f"""
+import asyncio
+from tortoise import Tortoise
+from tortoise.exceptions import TransactionManagementError
+from tortoise.transactions import in_transaction
+import videoanalysis.sqlite_backend as backend
+from videoanalysis.db import tortoise_config
+from videoanalysis.models import User
+
+async def main():
+    await Tortoise.init(config=tortoise_config("sqlite://{tmp_path}/t.sqlite3"))
+    await Tortoise.generate_schemas()
+    begin = backend.ImmediateTransactionWrapper.begin
+    failures = [TransactionManagementError("database is locked"), asyncio.CancelledError()]
+    async def failing_begin(self):
+        if failures:
+            raise failures.pop(0)
+        await begin(self)
+    backend.ImmediateTransactionWrapper.begin = failing_begin
+    for _ in range(2):
+        try:
+            async with in_transaction():
+                pass
+        except (TransactionManagementError, asyncio.CancelledError):
+            pass
+    await asyncio.wait_for(User.create(email="a@example.com", password_hash="x"), 5)
+    async with in_transaction():
+        print(await asyncio.wait_for(User.all().count(), 5))
+    await Tortoise.close_connections()
+
+asyncio.run(main())
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=20)
+    assert out.returncode == 0 and out.stdout.strip() == "1", out.stderr[-2000:]
