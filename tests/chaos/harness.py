@@ -3,9 +3,13 @@
 Each case runs an analysis, injects one crash once the committed position reaches a given
 frame, lets the system recover the way it would in production (the dispatcher's retry, a
 restarted server, a retried Pod) and reports what came of it: the final state, rows lost and
-duplicated, whether the task was left open, and where the next run resumed compared with the
-position committed when the crash hit (a crash redoes only frames not yet committed).
-Used by tests/chaos (fixed cases) and `make chaos` (random frames, many crashes).
+duplicated, whether the task was left open, where the next run resumed compared with the
+position committed when the crash hit (a crash redoes only frames not yet committed), and
+whether the task's whole aggregate (counters, tracks, frame rows: `aggregate.py`) equals that
+of an uninterrupted run of the same video. An outcome never compared is not `ok`.
+Used by tests/chaos (fixed cases) and `make chaos` (random frames, many crashes); the faults
+that are not crashes (lost acknowledgements, skewed clocks, slow URLs, hung models) are in
+`faults.py`.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from pathlib import Path
 import asyncpg
 
 from inference_job.writer import BUFFERED_BATCHES
+from tests.chaos.aggregate import Aggregate, differences, read_pg
 
 REPO = Path(__file__).resolve().parents[2]
 BATCH = 8  # VA_WRITE_BATCH_FRAMES of every run here
@@ -39,12 +44,23 @@ class Outcome:
     rows: int
     distinct_rows: int
     crashed_at: int  # committed position (next frame) when the crash was injected
+    aggregate: Aggregate | None = None  # what the task holds at the end
     resumed_at: list[int] = field(default_factory=list)  # where each later run started
-    exits: list[int] = field(default_factory=list)
+    exits: list[int | None] = field(default_factory=list)
+    expected_status: str = "SUCCEEDED"
+    differences: list[str] | None = None  # from the expected aggregate; None: not compared
+    problems: list[str] = field(default_factory=list)  # what a case checks besides (a reason, a lease)
+
+    def compare(self, expected: Aggregate) -> Outcome:
+        """Compare the task's aggregate with `expected` (an uninterrupted run's)."""
+        if self.aggregate is None:
+            raise ValueError(f"{self.case}: no aggregate was read")
+        self.differences = differences(expected, self.aggregate)
+        return self
 
     @property
     def lost(self) -> int:
-        return self.expected_rows - self.distinct_rows
+        return max(0, self.expected_rows - self.distinct_rows)  # rows beyond: the aggregate's differences
 
     @property
     def duplicated(self) -> int:
@@ -60,20 +76,48 @@ class Outcome:
         return any(r < self.crashed_at for r in self.resumed_at)
 
     @property
+    def equal(self) -> bool:
+        """Compared, and the aggregate is the expected one field by field."""
+        return self.differences == []
+
+    @property
     def ok(self) -> bool:
-        return self.status == "SUCCEEDED" and not self.lost and not self.duplicated and not self.went_back
+        return (
+            self.status == self.expected_status
+            and not self.lost
+            and not self.duplicated
+            and not self.went_back
+            and self.equal
+            and not self.problems
+        )
 
     def row(self) -> str:
         resumed = ",".join(map(str, self.resumed_at)) or "-"
+        same = (
+            "not compared"
+            if self.differences is None
+            else f"{len(self.differences)} differ"
+            if self.differences
+            else "yes"
+        )
         return (
             f"| {self.case} | {self.status} | {self.lost} | {self.duplicated} | {int(self.stuck)} "
-            f"| {self.crashed_at} | {resumed} | {REDO_BOUND} |"
+            f"| {self.crashed_at} | {resumed} | {REDO_BOUND} | {same} |"
         )
+
+    def report(self) -> str:
+        """Why the outcome is not `ok`, line by line."""
+        lines = [f"{self.case}: {self.status} (expected {self.expected_status}), exits {self.exits}"]
+        lines += [f"  {p}" for p in self.problems]
+        if self.differences is None:
+            lines.append("  the aggregate was not compared")
+        lines += [f"  {d}" for d in self.differences or []]
+        return "\n".join(lines)
 
 
 TABLE_HEAD = (
     "| case | final state | rows lost | rows duplicated | tasks stuck | committed at crash | resumed at "
-    "| frames redone (bound) |\n| --- | --- | --- | --- | --- | --- | --- | --- |"
+    "| frames redone (bound) | aggregate = clean run |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 )
 RESUMED = re.compile(r"resumes at frame (\d+)")
 
@@ -93,11 +137,12 @@ def job_env(database_url: str, videos_dir: Path, **extra: str) -> dict[str, str]
     return env
 
 
-async def start_job(task_id: str, env: dict[str, str]) -> asyncio.subprocess.Process:
+async def start_job(task_id: str, env: dict[str, str], module: str = "inference_job") -> asyncio.subprocess.Process:
+    """`python -m inference_job` (or `module`: the job with a test's changes, `faults.py`)."""
     return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "inference_job",
+        module,
         "--task-id",
         task_id,
         cwd=REPO,
@@ -109,9 +154,21 @@ async def start_job(task_id: str, env: dict[str, str]) -> asyncio.subprocess.Pro
 
 async def finish(proc: asyncio.subprocess.Process, timeout: float = 120) -> tuple[int, list[int]]:
     """Exit code and the resume positions the run logged."""
-    _, err = await asyncio.wait_for(proc.communicate(), timeout)
+    code, resumed, _ = await finish_logged(proc, timeout)
+    return code, resumed
+
+
+async def finish_logged(proc: asyncio.subprocess.Process, timeout: float = 120) -> tuple[int, list[int], str]:
+    """Exit code, the resume positions the run logged, and its whole log (stderr)."""
+    try:
+        _, err = await asyncio.wait_for(proc.communicate(), timeout)
+    except TimeoutError:
+        proc.kill()
+        await proc.wait()
+        raise AssertionError(f"the job did not exit within {timeout:g} s") from None
     assert proc.returncode is not None
-    return proc.returncode, [int(m) for m in RESUMED.findall(err.decode(errors="replace"))]
+    log = err.decode(errors="replace")
+    return proc.returncode, [int(m) for m in RESUMED.findall(log)], log
 
 
 class PgTasks:
@@ -124,6 +181,13 @@ class PgTasks:
         conn = await asyncpg.connect(self.url)
         try:
             return await conn.fetchval(sql, *args)
+        finally:
+            await conn.close()
+
+    async def row(self, sql: str, *args: object) -> tuple:
+        conn = await asyncpg.connect(self.url)
+        try:
+            return tuple(await conn.fetchrow(sql, *args) or ())
         finally:
             await conn.close()
 
@@ -143,7 +207,8 @@ class PgTasks:
         distinct = await self.one(
             "SELECT count(DISTINCT frame_index) FROM frame_detections WHERE task_id = $1", task_id
         )
-        return Outcome(case, str(status), expected, int(rows), int(distinct), crashed_at)  # type: ignore[call-overload]
+        aggregate = await read_pg(self.url, task_id)
+        return Outcome(case, str(status), expected, int(rows), int(distinct), crashed_at, aggregate)  # type: ignore[call-overload]
 
     async def allow_connections(self, allowed: bool) -> None:
         """ALLOW_CONNECTIONS of this database only (the server itself is shared)."""

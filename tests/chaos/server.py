@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 
 from tests.api_process import spawn, wait_healthy
+from tests.chaos.aggregate import read_sqlite
 from tests.chaos.harness import BATCH, REPO, Outcome, job_pids, sqlite_row
 
 
@@ -100,7 +101,7 @@ class EmbeddedServer:
         rows, distinct = sqlite_row(
             self.db, "SELECT count(*), count(DISTINCT frame_index) FROM frame_detections WHERE task_id = ?", task_id
         )
-        return Outcome(case, status, expected, rows, distinct, crashed_at)
+        return Outcome(case, status, expected, rows, distinct, crashed_at, read_sqlite(self.db, task_id))
 
 
 async def server_crash(data_dir: Path, video: Path, frames: int, at: int, mode: str) -> list[Outcome]:
