@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from typing import Self
 
 from videoanalysis.db import is_transient_db_error
 from videoanalysis.lease import Lease, renew
@@ -15,15 +16,18 @@ from videoanalysis.lease import Lease, renew
 log = logging.getLogger(__name__)
 
 
-class Heartbeat:
-    def __init__(self, lease: Lease, interval_s: float | None = None) -> None:
-        self.lease = lease
-        self.interval_s = interval_s if interval_s is not None else lease.ttl_s / 3
-        self.error: BaseException | None = None
-        self._task: asyncio.Task[None] | None = None
+class LoopTask:
+    """Runs `_loop()` as a task for the length of an `async with` block, cancelled and awaited
+    at its end."""
 
-    async def __aenter__(self) -> Heartbeat:
-        self._task = asyncio.create_task(self._loop(), name="lease-heartbeat")
+    task_name = "loop"
+    _task: asyncio.Task[None] | None = None
+
+    async def _loop(self) -> None:
+        raise NotImplementedError
+
+    async def __aenter__(self) -> Self:
+        self._task = asyncio.create_task(self._loop(), name=self.task_name)
         return self
 
     async def __aexit__(self, *_: object) -> None:
@@ -31,6 +35,15 @@ class Heartbeat:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+
+
+class Heartbeat(LoopTask):
+    task_name = "lease-heartbeat"
+
+    def __init__(self, lease: Lease, interval_s: float | None = None) -> None:
+        self.lease = lease
+        self.interval_s = interval_s if interval_s is not None else lease.ttl_s / 3
+        self.error: BaseException | None = None
 
     def stop(self) -> None:
         """Renew no more (a stalled run): the lease expires unless the run's ending frees it."""

@@ -38,7 +38,7 @@ from collections.abc import Awaitable, Callable
 from typing import NoReturn
 
 from inference_job.config import JobSettings
-from inference_job.heartbeat import Heartbeat
+from inference_job.heartbeat import Heartbeat, LoopTask
 from videoanalysis.exitcodes import JobExit
 from videoanalysis.lease import LeaseLost, TaskStopped
 
@@ -123,10 +123,12 @@ def hard_exit(code: int) -> NoReturn:
     os._exit(int(code))
 
 
-class Watchdog:
+class Watchdog(LoopTask):
     """Judges the run's `Pace` while the run holds its lease (an async context around it).
 
     `fail(reason)` records the stall (the job's fenced FAILED) and returns the exit code."""
+
+    task_name = "progress-watchdog"
 
     def __init__(
         self,
@@ -140,17 +142,6 @@ class Watchdog:
     ) -> None:
         self.pace, self._heartbeat, self._fail, self._name = pace, heartbeat, fail, name
         self._clock, self._exit = clock, exit
-        self._task: asyncio.Task[None] | None = None
-
-    async def __aenter__(self) -> Watchdog:
-        self._task = asyncio.create_task(self._loop(), name="progress-watchdog")
-        return self
-
-    async def __aexit__(self, *_: object) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
 
     def loading(self) -> None:
         self.pace.loading(self._clock())
