@@ -8,11 +8,11 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordBearer
 
+from api.auth.tokens import InvalidToken
 from api.config import ApiSettings
 from api.dispatchers.base import Dispatcher
 from api.reads import Prepared
-from api.security import InvalidToken
-from videoanalysis.models import Task, User
+from videoanalysis.tables import Task, User
 
 # tokenUrl makes Swagger's Authorize button sign in through /signin (username = email).
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/signin", auto_error=False)
@@ -39,8 +39,8 @@ def unauthorized(message: str) -> HTTPException:
 
 async def get_current_user(request: Request, token: TokenDep) -> User:
     """The user of a valid, current access token of a live session; 401 otherwise. The user row
-    and the session's state come from the replica's short-lived cache (`api.user_cache`), not the
-    database, on most requests."""
+    and the session's state come from the replica's short-lived cache (`api.auth.user_cache`),
+    not the database, on most requests."""
     if not token:
         raise unauthorized("not authenticated: send Authorization: Bearer <access token>")
     try:

@@ -9,10 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from api.dispatchers import Dispatcher
-from videoanalysis.models import Task, TaskOrigin
-from videoanalysis.status import TaskStatus
 from videoanalysis.storage import resolve_uri
-from videoanalysis.tasks import transition
+from videoanalysis.tables import Task, TaskOrigin
+from videoanalysis.task_status import TaskStatus
+from videoanalysis.transitions import transition
 from videoanalysis.uploadkeys import is_upload_uri
 
 

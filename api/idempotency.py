@@ -7,7 +7,7 @@ read when it comes as a header, after it when it comes as a form field. It is bo
 in the transaction that INSERTs the task row (`Scope.create`): the row and the binding commit
 together or not at all, so a key never has two tasks and a task made under a key is never lost
 to it, whatever happens after the INSERT (the process killed, a database error, a failed
-dispatch; a task left undispatched keeps its dispatch intent, see api.dispatch_intents).
+dispatch; a task left undispatched keeps its dispatch intent, see api.dispatchers.intents).
 
 A second request while the first is still being received gets 409; a claim kept alive by
 nobody for VA_UPLOAD_IDLE_SECONDS (the first request's process died before making a task) is
@@ -36,7 +36,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from videoanalysis.clock import db_now
-from videoanalysis.models import IdempotencyKey, Task, User
+from videoanalysis.tables import IdempotencyKey, Task, User
 
 HEADER = "Idempotency-Key"
 FIELD = "client_request_token"

@@ -12,23 +12,25 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from tortoise import Tortoise
 
+from api.auth.passwords import HASH_THREADS, HashingBusy, PasswordHasher
+from api.auth.signin_limits import SigninLimiter
+from api.auth.token_cache import VerifiedTokens
+from api.auth.user_cache import UserCache
 from api.bodylimit import BodyLimitMiddleware
 from api.config import ApiSettings, DispatcherKind, load_settings
-from api.dispatch_intents import reconcile_loop
 from api.dispatchers import Dispatcher, create_dispatcher
+from api.dispatchers.intents import reconcile_loop
 from api.forms import validation_error
 from api.metrics import MetricsMiddleware, MetricsPortSplit
 from api.metrics import router as metrics_router
 from api.openapi import install_openapi
-from api.ratelimit import SigninLimiter
 from api.retention import retention_loop
-from api.routes import auth, health, me, tasks, tracks, viewer
-from api.security import HASH_THREADS, HashingBusy, PasswordHasher
-from api.token_cache import VerifiedTokens
-from api.user_cache import UserCache
+from api.routes import auth, health, me, results, tasks, tracks, uploads
 from api.video_url import UrlProber
-from api.viewer_auth import install_log_redaction
+from api.viewer import routes as viewer
+from api.viewer.access import install_log_redaction
 from videoanalysis.db import close_db, init_db
+from videoanalysis.schema_version import newest_shipped_migration
 from videoanalysis.webhooks import delivery_loop
 
 log = logging.getLogger(__name__)
@@ -78,6 +80,7 @@ def create_app(settings: ApiSettings | None = None, *, dispatcher: Dispatcher | 
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.schema_gate = health.SchemaGate(newest_shipped_migration())
     app.add_exception_handler(RequestValidationError, validation_error)
     install_log_redaction()
     app.add_exception_handler(HashingBusy, hashing_busy)
@@ -95,6 +98,8 @@ def create_app(settings: ApiSettings | None = None, *, dispatcher: Dispatcher | 
         auth.router,
         auth.auth_router,
         me.router,
+        uploads.router,  # the task routers in their one order: the OpenAPI document lists paths as registered
+        results.router,
         tasks.router,
         tracks.router,
         viewer.router,
@@ -103,7 +108,7 @@ def create_app(settings: ApiSettings | None = None, *, dispatcher: Dispatcher | 
     ):
         app.include_router(router)
     install_openapi(app)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_json_bytes, exempt_paths=tasks.STREAMED_PATHS)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_json_bytes, exempt_paths=uploads.STREAMED_PATHS)
     app.add_middleware(MetricsMiddleware)
     if settings.metrics_port:
         app.add_middleware(MetricsPortSplit, metrics_port=settings.metrics_port)

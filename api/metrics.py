@@ -15,8 +15,8 @@ from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from tortoise.functions import Count
 
-from videoanalysis.models import Task, WebhookDelivery
-from videoanalysis.status import TaskStatus
+from videoanalysis.tables import Task, WebhookDelivery
+from videoanalysis.task_status import TaskStatus
 
 REQUESTS = Counter("va_http_requests_total", "HTTP requests answered.", ["method", "route", "status"])
 LATENCY = Histogram("va_http_request_duration_seconds", "Time to answer an HTTP request.", ["method", "route"])

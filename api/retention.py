@@ -12,7 +12,6 @@ a partial body) are swept whatever the retention: files of the upload's own nami
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from datetime import timedelta
@@ -21,10 +20,11 @@ from pathlib import Path
 from api.dispatchers import Dispatcher
 from api.dispatchers.base import DispatchError
 from api.erase import erase_task
-from videoanalysis.models import Task, TaskOrigin
+from videoanalysis.clock import db_now
+from videoanalysis.periodic import every
 from videoanalysis.retention import BATCH, SWEEP_BUDGET_S, Backoff, sweep
 from videoanalysis.storage import video_uri
-from videoanalysis.tasks import utcnow
+from videoanalysis.tables import Task, TaskOrigin
 from videoanalysis.uploadkeys import UPLOAD_KEY, UPLOAD_TMP_PREFIX
 
 log = logging.getLogger(__name__)
@@ -47,7 +47,8 @@ async def erase_expired(
     whose resource cannot be deleted is retried after `backoff` (the loop keeps one)."""
     if days <= 0:
         return 0
-    due = Task.filter(finished_at__lt=utcnow() - timedelta(days=days), origin=TaskOrigin.API)
+    # finished_at is the database clock's stamp: compare it with that clock, not this replica's.
+    due = Task.filter(finished_at__lt=await db_now() - timedelta(days=days), origin=TaskOrigin.API)
     erased = await sweep(
         due,
         lambda task: erase_task(task, dispatcher, videos_dir),
@@ -88,10 +89,9 @@ async def retention_loop(
 ) -> None:
     """Sweep at start-up and then every `interval_s`; a failed round is logged and retried."""
     backoff = Backoff()  # the tasks that failed to erase, kept from one sweep to the next
-    while True:
-        try:
-            await erase_expired(days, dispatcher, videos_dir, backoff)
-            await sweep_orphan_uploads(videos_dir)
-        except Exception:
-            log.exception("retention sweep failed; retrying at the next round")
-        await asyncio.sleep(interval_s)
+
+    async def sweep_once() -> None:
+        await erase_expired(days, dispatcher, videos_dir, backoff)
+        await sweep_orphan_uploads(videos_dir)
+
+    await every(interval_s, sweep_once, name="retention sweep", logger=log)

@@ -8,9 +8,10 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, field_validator
 
-from videoanalysis.models import Task, User
-from videoanalysis.params import printable
-from videoanalysis.status import TaskStatus
+from videoanalysis.summary import TaskSummary
+from videoanalysis.tables import Task, User
+from videoanalysis.task_status import TaskStatus
+from videoanalysis.text import printable, valid_unicode
 
 PASSWORD_MIN = 8
 
@@ -19,20 +20,10 @@ def _normalise_email(value: str) -> str:
     return value.strip().lower()
 
 
-def _unicode(value: str) -> str:
-    """Refuse a lone surrogate, which JSON can carry but UTF-8 (and so hashing or the database)
-    cannot encode."""
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValueError("must be valid Unicode text (a lone surrogate is not)") from None
-    return value
-
-
 #: A name, label or other short text stored in the database.
 PlainText = Annotated[str, AfterValidator(printable)]
 #: A password: any characters, but encodable for hashing.
-Secret = Annotated[str, AfterValidator(_unicode)]
+Secret = Annotated[str, AfterValidator(valid_unicode)]
 
 
 class UserOut(BaseModel):
@@ -105,22 +96,11 @@ class UserPatch(BaseModel):
         return _normalise_email(value) if value is not None else None
 
 
-class TaskSummary(BaseModel):
-    detections: dict[str, int] = Field(description="Detections stored so far, per label.")
-    detections_total: int = Field(description="All detections stored so far.")
-    objects: dict[str, int] | None = Field(None, description="Unique tracks so far, per label; null with tracker=none.")
-    objects_total: int | None = Field(None, description="All unique tracks so far; null with tracker=none.")
-
-    @classmethod
-    def of(cls, counts: dict[str, int] | None, objects: dict[str, int] | None = None) -> TaskSummary:
-        detections = {str(k): int(v) for k, v in sorted((counts or {}).items())}
-        tracks = {str(k): int(v) for k, v in sorted(objects.items())} if objects is not None else None
-        return cls(
-            detections=detections,
-            detections_total=sum(detections.values()),
-            objects=tracks,
-            objects_total=sum(tracks.values()) if tracks is not None else None,
-        )
+class TaskWaiting(BaseModel):
+    reason: str = Field(
+        description="`Unschedulable` (no node can take the Job now) or `Queued` (behind a Kueue quota)."
+    )
+    message: str = Field(description="Why, in the scheduler's or the queue's words.")
 
 
 class TaskOut(BaseModel):
@@ -129,6 +109,9 @@ class TaskOut(BaseModel):
     ready: bool = Field(description="The task has ended (SUCCEEDED, FAILED or CANCELLED).")
     success: bool = Field(description="The task ended with SUCCEEDED.")
     error: str | None
+    waiting: TaskWaiting | None = Field(
+        None, description="While PENDING on a cluster: why its Job does not run yet; null otherwise."
+    )
     model: str
     params: dict[str, Any]
     video_name: str
@@ -149,6 +132,11 @@ class TaskOut(BaseModel):
             ready=status.is_final,
             success=status is TaskStatus.SUCCEEDED,
             error=task.error,
+            waiting=(
+                TaskWaiting(reason=task.wait_reason, message=task.wait_message or "")
+                if status is TaskStatus.PENDING and task.wait_reason
+                else None
+            ),
             model=task.model,
             params=task.params,
             video_name=task.video_name,

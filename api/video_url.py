@@ -1,6 +1,6 @@
 """An upload by URL (`video_url` instead of a file): the URL passes the SSRF guard and its first
 bytes must announce a video container, read with one Range request; nothing is stored here.
-The job fetches the video itself (videoanalysis.remote), checking the URL again.
+The job fetches the video itself (videoanalysis.video_fetch), checking the URL again.
 
 A refusal says why, except for a server inside the network (a special-purpose address the
 allow-list lets in): its status or a refused port would make the probe a map of the internal
@@ -27,8 +27,8 @@ from urllib.parse import urlsplit
 
 from fastapi import HTTPException, status
 
-from videoanalysis.remote import RemoteVideoError, UnsafeURL, VideoUrlPolicy, check_video_url, read_head
 from videoanalysis.storage import container_type
+from videoanalysis.video_fetch import RemoteVideoError, UnsafeURL, VideoUrlPolicy, check_video_url, read_head
 
 log = logging.getLogger(__name__)
 NOT_A_VIDEO = "video_url does not point to a video (unknown container; expected MP4, MOV, AVI, MKV, WebM, ...)"

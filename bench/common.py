@@ -80,7 +80,7 @@ def make_video(path: Path, frames: int, size: tuple[int, int], fps: float = 25.0
     try:
         if size[1] > 280:
             raise ImportError("the pan keeps the face centred only up to 280 px high")
-        from tests.videos import pan_video
+        from tests.support.videos import pan_video
 
         pan = pan_video(path.with_suffix(".pan.mp4"), frames=frames, fps=fps, size=size, step=2).path
         images = iter(decode_all(pan))
@@ -162,12 +162,12 @@ async def e2e_fps(
     unless asked (its cost is `make bench-tracking`'s figure)."""
     from inference_job.config import JobSettings
     from inference_job.job import run_pipeline
+    from inference_job.pipeline import AnalysisParams
     from inference_job.reader import FrameReader
-    from inference_job.runner import AnalysisParams
     from videoanalysis.lease import acquire
-    from videoanalysis.models import Task, User
-    from videoanalysis.status import TaskStatus
-    from videoanalysis.tasks import transition
+    from videoanalysis.tables import Task, User
+    from videoanalysis.task_status import TaskStatus
+    from videoanalysis.transitions import transition
 
     settings = JobSettings(database_url=database_url, batch_size=batch)
     user, _ = await User.get_or_create(email="bench@example.com", defaults={"password_hash": "-"})

@@ -107,8 +107,8 @@ async def run(args: argparse.Namespace, tmp: Path) -> None:
 async def breakdown(model, video: Path, frames, batch: int, db_url: str, repeats: int, sync) -> None:
     """Where e2e time goes at one batch size: each stage added to the one before."""
     from bench.common import bare_fps, e2e_fps, median, row
+    from inference_job.pipeline import AnalysisParams, analyse
     from inference_job.reader import FrameReader
-    from inference_job.runner import AnalysisParams, analyse
 
     async def null_sink(_results) -> None:
         return None

@@ -41,7 +41,7 @@ def timed(fn, sync, *args):
 
 async def hd(args: argparse.Namespace, tmp: Path) -> None:
     from bench.gpu import e2e_available, gpu_or_exit
-    from inference_job.reader import probe
+    from videoanalysis.video_probe import probe_video
 
     torch = gpu_or_exit(args.smoke_cpu)
     device = "cpu" if args.smoke_cpu else "cuda"
@@ -50,7 +50,7 @@ async def hd(args: argparse.Namespace, tmp: Path) -> None:
         video = Path(args.hd_video)
     else:
         video = make_video(tmp / "hd.mp4", args.hd_frames, (320, 180) if args.smoke_cpu else (1920, 1080))
-    meta = probe(video)
+    meta = probe_video(video)
     name = torch.cuda.get_device_name() if device == "cuda" else "CPU (smoke run)"
     print(f"\n{name} | {meta.width}x{meta.height} {meta.fourcc}, {meta.frames} frames | batch {args.hd_batch}")
     db = await e2e_available(args, tmp) if args.hd_part in ("all", "ceiling") else ""

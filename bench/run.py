@@ -137,8 +137,8 @@ async def writes(repeats: int, rows: int = 64, tasks: int = 20) -> None:
     from tortoise.transactions import in_transaction
 
     from inference_job.frame_rows import copy_frame_rows
-    from inference_job.runner import FrameResult
-    from videoanalysis.models import FrameDetections, Task, User
+    from inference_job.pipeline import FrameResult
+    from videoanalysis.tables import FrameDetections, Task, User
 
     objects = [{"label": "person", "score": 0.9, "box": [10.0, 20.0, 110.5, 220.0]}] * 3
     batch = [FrameResult(i, i / 25, objects) for i in range(rows)]

@@ -22,9 +22,9 @@ import numpy as np
 from bench.tracking_scenes import FPS, Scene, render, scenes
 from inference_job.metrics import RunStats
 from inference_job.models import create_model
+from inference_job.pipeline import FrameResult, analyse
 from inference_job.reader import FrameReader
-from inference_job.runner import FrameResult, analyse
-from inference_job.tracking import TRACKER_CLASSES, TrackerStage
+from inference_job.tracker import TRACKER_CLASSES, TrackerStage
 from videoanalysis.params import AnalysisParams
 
 GOALS = "goals: IDF1 >= 0.90 on crossing and occlusion, <= 1 ID switch per crossing, tracker <= 5 % of job time"

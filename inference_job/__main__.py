@@ -20,8 +20,8 @@ from inference_job.job import run_task
 from videoanalysis.db import close_db, init_db
 from videoanalysis.exitcodes import JobExit
 from videoanalysis.settings import CoreSettings
-from videoanalysis.status import TaskStatus
-from videoanalysis.tasks import transition
+from videoanalysis.task_status import TaskStatus
+from videoanalysis.transitions import transition
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

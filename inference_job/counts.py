@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from videoanalysis.models import Task
+from videoanalysis.tables import Task
 
 
 def label_counts(objects_per_frame: Iterable[list[dict]]) -> Counter[str]:

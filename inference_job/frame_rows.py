@@ -23,8 +23,8 @@ from collections.abc import Sequence
 from tortoise.backends.asyncpg.client import AsyncpgDBClient
 from tortoise.backends.base.client import BaseDBAsyncClient, TransactionalDBClient
 
-from inference_job.runner import FrameResult
-from videoanalysis.models import FrameDetections
+from inference_job.pipeline import FrameResult
+from videoanalysis.tables import FrameDetections
 
 _STAGE = "va_frame_rows_stage"
 _TABLE = FrameDetections._meta.db_table

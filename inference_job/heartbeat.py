@@ -12,6 +12,7 @@ from typing import Self
 
 from videoanalysis.db import is_transient_db_error
 from videoanalysis.lease import Lease, renew
+from videoanalysis.periodic import every
 
 log = logging.getLogger(__name__)
 
@@ -56,13 +57,18 @@ class Heartbeat(LoopTask):
             raise self.error
 
     async def _loop(self) -> None:
-        while True:
-            await asyncio.sleep(self.interval_s)
+        ended = asyncio.Event()  # the lease lost or the task ended: nothing left to renew
+
+        async def renew_once() -> None:
             try:
                 await renew(self.lease)
             except Exception as exc:
-                if is_transient_db_error(exc):
-                    log.warning("lease heartbeat failed (%s); retrying", exc)
-                    continue
-                self.error = exc
-                return
+                if not is_transient_db_error(exc):
+                    self.error = exc
+                    ended.set()
+                    return
+                log.warning("lease heartbeat failed (%s); retrying", exc)  # a blip, not worth a traceback
+
+        await every(
+            self.interval_s, renew_once, name="lease heartbeat", logger=log, initial_delay_s=self.interval_s, stop=ended
+        )

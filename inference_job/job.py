@@ -35,26 +35,24 @@ from inference_job.models import AbstractImageAnalysisMLModel, UnknownModelError
 from inference_job.models.factory import model_class
 from inference_job.models.weights import WeightsError
 from inference_job.nvdec_reader import DecoderError, open_reader
-from inference_job.reader import FrameReader, VideoReadError
-from inference_job.runner import AnalysisParams, FrameResult, ParamsError, analyse, check_labels
+from inference_job.pipeline import AnalysisParams, FrameResult, ParamsError, analyse, check_labels
+from inference_job.reader import FrameReader
 from inference_job.source import local_video
-from inference_job.tracking import TrackerStage
+from inference_job.tracker import TrackerStage
 from inference_job.watchdog import Pace, Watchdog
 from inference_job.writer import ResultWriter
 from videoanalysis.db import is_transient_db_error
 from videoanalysis.exitcodes import JobExit
 from videoanalysis.lease import Lease, LeaseHeld, LeaseLost, TaskStopped, acquire, release, why_fenced
-from videoanalysis.models import Task
 from videoanalysis.params import task_params
-from videoanalysis.remote import RemoteVideoError
-from videoanalysis.status import TaskStatus
-from videoanalysis.tasks import transition
+from videoanalysis.tables import Task
+from videoanalysis.task_status import TaskStatus
+from videoanalysis.transitions import transition
+from videoanalysis.video_fetch import RemoteVideoError
+from videoanalysis.video_probe import VideoReadError
 
 log = logging.getLogger("inference_job")
 
-# Kept as names for callers of the earlier constants.
-EXIT_OK, EXIT_FAILED, EXIT_NO_TASK = JobExit.OK, JobExit.FAILED, JobExit.NO_TASK
-EXIT_SUPERSEDED, EXIT_INTERRUPTED = JobExit.SUPERSEDED, JobExit.INTERRUPTED
 # Failures whose message is already the reason to show.
 _CLEAR_ERRORS = (VideoReadError, WeightsError, UnknownModelError, ParamsError, DecoderError, RemoteVideoError)
 
@@ -204,6 +202,9 @@ async def _analyse_file(
 ) -> int:
     start = lease.next_frame
     with open_reader(path, params.frame_stride, settings, task.model, start=start) as reader:
+        # Written on every run, over the API's count of an upload: a task from a URL or a manifest
+        # has none until now, and this is the count the reader holds the video to (its truncation
+        # check) by this image's OpenCV, which need not be the API's.
         total = reader.meta.frames_to_analyse(params.frame_stride)
         if not await lease.fenced().update(frames_total=total, error=None):
             raise await why_fenced(lease)
@@ -236,9 +237,10 @@ async def run_pipeline(
     heartbeat: Heartbeat | None = None,
     progress: Callable[[], None] | None = None,
 ) -> int:
-    """Frames -> model -> tracker -> writer for a leased task; returns the task's frames
-    analysed so far (those committed before this run included). `progress` is told of each
-    batch that comes out of the model (the run's watchdog)."""
+    """The pipeline (`inference_job.pipeline.analyse`: frames -> model -> tracker) into the
+    writer, for a leased task; returns the task's frames analysed so far (those committed
+    before this run included). `progress` is told of each batch that comes out of the model
+    (the run's watchdog)."""
     fps = reader.meta.fps
     batch = params.batch_size or settings.batch_size or model.preferred_batch_size
     writer = ResultWriter(

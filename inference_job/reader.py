@@ -18,11 +18,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from videoanalysis.params import frames_to_analyse
-
-
-class VideoReadError(Exception):
-    """The video cannot be analysed; the message is written to the task as its reason."""
+from videoanalysis.video_probe import VideoReadError, open_video, probe_video
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,49 +29,6 @@ class Frame:
     index: int
     timestamp_s: float
     image: np.ndarray
-
-
-@dataclass(frozen=True, slots=True)
-class VideoMeta:
-    frames: int  # as announced by the container
-    fps: float
-    width: int
-    height: int
-    fourcc: str = ""  # the container's codec tag, e.g. "avc1" (H.264), "mp4v", "MJPG"
-
-    def frames_to_analyse(self, stride: int) -> int:
-        return frames_to_analyse(self.frames, stride)
-
-
-def _open(path: Path) -> cv2.VideoCapture:
-    if not path.is_file():
-        raise VideoReadError(f"video file not found: {path.name}")
-    cap = cv2.VideoCapture(str(path))
-    if not cap.isOpened():
-        cap.release()
-        raise VideoReadError("the video cannot be opened: the file is corrupt, truncated or not a video")
-    return cap
-
-
-def probe(path: Path) -> VideoMeta:
-    """Read the container's announced frame count, rate and size; refuses zero-frame files."""
-    cap = _open(path)
-    try:
-        frames = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
-        if frames <= 0:
-            raise VideoReadError("the video has no frames")
-        return VideoMeta(
-            frames=frames,
-            fps=float(cap.get(cv2.CAP_PROP_FPS) or 0.0),
-            width=int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)),
-            height=int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)),
-            fourcc=(int(cap.get(cv2.CAP_PROP_FOURCC) or 0) & 0xFFFFFFFF)
-            .to_bytes(4, "little")
-            .decode("latin-1")
-            .strip("\x00 "),
-        )
-    finally:
-        cap.release()
 
 
 _END = object()
@@ -134,7 +87,9 @@ class FrameReader:
         self.stride = stride
         self.start = start
         self.seeked = False  # whether the start was reached by a seek (else by grabbing)
-        self.meta = probe(path)
+        self.meta = probe_video(path)
+        if self.meta.frames <= 0:  # nothing to size the run by, nor to check its end against
+            raise VideoReadError("the video has no frames")
         self._queue: queue.Queue = queue.Queue(maxsize=max(1, queue_frames))
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="frame-reader", daemon=True)
@@ -174,7 +129,7 @@ class FrameReader:
             self.seeked = True
             return cap
         cap.release()
-        cap = _open(self.path)
+        cap = open_video(self.path)
         for _ in range(self.start):
             if self._stop.is_set() or not cap.grab():
                 break
@@ -183,7 +138,7 @@ class FrameReader:
     def _decode(self) -> None:
         if self.start >= self.meta.frames:
             return
-        cap = _open(self.path)
+        cap = open_video(self.path)
         fps = self.meta.fps
         try:
             if self.start:

@@ -2,7 +2,7 @@
 
 OpenCV's decoder reads files, and handing it the URL would let FFmpeg resolve the host again
 and follow redirects past the SSRF guard. So a URL video is fetched by the project's own HTTP
-client (videoanalysis.remote: checked and pinned address, capped, resumed with Range after a
+client (videoanalysis.video_fetch: checked and pinned address, capped, resumed with Range after a
 dropped connection) in chunks to a temporary file on the job's local disk (the Job's `/tmp`
 emptyDir), decoded from there and deleted when the run ends. It is never held in memory.
 """
@@ -17,8 +17,8 @@ from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
 
 from inference_job.config import JobSettings
-from videoanalysis.remote import RemoteVideoError, UnsafeURL, download, is_url
 from videoanalysis.storage import resolve_uri
+from videoanalysis.video_fetch import RemoteVideoError, UnsafeURL, download, is_url
 
 
 @asynccontextmanager

@@ -32,8 +32,8 @@ from tortoise.transactions import in_transaction
 
 from inference_job.counts import add_counts, label_counts
 from inference_job.frame_rows import upsert_frame_rows
-from inference_job.runner import FrameResult
-from inference_job.tracks import upsert_tracks
+from inference_job.pipeline import FrameResult
+from inference_job.track_rows import upsert_tracks
 from videoanalysis.clock import db_now
 from videoanalysis.db import expire_pooled_connections, is_transient_db_error
 from videoanalysis.lease import Lease, LeaseLost, TaskStopped, why_fenced

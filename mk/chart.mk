@@ -1,18 +1,16 @@
-# Shipping checks (issue: images, Helm chart, compose, skaffold): `make chart-check`.
+# Shipping checks (images, Helm chart, compose, skaffold): `make chart-check`.
 # Tools: helm 4.1 from PyPI (scripts/install-helm.sh), hadolint and kubernetes-validate from the
-# test extra, docker-compose 1.29 from Debian (config only: no engine is needed).
-.PHONY: chart-tools chart-check
+# test extra, and the compose checker (Docker Compose v2's loader, compose-go) built with Go from
+# the module proxy into /opt/videoanalysis-tools by scripts/compose-check/ensure.sh (no engine).
+.PHONY: chart-tools chart-check compose-check-tool
 
 $(VENV)/bin/helm: scripts/install-helm.sh | $(VENV)/bin/python
 	scripts/install-helm.sh
 
-/usr/bin/docker-compose:
-	@if [ "$$(id -u)" = 0 ]; then \
-	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null 2>&1 \
-	  || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose; }; \
-	else echo "docker-compose missing: sudo apt-get install docker-compose" >&2; exit 1; fi
+compose-check-tool:
+	scripts/compose-check/ensure.sh >/dev/null
 
-chart-tools: $(VENV)/.deps-test $(VENV)/bin/helm /usr/bin/docker-compose
+chart-tools: $(VENV)/.deps-test $(VENV)/bin/helm compose-check-tool
 
 chart-check: chart-tools
 	scripts/chart-check.sh

@@ -1,4 +1,4 @@
-# End-to-end on a real cluster (issue 7): `make e2e-kind` runs tests/e2e on a kind cluster
+# End-to-end on a real cluster: `make e2e-kind` runs tests/e2e on a kind cluster
 # (scripts/e2e-kind.sh; needs Docker, kind, kubectl, helm). `make test` runs the same test against
 # the test API server and checks the kind setup here; it needs Debian's shellcheck for that.
 .PHONY: e2e-kind e2e-prereqs

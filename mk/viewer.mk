@@ -1,4 +1,4 @@
-# Results viewer tests (issue 6): a real headless Chromium driven through chromedriver.
+# Results viewer tests: a real headless Chromium driven through chromedriver.
 # Debian's `chromium` and `chromium-driver` are installed only when /usr/bin/chromium is missing.
 .PHONY: viewer-prereqs
 

@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # A real Kubernetes control plane for the tests: etcd + kube-apiserver + kube-controller-manager
-# of one pinned release on 127.0.0.1 free ports, no kubelet (Pods stay Pending).
+# + kube-scheduler of one pinned release on 127.0.0.1 free ports, and KWOK (scripts/k8s/kwok.yaml)
+# keeping the fake nodes labelled type=kwok alive. No kubelet and no container runtime: the
+# tests make the nodes, and a Pod's container is played by a KWOK Stage or the tests' pod runner.
 #
 #   scripts/k8s-test-cluster.sh prereqs          every pinned release cached (built when missing)
 #   scripts/k8s-test-cluster.sh start <dir>      start everything; writes <dir>/kubeconfig, <dir>/pids
 #   scripts/k8s-test-cluster.sh stop <dir>       stop the processes listed in <dir>/pids
 #
 # The release is $VA_K8S_VERSION, else the newest in scripts/k8s/RELEASES; its binaries live in
-# /opt/videoanalysis-k8s/<release> (scripts/k8s/ensure-binaries.sh). Logs go to <dir>/*.log.
+# /opt/videoanalysis-k8s/<release> (scripts/k8s/ensure-binaries.sh), KWOK's in
+# /opt/videoanalysis-k8s/addons (scripts/k8s/ensure-addons.sh). Logs go to <dir>/*.log. With
+# $VA_K8S_AUDIT_POLICY set, the API server writes an audit log to <dir>/audit.log.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 
@@ -58,11 +62,16 @@ KC
 cmd_prereqs() {
   local version
   for version in $("$here/k8s/release.sh" --all); do "$here/k8s/ensure-binaries.sh" "$version" >/dev/null; done
+  "$here/k8s/ensure-addons.sh" >/dev/null
 }
 
 cmd_start() {
-  local bin etcd_port peer_port api_port server
+  local bin kwok etcd_port peer_port api_port server audit=()
   bin=$("$here/k8s/ensure-binaries.sh" "$("$here/k8s/release.sh")")
+  kwok=$("$here/k8s/ensure-addons.sh" kwok)
+  if [ -n "${VA_K8S_AUDIT_POLICY:-}" ]; then
+    audit=(--audit-policy-file "$VA_K8S_AUDIT_POLICY" --audit-log-path "$dir/audit.log" --audit-log-maxsize 0)
+  fi
   mkdir -p "$dir"
   : >"$dir/pids"
   "$here/k8s/certs.sh" "$dir"
@@ -82,7 +91,7 @@ cmd_start() {
     --service-account-key-file "$dir/sa.pub" --service-account-signing-key-file "$dir/sa.key" \
     --service-account-issuer https://kubernetes.default.svc.cluster.local \
     --api-audiences https://kubernetes.default.svc.cluster.local \
-    --service-cluster-ip-range 10.0.0.0/24 --endpoint-reconciler-type none --v=1
+    --service-cluster-ip-range 10.0.0.0/24 --endpoint-reconciler-type none "${audit[@]}" --v=1
   wait_ready kube-apiserver 60 curl -sf --cacert "$dir/ca.crt" \
     -H "Authorization: Bearer $(cat "$dir/token")" "$server/readyz"
 
@@ -90,15 +99,22 @@ cmd_start() {
   start_bg kube-controller-manager "$bin/kube-controller-manager" --kubeconfig "$dir/kubeconfig" \
     --controllers '*' --leader-elect=false --secure-port 0 \
     --service-account-private-key-file "$dir/sa.key" --root-ca-file "$dir/ca.crt" --v=1
+  start_bg kube-scheduler "$bin/kube-scheduler" --kubeconfig "$dir/kubeconfig" --leader-elect=false \
+    --secure-port 0 --v=1
+  start_bg kwok "$kwok" --kubeconfig "$dir/kubeconfig" --config "$here/k8s/kwok.yaml" \
+    --server-address "127.0.0.1:$(free_port)"
   sleep 0.5
-  kill -0 "$(awk '$2=="kube-controller-manager"{print $1}' "$dir/pids")" 2>/dev/null || {
-    tail -n 30 "$dir/kube-controller-manager.log" >&2; return 1; }
+  local name
+  for name in kube-controller-manager kube-scheduler kwok; do
+    kill -0 "$(awk -v n="$name" '$2==n{print $1}' "$dir/pids")" 2>/dev/null || {
+      tail -n 30 "$dir/$name.log" >&2; return 1; }
+  done
   echo "$dir/kubeconfig"
 }
 
 cmd_stop() {
   [ -f "$dir/pids" ] || exit 0
-  # Reverse order: controller manager, API server, then etcd.
+  # Reverse order: KWOK, scheduler, controller manager, API server, then etcd.
   tac "$dir/pids" | while read -r pid name; do
     if kill -0 "$pid" 2>/dev/null; then
       kill "$pid" 2>/dev/null || true

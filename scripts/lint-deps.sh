@@ -28,14 +28,14 @@ run() {  # NAME "EXTRAS" ROOT... -- EXCLUDE...
 }
 FAILED=()
 
-run cli "" videoanalysis/cli
+run cli "" va_cli
 run job "job" inference_job videoanalysis -- "inference_job/models/detectron2_model.py" "inference_job/nvdec_decode.py" \
   "videoanalysis/migrate.py" "videoanalysis/k8s" "videoanalysis/migrations"
 run detectron2 "job detectron2 nvdec" inference_job videoanalysis -- "videoanalysis/migrate.py" \
   "videoanalysis/k8s" "videoanalysis/migrations"
 run api "job api" api videoanalysis inference_job -- "inference_job/models/detectron2_model.py" "inference_job/nvdec_decode.py" \
   "videoanalysis/migrations"
-run operator "operator" va_operator videoanalysis -- "videoanalysis/storage.py" \
+run operator "operator" va_operator videoanalysis -- "videoanalysis/storage.py" "videoanalysis/video_probe.py" \
   "videoanalysis/migrate.py" "videoanalysis/migrations"
 
 if [ ${#FAILED[@]} -gt 0 ]; then echo "deptry failed for: ${FAILED[*]}" >&2; exit 1; fi

@@ -3,7 +3,7 @@
 Aerich diffs the next `aerich migrate` against the newest file's MODELS_STATE. When two
 migrations were written side by side (on two branches), the newest one does not know the
 other's changes; after merging, run `.venv/bin/python scripts/refresh-migration-state.py`
-(tests/api/test_migrate.py fails until the state matches)."""
+(tests/core/test_migrate.py fails until the state matches)."""
 
 from __future__ import annotations
 

@@ -10,12 +10,14 @@ row's snapshot: only scheduling fields of the spec reach the Job.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable, Mapping
 from pathlib import PurePosixPath
 from typing import Any
 
 from va_operator.config import OperatorSettings
 from va_operator.defaults import JobDefaults, merge_job_defaults
+from va_operator.job_pod import LABEL_KUEUE_PRIORITY_CLASS, TMP_MOUNT_PATH, JobPod
 from videoanalysis.exitcodes import NOT_THE_RUNS_FAULT, PERMANENT
 from videoanalysis.k8s import names
 from videoanalysis.k8s.resource import task_id_of
@@ -24,7 +26,6 @@ from videoanalysis.k8s.resource import task_id_of
 #: these apply when neither the resource nor the defaults do.
 JOB_FALLBACKS: dict[str, Any] = {"gpus": 1, "activeDeadlineSeconds": 3600, "backoffLimit": 2}
 SPEC_DEFAULTS: dict[str, Any] = dict(JOB_FALLBACKS)
-GPU_RESOURCE = "nvidia.com/gpu"
 
 
 class SpecError(ValueError):
@@ -54,14 +55,34 @@ def job_labels(va_name: str, task_id: str, settings: OperatorSettings) -> dict[s
     }
     if settings.kueue_queue:
         labels[names.LABEL_KUEUE_QUEUE] = settings.kueue_queue
+    if settings.job_pod.kueuePriorityClass:
+        labels[LABEL_KUEUE_PRIORITY_CLASS] = settings.job_pod.kueuePriorityClass
     return labels
 
 
-def _container(spec: Mapping[str, Any], task_id: str, settings: OperatorSettings) -> dict[str, Any]:
+def pod_template_metadata(labels: Mapping[str, str], job_pod: JobPod) -> dict[str, Any]:
+    """The Pods' labels (the operator's applied last, though `JobPod` already refuses a clash)
+    and annotations."""
+    meta: dict[str, Any] = {"labels": {**job_pod.podLabels, **labels}}
+    if job_pod.podAnnotations:
+        meta["annotations"] = dict(job_pod.podAnnotations)
+    return meta
+
+
+def container_resources(spec: Mapping[str, Any], job_pod: JobPod) -> dict[str, Any]:
+    """The spec's requests and limits, the GPU limit, and the ephemeral-storage request for /tmp
+    unless the spec sets its own request or limit (a limit alone is the request too)."""
     # Quantities as strings: what the API returns and what typed clients accept.
     resources = {k: {n: str(q) for n, q in v.items()} for k, v in (spec.get("resources") or {}).items() if v}
     if int(spec["gpus"]) > 0:
-        resources.setdefault("limits", {})[GPU_RESOURCE] = str(int(spec["gpus"]))
+        resources.setdefault("limits", {})[job_pod.gpuResourceName] = str(int(spec["gpus"]))
+    storage_set = any("ephemeral-storage" in section for section in resources.values())
+    if job_pod.ephemeralStorageRequest and not storage_set:
+        resources.setdefault("requests", {})["ephemeral-storage"] = job_pod.ephemeralStorageRequest
+    return resources
+
+
+def _container(spec: Mapping[str, Any], task_id: str, settings: OperatorSettings) -> dict[str, Any]:
     env: list[dict[str, Any]] = [
         {
             "name": "VA_DATABASE_URL",
@@ -79,11 +100,12 @@ def _container(spec: Mapping[str, Any], task_id: str, settings: OperatorSettings
         "imagePullPolicy": settings.image_pull_policy,
         "command": [*settings.job_command, "--task-id", task_id],
         "env": env,
-        "resources": resources,
+        "resources": container_resources(spec, settings.job_pod),
         "volumeMounts": [
             {"name": "videos", "mountPath": settings.videos_mount_path, "readOnly": True},
-            {"name": "tmp", "mountPath": "/tmp"},
+            {"name": "tmp", "mountPath": TMP_MOUNT_PATH},
             *_ca_mounts(settings),
+            *copy.deepcopy(settings.job_pod.extraVolumeMounts),
         ],
         "securityContext": {
             "runAsNonRoot": True,
@@ -110,10 +132,21 @@ def _ca_volumes(settings: OperatorSettings) -> list[dict[str, Any]]:
     return [{"name": "ca-bundle", "configMap": {"name": settings.ca_bundle_config_map, "items": items}}]
 
 
-def _pod_spec(spec: Mapping[str, Any], task_id: str, settings: OperatorSettings) -> dict[str, Any]:
+def _tmp_volume(job_pod: JobPod) -> dict[str, Any]:
+    return {"name": "tmp", "emptyDir": {"sizeLimit": job_pod.tmpSizeLimit} if job_pod.tmpSizeLimit else {}}
+
+
+def _tolerations(spec: Mapping[str, Any], gpu_resource: str) -> list[dict[str, Any]]:
+    """The spec's, plus the GPU nodes' usual taint (keyed by the GPU resource) for a GPU Job."""
     tolerations = [dict(t) for t in spec.get("tolerations") or []]
-    if int(spec["gpus"]) > 0 and not any(t.get("key") == GPU_RESOURCE for t in tolerations):
-        tolerations.append({"key": GPU_RESOURCE, "operator": "Exists", "effect": "NoSchedule"})
+    if int(spec["gpus"]) > 0 and not any(t.get("key") == gpu_resource for t in tolerations):
+        tolerations.append({"key": gpu_resource, "operator": "Exists", "effect": "NoSchedule"})
+    return tolerations
+
+
+def _pod_spec(spec: Mapping[str, Any], task_id: str, settings: OperatorSettings) -> dict[str, Any]:
+    job_pod = settings.job_pod
+    tolerations = _tolerations(spec, job_pod.gpuResourceName)
     pod: dict[str, Any] = {
         "restartPolicy": "Never",  # retries are the Job's (backoffLimit, podFailurePolicy)
         "automountServiceAccountToken": False,
@@ -123,14 +156,21 @@ def _pod_spec(spec: Mapping[str, Any], task_id: str, settings: OperatorSettings)
         "containers": [_container(spec, task_id, settings)],
         "volumes": [
             {"name": "videos", "persistentVolumeClaim": {"claimName": settings.videos_pvc, "readOnly": True}},
-            {"name": "tmp", "emptyDir": {}},
+            _tmp_volume(job_pod),
             *_ca_volumes(settings),
+            *copy.deepcopy(job_pod.extraVolumes),
         ],
     }
+    if job_pod.imagePullSecrets:
+        pod["imagePullSecrets"] = [{"name": name} for name in job_pod.imagePullSecrets]
     if spec.get("nodeSelector"):
         pod["nodeSelector"] = dict(spec["nodeSelector"])
     if tolerations:
         pod["tolerations"] = tolerations
+    if job_pod.affinity.as_spec():
+        pod["affinity"] = job_pod.affinity.as_spec()
+    if job_pod.priorityClassName:
+        pod["priorityClassName"] = job_pod.priorityClassName
     if settings.runtime_class_name:
         pod["runtimeClassName"] = settings.runtime_class_name
     if settings.service_account_name:
@@ -180,7 +220,10 @@ def build_job(va_body: Mapping[str, Any], settings: OperatorSettings) -> dict[st
             "activeDeadlineSeconds": int(spec["activeDeadlineSeconds"]),
             "ttlSecondsAfterFinished": settings.ttl_seconds_after_finished,
             "podFailurePolicy": pod_failure_policy(),
-            "template": {"metadata": {"labels": dict(labels)}, "spec": _pod_spec(spec, task_id, settings)},
+            "template": {
+                "metadata": pod_template_metadata(labels, settings.job_pod),
+                "spec": _pod_spec(spec, task_id, settings),
+            },
         },
     }
     return job

@@ -16,9 +16,10 @@ from typing import Any, TypeVar
 
 import kopf
 
-from va_operator import lifecycle, metrics, reconcile, retention
+from va_operator import kube_io, lifecycle, metrics, reconcile, retention, row_io
 from va_operator.config import OperatorSettings, apply_kopf_settings
-from va_operator.state import Outcome, Phase, job_outcome, pod_outcome
+from va_operator.outcomes import job_outcome, job_waiting, pod_outcome
+from va_operator.phases import Outcome, Phase
 from videoanalysis.db import close_db, init_db
 from videoanalysis.k8s import names
 from videoanalysis.k8s.version import UnsupportedServer
@@ -57,7 +58,7 @@ async def startup(settings: kopf.OperatorSettings, logger: kopf.Logger, **_: Any
     """The API server is new enough (else the operator stops, saying why); Kopf's settings from
     ours; Tortoise connected for the task rows; /metrics served."""
     try:
-        found = await reconcile.check_server_version()
+        found = await kube_io.check_server_version()
     except UnsupportedServer as exc:
         logger.error("%s", exc)
         raise kopf.PermanentError(str(exc)) from exc
@@ -90,13 +91,14 @@ async def ensure_job(body: kopf.Body, **_: Any) -> None:
 @kopf.on.event("batch", "v1", "jobs", labels=OURS)
 @metrics.counted("job_changed")
 async def job_changed(type: str, body: kopf.Body, **_: Any) -> None:
-    """The job controller's verdict (Complete/Failed) becomes the resource's phase."""
-    owner = await reconcile.owner_of(body)
-    outcome = job_outcome(body) if type != "DELETED" else None
+    """The job controller's verdict (Complete/Failed) becomes the resource's phase; a suspended
+    Job (Kueue's, waiting for quota) shows Pending, Queued."""
+    owner = await kube_io.owner_of(body)
+    outcome = (job_outcome(body) or job_waiting(body)) if type != "DELETED" else None
     if owner is None or outcome is None:
         return
     if outcome.phase is Phase.FAILED and outcome.reason in ("BackoffLimitExceeded", "PermanentFailure"):
-        detail = await reconcile.failure_details(body)
+        detail = await kube_io.failure_details(body)
         if detail:
             outcome = Outcome(outcome.phase, outcome.reason, f"{outcome.message}; last: {detail}")
     await reconcile.advance(owner, outcome, SETTINGS)
@@ -105,18 +107,25 @@ async def job_changed(type: str, body: kopf.Body, **_: Any) -> None:
 @kopf.on.event("", "v1", "pods", labels=OURS)
 @metrics.counted("pod_changed")
 async def pod_changed(type: str, body: kopf.Body, **_: Any) -> None:
-    """A running Pod makes the resource Running; an image that cannot be pulled fails it and
-    deletes the Job (the job controller would keep it Pending until its deadline)."""
+    """A running Pod makes the resource Running, one no node can take shows Pending,
+    Unschedulable; an image that cannot be pulled fails it and deletes the Job (the job
+    controller would keep it Pending until its deadline)."""
     outcome = pod_outcome(body) if type != "DELETED" else None
-    owner = await reconcile.owner_of(body) if outcome is not None else None
+    owner = await kube_io.owner_of(body) if outcome is not None else None
     if owner is None or outcome is None:
         return
     await reconcile.advance(owner, outcome, SETTINGS)
     if outcome.phase is Phase.FAILED:  # also after a crash that moved it but left the Job
-        await reconcile.stop_job(body["metadata"]["namespace"], names.job_name(owner["metadata"]["name"]))
+        await kube_io.stop_job(body["metadata"]["namespace"], names.job_name(owner["metadata"]["name"]))
 
 
-@kopf.timer(*VA, interval=SETTINGS.progress_interval_s, field="status.phase", value="Running")
+def _running(status: kopf.Status, **_: Any) -> bool:
+    return status.get("phase") == Phase.RUNNING.value
+
+
+# `when=`, not `field=`: Kopf adds a handler's field to its diff-base, so each phase change
+# would cost one more annotation patch and one more event per resource.
+@kopf.timer(*VA, interval=SETTINGS.progress_interval_s, when=_running)
 @metrics.counted("progress")
 async def progress(body: kopf.Body, **_: Any) -> None:
     """Mirror the task row's counters into status.progress and status.summary (on change)."""
@@ -148,6 +157,6 @@ async def spec_changed(body: kopf.Body, status: kopf.Status, spec: kopf.Spec, **
 @metrics.counted("deleted")
 async def deleted(body: kopf.Body, **_: Any) -> None:
     """The resource is going away: its Job goes by owner reference, the task ends CANCELLED."""
-    if await reconcile.cancel_task(body):
+    if await row_io.cancel_task(body):
         kopf.info(body, reason="Cancelled", message="the task was cancelled by deleting the resource")
     logging.getLogger(__name__).info("resource %s deleted", body["metadata"]["name"])

@@ -3,7 +3,7 @@
 A Job is created only after the row was read open: a cancel that raced the dispatch, or a
 resume after the task ended, makes no Job and the resource takes the row's ending; a row that
 no longer exists (the API's erase, retention) ends the resource `Failed`, `Erased`, and stops
-its Job (`reconcile.write_row`, `reconcile.advance`).
+its Job (`row_io.write_row`, `reconcile.advance`).
 
 A Job that disappears while the row is open (deleted by hand or by a cleanup; the repair pass
 sees the 404) is created again under its deterministic name, at most the resource's
@@ -22,14 +22,15 @@ from typing import Any
 import kopf
 from tortoise.expressions import F
 
-from va_operator import ownership, reconcile
+from va_operator import kube_io, ownership, reconcile
 from va_operator.builders import effective_spec
 from va_operator.config import OperatorSettings
-from va_operator.state import Outcome, Phase, ending_of, job_missing, job_outcome, pod_outcome
+from va_operator.outcomes import as_shown, ending_of, job_missing, job_outcome, job_waiting, pod_outcome
+from va_operator.phases import Outcome, Phase
 from videoanalysis.k8s import names
 from videoanalysis.k8s.resource import task_id_of
-from videoanalysis.models import Task
-from videoanalysis.status import TaskStatus
+from videoanalysis.tables import Task
+from videoanalysis.task_status import TaskStatus
 
 #: The row states a Job may run for.
 OPEN = (TaskStatus.PENDING, TaskStatus.RUNNING)
@@ -67,14 +68,18 @@ async def repair(body: Mapping[str, Any], settings: OperatorSettings) -> None:
     if not task_id_of(body):
         return
     job_name = names.job_name(meta["name"])
-    job = await reconcile.read_job(meta["namespace"], job_name, settings)
+    job = await kube_io.read_job(meta["namespace"], job_name, settings)
     if job is None:
         await replace_missing(body, settings)
         return
     outcome = None
     if ownership.controlled_by(job, names.KIND, meta.get("uid")):  # else an earlier resource's: the GC removes it
-        outcomes = [o for p in await reconcile.owned_pods(job) if (o := pod_outcome(p))]
-        outcome = job_outcome(job) or next(iter(outcomes), None)
+        outcomes = [o for p in await kube_io.owned_pods(job) if (o := pod_outcome(p))]
+        outcome = job_outcome(job) or next(iter(outcomes), None) or job_waiting(job)
+    if outcome is None and (body.get("status") or {}).get("phase"):
+        # Nothing new to show (a Pod placed and starting, or between two Pods: a wait's reason
+        # stays until the next one says otherwise), but the row may have ended meanwhile.
+        outcome = as_shown(body.get("status"))
     await reconcile.advance(body, outcome or Outcome(Phase.PENDING, "JobCreated", f"Job {job_name} created"), settings)
 
 

@@ -17,12 +17,13 @@ from typing import Any
 import kopf
 from kubernetes.client.exceptions import ApiException
 
-from va_operator import reconcile, taskrow
+from va_operator import kube_io, taskrow
 from va_operator.config import OperatorSettings
+from videoanalysis.clock import db_now, local_now
 from videoanalysis.k8s import kube
-from videoanalysis.models import Task, TaskOrigin
+from videoanalysis.periodic import every
 from videoanalysis.retention import BATCH, SWEEP_BUDGET_S, Backoff, sweep
-from videoanalysis.tasks import utcnow
+from videoanalysis.tables import Task, TaskOrigin
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ async def post_event(body: Mapping[str, Any], reason: str, message: str) -> None
     """An Event on the resource, posted directly: outside a handler (this sweep is not one)
     Kopf has no event queue. A failure only costs the Event (the condition is written)."""
     meta = body["metadata"]
-    now = utcnow().isoformat()
+    now = local_now().isoformat()
     event = {
         "metadata": {"generateName": f"{meta['name']}.", "namespace": meta["namespace"]},
         "involvedObject": {
@@ -70,7 +71,9 @@ async def expire_applied(
     (its API call, its status) is logged by name and retried after `backoff`; the others go on."""
     if settings.retention_days <= 0:
         return 0
-    due = Task.filter(finished_at__lt=utcnow() - timedelta(days=settings.retention_days), origin=TaskOrigin.MANIFEST)
+    # finished_at is the database clock's stamp: compare it with that clock, not this machine's.
+    cutoff = await db_now() - timedelta(days=settings.retention_days)
+    due = Task.filter(finished_at__lt=cutoff, origin=TaskOrigin.MANIFEST)
     return await sweep(
         due,
         lambda task: expire(task, settings),
@@ -85,21 +88,21 @@ async def expire_applied(
 async def expire(task: Task, settings: OperatorSettings) -> None:
     """Mark the task's resource Expired (with an Event) and delete the row. Only the resource
     this row was made for: a re-created one of that name is another."""
-    body = await reconcile.read_resource(str(task.resource_namespace), str(task.resource_name))
+    body = await kube_io.read_resource(str(task.resource_namespace), str(task.resource_name))
     if body is not None and taskrow.task_id_for(body["metadata"]["uid"]) == task.id:
         message = expired_message(settings.retention_days)
-        if await reconcile.update_condition(body, "Expired", True, "RetentionExpired", message, settings):
+        if await kube_io.update_condition(body, "Expired", True, "RetentionExpired", message, settings):
             await post_event(body, "Expired", message)
     await Task.filter(id=task.id).delete()  # detections and deliveries go by cascade
 
 
 async def retention_loop(settings: OperatorSettings) -> None:
+    """Sweep at start-up and then every VA_RETENTION_INTERVAL_S; a failed round is logged and retried."""
     backoff = Backoff()  # the resources that failed, kept from one sweep to the next
-    while True:
-        try:
-            expired = await expire_applied(settings, backoff)
-            if expired:
-                log.info("retention: erased the results of %d resource(s) applied by hand", expired)
-        except Exception:
-            log.exception("retention sweep failed; retrying at the next round")
-        await asyncio.sleep(settings.retention_interval_s)
+
+    async def sweep_once() -> None:
+        expired = await expire_applied(settings, backoff)
+        if expired:
+            log.info("retention: erased the results of %d resource(s) applied by hand", expired)
+
+    await every(settings.retention_interval_s, sweep_once, name="retention sweep", logger=log)

@@ -27,10 +27,11 @@ from tortoise.exceptions import IntegrityError
 from va_operator.builders import SpecError
 from videoanalysis.catalogue import UnknownModelError
 from videoanalysis.k8s.resource import shown_video_uri
-from videoanalysis.models import Task, TaskOrigin, User
+from videoanalysis.newtask import create_task
 from videoanalysis.params import AnalysisParams, ParamsError, parse_params, task_params
-from videoanalysis.remote import UnsafeURL, VideoUrlPolicy, check_video_url, is_url
+from videoanalysis.tables import Task, TaskOrigin, User
 from videoanalysis.uploadkeys import is_upload_key
+from videoanalysis.video_fetch import UnsafeURL, VideoUrlPolicy, check_video_url, is_url
 
 #: videoanalysis.storage.SCHEME (that module needs OpenCV, which the operator does not install).
 SCHEME = "videos://"
@@ -119,14 +120,13 @@ async def find_or_create(
     uri = check_video_uri(str(spec.get("videoUri", "")), mount_path, policy)
     owner = await _owner(spec)
     try:
-        return await Task.create(
-            id=task_id,
-            owner=owner,
-            model=params.model,
-            params=params.stored(),
+        return await create_task(
+            owner,
+            params,
+            origin=TaskOrigin.MANIFEST,
+            task_id=task_id,
             video_uri=uri,
             video_name=PurePosixPath(urlsplit(uri).path if is_url(uri) else uri.split("://", 1)[-1]).name[:255],
-            origin=TaskOrigin.MANIFEST,
             resource_namespace=meta["namespace"],
             resource_name=meta["name"],
         )

@@ -12,7 +12,7 @@ from videoanalysis.settings import DEFAULT_DB_TIMEOUT_S, CoreSettings
 from videoanalysis.sqlite_backend import PRAGMAS
 from videoanalysis.sqlite_upgrade import upgrade_sqlite
 
-MODELS_MODULE = "videoanalysis.models"
+MODELS_MODULE = "videoanalysis.tables"
 
 
 def tortoise_config(

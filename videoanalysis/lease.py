@@ -21,8 +21,8 @@ from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from videoanalysis.clock import db_now
-from videoanalysis.models import Task
-from videoanalysis.status import TaskStatus
+from videoanalysis.tables import Task
+from videoanalysis.task_status import TaskStatus, can_move
 
 
 class TaskStopped(Exception):
@@ -64,7 +64,8 @@ def is_free(task: Task, holder: str, now: datetime) -> bool:
 
 
 async def acquire(task_id: uuid.UUID, holder: str, ttl_s: float) -> Lease:
-    """Take the lease of an open task and move it to RUNNING.
+    """Take the lease of an open task and move it to RUNNING, if the state machine allows that
+    move (`can_move`, as for any other move).
 
     Raises TaskStopped when the task has ended, LeaseHeld when another run's lease is live,
     LookupError when there is no such task."""
@@ -72,7 +73,7 @@ async def acquire(task_id: uuid.UUID, holder: str, ttl_s: float) -> Lease:
         task = await Task.filter(id=task_id).using_db(conn).select_for_update().first()
         if task is None:
             raise LookupError(f"task {task_id} not found")
-        if TaskStatus(task.status).is_final:
+        if not can_move(TaskStatus(task.status), TaskStatus.RUNNING):
             raise TaskStopped(f"the task is already {task.status}")
         now = await db_now(conn)
         if not is_free(task, holder, now):

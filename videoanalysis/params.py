@@ -18,21 +18,11 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from pydantic.alias_generators import to_camel
 
 from videoanalysis.catalogue import UnknownModelError, entry
+from videoanalysis.text import printable
 
 
 class ParamsError(ValueError):
     """A parameter is invalid; the message names it (in the caller's spelling)."""
-
-
-def printable(value: str) -> str:
-    """Text stored as is: valid Unicode without control characters (PostgreSQL refuses NUL)."""
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValueError("must be valid Unicode text (a lone surrogate is not)") from None
-    if any(ord(c) < 32 or ord(c) == 127 for c in value):
-        raise ValueError("must not contain control characters")
-    return value
 
 
 # The trackers the job offers (Roboflow's `trackers` package), and `none` for per-frame boxes

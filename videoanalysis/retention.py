@@ -22,7 +22,7 @@ from typing import Any
 from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 
-from videoanalysis.models import Task
+from videoanalysis.tables import Task
 
 log = logging.getLogger(__name__)
 

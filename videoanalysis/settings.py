@@ -14,7 +14,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from videoanalysis.netguard import AllowList
 from videoanalysis.pacing import size_text
-from videoanalysis.remote import FASTEST_RATE, VideoUrlPolicy
+from videoanalysis.video_fetch import FASTEST_RATE, VideoUrlPolicy
 
 DEFAULT_DB_TIMEOUT_S = 60.0
 

@@ -28,6 +28,8 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("tasks", "dispatch_due_at", "TIMESTAMP"),
     ("tasks", "objects", "JSON"),  # the tracks table is new: generate_schemas creates it
     ("tasks", "origin", "VARCHAR(16) NOT NULL DEFAULT 'api'"),
+    ("tasks", "wait_reason", "VARCHAR(64)"),
+    ("tasks", "wait_message", "TEXT"),
 )
 INDEXES = (
     'CREATE INDEX IF NOT EXISTS "idx_tasks_queue_5f277a" ON "tasks" ("queue", "status", "created_at")',

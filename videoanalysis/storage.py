@@ -10,10 +10,9 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
+from videoanalysis.video_probe import UndecodableVideo, VideoMeta, VideoReadError, probe_video
 
 SCHEME = "videos://"
 
@@ -26,15 +25,6 @@ class UploadTooLarge(Exception):
 
 class NotAVideo(Exception):
     """The bytes are not a video container that can be decoded."""
-
-
-@dataclass(frozen=True)
-class VideoInfo:
-    frames: int
-    fps: float
-    width: int
-    height: int
-    extension: str = ".bin"  # of the sniffed container: a stored key never takes the client's
 
 
 def video_uri(key: str) -> str:
@@ -138,24 +128,18 @@ def sniff_file(path: Path) -> tuple[str, str] | None:
         return container_type(f.read(512))
 
 
-def probe_video(path: Path) -> VideoInfo:
-    """Check that `path` is a video container with at least one decodable frame."""
+def check_upload(path: Path) -> tuple[VideoMeta, str]:
+    """The upload's metadata and the extension of its sniffed container (a stored key never
+    takes the client's); NotAVideo unless it is a known container with a decodable frame."""
     with open(path, "rb") as f:
         head = f.read(512)
     container = sniff_container(head)
     if container is None:
         raise NotAVideo("the file is not a video (unknown container; expected MP4, MOV, AVI, MKV, WebM, ...)")
-    cap = cv2.VideoCapture(str(path))
     try:
-        if not cap.isOpened():
-            raise NotAVideo(f"the {container} file cannot be opened as a video")
-        ok, frame = cap.read()
-        if not ok or frame is None:
-            raise NotAVideo(f"the {container} file holds no decodable video frame")
-        frames = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
-        fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
-        height, width = frame.shape[:2]
-        extension = (container_type(head) or (".bin", ""))[0]
-        return VideoInfo(frames=max(frames, 1), fps=fps, width=width, height=height, extension=extension)
-    finally:
-        cap.release()
+        meta = probe_video(path, decode_first_frame=True)
+    except UndecodableVideo:
+        raise NotAVideo(f"the {container} file holds no decodable video frame") from None
+    except VideoReadError:
+        raise NotAVideo(f"the {container} file cannot be opened as a video") from None
+    return meta, (container_type(head) or (".bin", ""))[0]

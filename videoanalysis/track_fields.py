@@ -1,6 +1,6 @@
 """The fields of a track as `GET /tasks/{id}/tracks/` returns them, in order: one list for the
-API and for the CLI's tracks-csv columns (the CLI imports no server module, so it lives here,
-free of dependencies)."""
+API and for the CLI's tracks-csv columns. It is the one module of the core the CLI imports, so
+it imports nothing (an import-linter contract in pyproject.toml keeps it so)."""
 
 TRACK_FIELDS = (
     "track_id",

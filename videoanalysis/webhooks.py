@@ -1,6 +1,6 @@
 """Completion webhooks: an outbox written with the task's final transition, delivered by the API.
 
-The job or the operator ends a task; `videoanalysis.tasks.transition` adds a `WebhookDelivery`
+The job or the operator ends a task; `videoanalysis.transitions.transition` adds a `WebhookDelivery`
 row in the same transaction, so no ending is lost if a process dies. The API's delivery loop
 POSTs the signed body and retries with exponential back-off. Deliveries of a round go out
 concurrently, each under one total deadline (a receiver that trickles bytes cannot hold it)
@@ -23,13 +23,14 @@ import httpx
 from tortoise.expressions import Q
 
 from videoanalysis.clock import db_now
-from videoanalysis.models import Task, User, WebhookDelivery
 from videoanalysis.netguard import (
     UnsafeCallbackURL,
     checked_address,
     checked_address_async,
     parse_url,
 )
+from videoanalysis.periodic import every
+from videoanalysis.tables import Task, User, WebhookDelivery
 
 log = logging.getLogger(__name__)
 
@@ -234,12 +235,7 @@ def delivery_client() -> httpx.AsyncClient:
 
 async def delivery_loop(policy: WebhookPolicy, results_base_url: str, poll_s: float) -> None:
     """Run until cancelled: deliver what is due every `poll_s` seconds."""
-    async with delivery_client() as client:
-        while True:
-            try:
-                await deliver_due(client, policy, results_base_url)
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # a database hiccup must not end the loop
-                log.exception("webhook delivery round failed")
-            await asyncio.sleep(poll_s)
+    async with delivery_client() as client:  # a database hiccup is logged, not the loop's end
+        await every(
+            poll_s, lambda: deliver_due(client, policy, results_base_url), name="webhook delivery round", logger=log
+        )

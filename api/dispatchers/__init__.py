@@ -1,4 +1,5 @@
-"""Dispatchers run a stored task: `local` (subprocess, embedded default) or `kubernetes`."""
+"""Dispatchers run a stored task: `local` (subprocess, embedded default) or `kubernetes`;
+`intents` makes the cluster's dispatch survive a crash between the task row and the dispatch."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from videoanalysis.models import Task
+from videoanalysis.tables import Task
 
 
 class DispatchError(Exception):

@@ -17,9 +17,9 @@ import logging
 from datetime import datetime, timedelta
 
 from videoanalysis.clock import db_now
-from videoanalysis.models import Task
-from videoanalysis.status import TaskStatus
-from videoanalysis.tasks import transition
+from videoanalysis.tables import Task
+from videoanalysis.task_status import TaskStatus
+from videoanalysis.transitions import transition
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from kubernetes.client.exceptions import ApiException
 from api.dispatchers.base import DispatchError
 from videoanalysis.k8s import kube, names
 from videoanalysis.k8s.resource import build_videoanalysis
-from videoanalysis.models import Task
+from videoanalysis.tables import Task
 
 
 class KubernetesDispatcher:

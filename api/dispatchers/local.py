@@ -43,9 +43,10 @@ from api.dispatchers.deadline import OPEN, fail_overdue, fail_overdue_task, firs
 from videoanalysis.clock import db_now
 from videoanalysis.exitcodes import JobExit
 from videoanalysis.lease import release_holders
-from videoanalysis.models import Task
-from videoanalysis.status import TaskStatus
-from videoanalysis.tasks import transition
+from videoanalysis.periodic import every
+from videoanalysis.tables import Task
+from videoanalysis.task_status import TaskStatus
+from videoanalysis.transitions import transition
 
 if TYPE_CHECKING:
     from api.config import ApiSettings
@@ -170,14 +171,9 @@ class LocalDispatcher:
         await asyncio.gather(*self._runs.values(), return_exceptions=True)
 
     async def _poll_loop(self) -> None:
-        while True:
-            try:
-                await self._fill()
-            except Exception:  # the database is away for a moment: try again at the next tick
-                log.exception("local queue %s: polling failed", self.queue)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._poll_s)
-            self._wake.clear()
+        """Fill the free slots every VA_LOCAL_POLL_SECONDS, at once after a submit (`_wake`); a
+        failed pass (the database away for a moment) is logged and the next tick retries."""
+        await every(self._poll_s, self._fill, name=f"local queue {self.queue}: polling", logger=log, wake=self._wake)
 
     async def _fill(self) -> None:
         if self._closing:

@@ -8,9 +8,12 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request, Response, status
 from tortoise.exceptions import IntegrityError
 
+from api.auth.passwords import PasswordHasher
+from api.auth.sessions import revoke, rotate, start_session
+from api.auth.signin_limits import SigninLimiter, TooManyAttempts
+from api.auth.tokens import InvalidToken, TokenType, decode_token
 from api.deps import CurrentUser, SettingsDep, TokenDep, unauthorized
 from api.forms import body_doc, parse_as, read_fields
-from api.ratelimit import SigninLimiter, TooManyAttempts
 from api.schemas import (
     AuthOut,
     PasswordChangeIn,
@@ -21,9 +24,7 @@ from api.schemas import (
     TokenPair,
     UserOut,
 )
-from api.security import InvalidToken, PasswordHasher, TokenType, decode_token
-from api.sessions import revoke, rotate, start_session
-from videoanalysis.models import User
+from videoanalysis.tables import User
 
 router = APIRouter(tags=["auth"])
 auth_router = APIRouter(prefix="/authentication", tags=["auth"])

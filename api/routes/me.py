@@ -7,7 +7,7 @@ from tortoise.exceptions import IntegrityError
 
 from api.deps import CurrentUser
 from api.schemas import UserOut, UserPatch, WebhookSecretOut
-from videoanalysis.models import User
+from videoanalysis.tables import User
 from videoanalysis.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, user_secret
 
 router = APIRouter(prefix="/me", tags=["me"])

@@ -12,8 +12,8 @@ from fastapi import APIRouter, HTTPException, Query, status
 from fastapi import Path as PathParam
 from fastapi.responses import Response
 
-from api.viewer_auth import ViewerTask
-from videoanalysis.models import Track
+from api.viewer.access import ViewerTask
+from videoanalysis.tables import Track
 from videoanalysis.track_fields import TRACK_FIELDS
 
 router = APIRouter(prefix="/tasks/{task_id}/tracks", tags=["tracks"])

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Make the test cluster's credentials in $1: a CA, the API server's serving certificate for
-# 127.0.0.1/localhost, the service-account signing key pair and a bearer token (group
-# system:masters) in token-auth-file format.
+# 127.0.0.1/localhost, the service-account signing key pair and bearer tokens (group
+# system:masters) in token-auth-file format: `token` for test-admin (the tests, the controllers),
+# `operator-token` for user `operator`, so an audit policy can select the operator's requests.
 set -euo pipefail
 dir=${1:?usage: certs.sh <dir>}
 cd "$dir"
@@ -20,6 +21,11 @@ openssl x509 -req -in apiserver.csr -CA ca.crt -CAkey ca.key -CAcreateserial -da
 openssl genrsa -out sa.key 2048 2>/dev/null
 openssl rsa -in sa.key -pubout -out sa.pub 2>/dev/null
 token=$(openssl rand -hex 24)
-echo "$token,test-admin,test-admin,\"system:masters\"" >tokens.csv
+operator_token=$(openssl rand -hex 24)
+{
+  echo "$token,test-admin,test-admin,\"system:masters\""
+  echo "$operator_token,operator,operator,\"system:masters\""
+} >tokens.csv
 echo "$token" >token
-chmod 0600 ./*.key token tokens.csv
+echo "$operator_token" >operator-token
+chmod 0600 ./*.key token operator-token tokens.csv

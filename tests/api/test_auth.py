@@ -8,8 +8,8 @@ from datetime import timedelta
 
 from jose import jwt
 
-from api.security import TokenType, create_token
-from videoanalysis.models import User
+from api.auth.tokens import TokenType, create_token
+from videoanalysis.tables import User
 
 PASSWORD = "correct horse battery"
 

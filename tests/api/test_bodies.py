@@ -4,12 +4,11 @@ while the client is still sending (the tests send only the start of a body and r
 from __future__ import annotations
 
 import socket
-import uuid
 from urllib.parse import urlsplit
 
 import httpx
 
-from tests.cli.conftest import api_server  # noqa: F401  (the real API server, session scope)
+from tests.support.accounts import sign_up_sync
 
 
 def exchange(url: str, head: str, body_start: bytes) -> bytes:
@@ -36,18 +35,17 @@ def _length(answer: bytes) -> int:
 
 
 def token(url: str) -> str:
-    body = {"email": f"bodies-{uuid.uuid4().hex[:10]}@example.com", "password": "correct horse battery"}
-    return httpx.post(f"{url}/signup", json=body, timeout=30).json()["access_token"]
+    return sign_up_sync(url)[0]["access_token"]
 
 
-def test_declared_huge_json_is_refused_from_its_content_length(api_server):  # noqa: F811
+def test_declared_huge_json_is_refused_from_its_content_length(api_server):
     head = "POST /signin HTTP/1.1\nHost: api\nContent-Type: application/json\nContent-Length: 30000000\n"
     answer = exchange(api_server, head, b'{"email": "' + b"a" * 1000)
     assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
     assert b"exceeds the limit of 65536 bytes" in answer
 
 
-def test_chunked_json_is_cut_off_once_past_the_limit(api_server):  # noqa: F811
+def test_chunked_json_is_cut_off_once_past_the_limit(api_server):
     head = "POST /signin HTTP/1.1\nHost: api\nContent-Type: application/json\nTransfer-Encoding: chunked\n"
     chunk = b"a" * 16384
     chunks = b"".join(b"%x\r\n" % len(chunk) + chunk + b"\r\n" for _ in range(6))  # 96 KiB, never ended
@@ -55,7 +53,7 @@ def test_chunked_json_is_cut_off_once_past_the_limit(api_server):  # noqa: F811
     assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
 
 
-def test_many_tiny_multipart_fields_of_a_large_upload_are_refused_at_the_first_extra(api_server):  # noqa: F811
+def test_many_tiny_multipart_fields_of_a_large_upload_are_refused_at_the_first_extra(api_server):
     boundary = "b0undary"
     fields = b"".join(  # a known name, repeated: an unknown one is refused at its first part
         f'--{boundary}\r\nContent-Disposition: form-data; name="labels"\r\n\r\nx\r\n'.encode() for _ in range(60)
@@ -70,7 +68,7 @@ def test_many_tiny_multipart_fields_of_a_large_upload_are_refused_at_the_first_e
 
 
 def test_a_part_with_headers_past_the_limit_is_refused_before_the_rest_and_others_are_served(
-    api_server,  # noqa: F811
+    api_server,
 ):
     """The part's headers go on for 64 KiB of a 1.9 MB body: 413 naming the limit once it is
     passed, not after the body (nor a 400 for a malformed body), and meanwhile a request that

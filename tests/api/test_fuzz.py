@@ -6,28 +6,25 @@ Bounded: a few examples per operation (FUZZ_EXAMPLES), no shrinking, so the run 
 from __future__ import annotations
 
 import os
-import uuid
 
-import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis.checks import not_a_server_error, response_schema_conformance
 
-from tests.cli.conftest import api_server  # noqa: F401  (the real API server, session scope)
+from tests.support.accounts import sign_up_sync
 
 FUZZ_EXAMPLES = int(os.environ.get("VA_FUZZ_EXAMPLES", "25"))
 
 
 @pytest.fixture(scope="module")
-def fuzz_headers(api_server: str) -> dict[str, str]:  # noqa: F811
-    body = {"email": f"fuzz-{uuid.uuid4().hex[:8]}@example.com", "password": "correct horse battery"}
-    token = httpx.post(f"{api_server}/signup", json=body, timeout=30).json()["access_token"]
-    return {"Authorization": f"Bearer {token}"}
+def fuzz_headers(api_server: str) -> dict[str, str]:
+    _, headers = sign_up_sync(api_server)
+    return headers
 
 
 def test_no_input_gives_a_server_error_or_an_off_schema_answer(
-    api_server: str,  # noqa: F811
+    api_server: str,
     fuzz_headers: dict[str, str],
 ) -> None:
     loaded = schemathesis.openapi.from_url(f"{api_server}/openapi.json")

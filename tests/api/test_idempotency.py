@@ -17,10 +17,10 @@ from tortoise import Tortoise
 from tortoise.exceptions import OperationalError
 
 from api.dispatchers.base import DispatchError
-from api.routes import tasks as tasks_routes
-from tests.videos import noise_video
-from videoanalysis.models import IdempotencyKey, Task, User
-from videoanalysis.tasks import utcnow
+from api.routes import uploads as upload_routes
+from tests.support.videos import noise_video
+from videoanalysis.clock import local_now
+from videoanalysis.tables import IdempotencyKey, Task, User
 
 UPLOAD = "/tasks/video-objects-detection/"
 
@@ -106,10 +106,10 @@ async def test_an_abandoned_claim_is_taken_over_and_old_keys_are_purged(api_clie
     user, headers = await signup_user(api_client)
     owner = await User.get(email=user["user"]["email"])
     idle = api_client.settings.upload_idle_seconds
-    await IdempotencyKey.create(owner=owner, key="k-4", claimed_at=utcnow() - timedelta(seconds=idle + 1))
+    await IdempotencyKey.create(owner=owner, key="k-4", claimed_at=local_now() - timedelta(seconds=idle + 1))
     assert (await post(api_client, headers, clips[0], "k-4")).status_code == 202  # its process died
-    await IdempotencyKey.create(owner=owner, key="k-5", claimed_at=utcnow())
-    await IdempotencyKey.filter(key="k-5").update(created_at=utcnow() - timedelta(hours=25))
+    await IdempotencyKey.create(owner=owner, key="k-5", claimed_at=local_now())
+    await IdempotencyKey.filter(key="k-5").update(created_at=local_now() - timedelta(hours=25))
     fresh = await post(api_client, headers, clips[0], "k-5")
     assert fresh.status_code == 202  # the day-old key was purged, not in flight
     assert await IdempotencyKey.filter(owner=owner, key="k-5").count() == 1
@@ -173,7 +173,7 @@ async def test_a_process_killed_right_after_the_insert_leaves_the_key_with_its_t
         assert during.status_code == 202 and during.json()["task_id"] == str(task.id), during.text
         # Nobody keeps the claim alive past the idle window: what a dead process leaves.
         await IdempotencyKey.filter(owner__email=email, key="k-killed").update(
-            claimed_at=utcnow() - timedelta(seconds=idle + 1)
+            claimed_at=local_now() - timedelta(seconds=idle + 1)
         )
         retry = await post(client, headers, clips[0], "k-killed")
         assert retry.status_code == 202, retry.text
@@ -199,7 +199,7 @@ async def test_a_process_killed_right_after_the_insert_leaves_the_key_with_its_t
 async def test_a_500_after_the_insert_answers_the_same_task_to_a_retry(
     open_api_client, signup_user, clips, monkeypatch
 ) -> None:
-    dispatched = tasks_routes._dispatch
+    dispatched = upload_routes._dispatch
     blips = []
 
     async def blip_once(task, dispatcher):  # a database error in the dispatch bookkeeping
@@ -208,7 +208,7 @@ async def test_a_500_after_the_insert_answers_the_same_task_to_a_retry(
             raise OperationalError("server closed the connection unexpectedly")
         return await dispatched(task, dispatcher)
 
-    monkeypatch.setattr(tasks_routes, "_dispatch", blip_once)
+    monkeypatch.setattr(upload_routes, "_dispatch", blip_once)
     async with open_api_client(dispatcher_instance=QuietDispatcher()) as client, as_server(client) as server:
         user, headers = await signup_user(client)
         failed = await post(server, headers, clips[0], "k-500")
@@ -268,22 +268,22 @@ async def test_a_claim_taken_over_before_its_insert_answers_the_task_the_other_r
 ) -> None:
     """A first request stalled so long (before its INSERT) that a retry took its claim over and
     made the task: the first one's INSERT is rolled back, and it answers that task too."""
-    probe, entered, resume = tasks_routes.probe_video, threading.Event(), threading.Event()
+    check, entered, resume = upload_routes.check_upload, threading.Event(), threading.Event()
 
-    def stalled_probe(path):  # the first request stalls here, after its claim, before its task
+    def stalled_check(path):  # the first request stalls here, after its claim, before its task
         if not entered.is_set():
             entered.set()
             resume.wait(30)
-        return probe(path)
+        return check(path)
 
-    monkeypatch.setattr(tasks_routes, "probe_video", stalled_probe)
+    monkeypatch.setattr(upload_routes, "check_upload", stalled_check)
     async with open_api_client(dispatcher_instance=QuietDispatcher()) as client:
         user, headers = await signup_user(client)
         email, idle = user["user"]["email"], client.settings.upload_idle_seconds
         first = asyncio.create_task(post(client, headers, clips[0], "k-race"))
         await asyncio.to_thread(entered.wait, 30)
         await IdempotencyKey.filter(owner__email=email, key="k-race").update(
-            claimed_at=utcnow() - timedelta(seconds=idle + 1)
+            claimed_at=local_now() - timedelta(seconds=idle + 1)
         )
         retry = await post(client, headers, clips[0], "k-race")  # takes the abandoned claim over
         assert retry.status_code == 202, retry.text

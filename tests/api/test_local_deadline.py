@@ -17,11 +17,11 @@ import pytest
 
 from api.config import SettingsError, load_settings
 from api.dispatchers.local import LocalDispatcher
-from tests.waits import until
+from tests.support.waits import until
 from va_operator.builders import JOB_FALLBACKS
-from videoanalysis.models import Task, User
-from videoanalysis.status import TaskStatus
-from videoanalysis.tasks import utcnow
+from videoanalysis.clock import local_now
+from videoanalysis.tables import Task, User
+from videoanalysis.task_status import TaskStatus
 
 
 def group_runner(runs: Path) -> list[str]:
@@ -94,7 +94,7 @@ async def test_an_overdue_task_with_no_run_here_is_failed_by_the_poll(api_settin
     ran = tmp_path / "ran"
     dispatcher = LocalDispatcher(api_settings(), command=[sys.executable, "-c", f"open({str(ran)!r}, 'w')"])
     task = await new_task(owner, dispatcher.queue)
-    now = utcnow()
+    now = local_now()
     await Task.filter(id=task.id).update(
         status=TaskStatus.RUNNING, started_at=now - timedelta(hours=2), retry_at=now + timedelta(hours=1), retries=1
     )

@@ -19,11 +19,11 @@ import pytest
 
 from api.dispatchers import create_dispatcher
 from api.dispatchers.local import LocalDispatcher, exit_reason
-from tests.waits import until
+from tests.support.waits import until
 from videoanalysis.exitcodes import JobExit
 from videoanalysis.lease import acquire
-from videoanalysis.models import Task, User
-from videoanalysis.status import TaskStatus
+from videoanalysis.tables import Task, User
+from videoanalysis.task_status import TaskStatus
 
 SLEEPER = [sys.executable, "-c", "import time; time.sleep(60)"]
 SECRET = "postgres://va:hunter2@db.internal:5432/videos"  # what a driver error may print

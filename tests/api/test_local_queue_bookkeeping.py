@@ -20,12 +20,12 @@ from pathlib import Path
 
 from api.dispatchers.local import LocalDispatcher
 from api.erase import erase_task
-from tests.waits import until
-from videoanalysis.models import Task, User
-from videoanalysis.status import TaskStatus
-from videoanalysis.tasks import transition
+from tests.support.paths import ROOT
+from tests.support.waits import until
+from videoanalysis.tables import Task, User
+from videoanalysis.task_status import TaskStatus
+from videoanalysis.transitions import transition
 
-REPO = Path(__file__).resolve().parents[2]
 ENDED = 40_000  # past both drivers' bind-parameter limits
 
 # Cancels ENDED ended tasks (erased ones: no row left) on a dispatcher of the embedded SQLite
@@ -46,10 +46,10 @@ sqlite3.connect = connect
 
 from api.config import ApiSettings
 from api.dispatchers.local import LocalDispatcher
+from videoanalysis.clock import local_now
 from videoanalysis.db import close_db, init_db
-from videoanalysis.models import Task, User
-from videoanalysis.status import TaskStatus
-from videoanalysis.tasks import utcnow
+from videoanalysis.tables import Task, User
+from videoanalysis.task_status import TaskStatus
 
 async def main():
     data, ended = Path(sys.argv[1]), int(sys.argv[2])
@@ -59,8 +59,8 @@ async def main():
     ran = data / "ran"
     dispatcher = LocalDispatcher(settings, command=[sys.executable, "-c", f"open({str(ran)!r}, 'w')"])
     overdue = await Task.create(owner=owner, model="m", video_uri="videos://x.mp4", queue=dispatcher.queue,
-                                status=TaskStatus.RUNNING, started_at=utcnow() - timedelta(hours=2),
-                                retry_at=utcnow() + timedelta(hours=1))
+                                status=TaskStatus.RUNNING, started_at=local_now() - timedelta(hours=2),
+                                retry_at=local_now() + timedelta(hours=1))
     await dispatcher.start()
     for _ in range(ended):
         await dispatcher.cancel(Task(id=uuid.uuid4(), owner=owner, model="m", video_uri="videos://x.mp4",
@@ -106,7 +106,7 @@ async def test_cancelling_tens_of_thousands_of_ended_tasks_leaves_the_queue_work
 def test_cancelling_tens_of_thousands_of_ended_tasks_on_sqlite(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-c", SQLITE_SCRIPT, str(tmp_path / "data"), str(ENDED)],
-        cwd=REPO,
+        cwd=ROOT,
         capture_output=True,
         text=True,
         check=False,

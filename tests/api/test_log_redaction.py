@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from api.viewer_auth import RedactQueryTokens
+from api.viewer.access import RedactQueryTokens
 
 
 def test_access_log_line_has_query_tokens_redacted():

@@ -7,7 +7,7 @@ import uuid
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.videos import noise_video
+from tests.support.videos import noise_video
 
 
 def samples(text: str) -> dict[tuple[str, tuple], float]:

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import httpx
 
-from tests.api_process import api_process, embedded_env, free_port, spawn
+from tests.support.api_server import api_process, embedded_env, spawn
+from tests.support.ports import free_port
 
 
 async def test_metrics_answer_on_the_metrics_port_only(tmp_path: Path) -> None:

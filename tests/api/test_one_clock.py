@@ -12,21 +12,16 @@ import pytest
 from tortoise import Tortoise
 
 from videoanalysis import clock
-from videoanalysis.models import Task, User, WebhookDelivery
-from videoanalysis.status import TaskStatus
+from videoanalysis.tables import Task, User, WebhookDelivery
+from videoanalysis.task_status import TaskStatus
 from videoanalysis.webhooks import LEASE, WebhookPolicy, deliver_due, retry_delay
 
 SKEWS = [20.0, -20.0]
 
 
 def skew(monkeypatch: pytest.MonkeyPatch, seconds: float) -> None:
-    """This process's clock off by `seconds` wherever a module reads the local time."""
-    import api.dispatch_intents
-    import videoanalysis.webhooks
-
+    """This process's clock off by `seconds`: every local time is read through `clock.local_now`."""
     monkeypatch.setattr(clock, "SKEW", timedelta(seconds=seconds))
-    for module in (api.dispatch_intents, videoanalysis.webhooks):
-        monkeypatch.setattr(module, "utcnow", clock.local_now, raising=False)
 
 
 async def database_now() -> datetime:
@@ -45,7 +40,7 @@ async def owner(db: str) -> User:
 
 @pytest.mark.parametrize("seconds", SKEWS)
 async def test_a_dispatch_intent_is_claimed_on_the_databases_clock(owner, monkeypatch, seconds) -> None:
-    from api.dispatch_intents import CLAIM_S, claim
+    from api.dispatchers.intents import CLAIM_S, claim
 
     task = await Task.create(owner=owner, model="opencv-face", video_uri="videos://x.mp4", params={})
     await Task.filter(id=task.id).update(dispatch_due_at=await database_now())
@@ -73,3 +68,23 @@ async def test_a_webhook_delivery_is_leased_and_retried_on_the_databases_clock(o
     assert near(row.next_attempt_at, await database_now() + retry_delay(1, policy)), row.next_attempt_at
     assert retry_delay(1, policy) < LEASE  # the retry, not the claim's lease, is what was stamped
     await WebhookDelivery.filter(id=delivery.id).update(gave_up=True)  # not sent again by later tests
+
+
+@pytest.mark.parametrize("days_off", [2.0, -2.0])
+async def test_retention_is_due_on_the_databases_clock(owner, monkeypatch, api_settings, days_off) -> None:
+    """`finished_at` is the database's stamp: a replica two days ahead erases nothing early,
+    one two days behind nothing late."""
+    from api.dispatchers.local import LocalDispatcher
+    from api.retention import erase_expired
+
+    settings = api_settings()
+    now = await database_now()
+    due, kept = [
+        await Task.create(owner=owner, model="opencv-face", video_uri="videos://gone.mp4", params={}) for _ in range(2)
+    ]
+    await Task.filter(id=due.id).update(status=TaskStatus.SUCCEEDED, finished_at=now - timedelta(hours=36))
+    await Task.filter(id=kept.id).update(status=TaskStatus.SUCCEEDED, finished_at=now - timedelta(hours=12))
+    skew(monkeypatch, days_off * 86400)
+    await erase_expired(1, LocalDispatcher(settings), settings.resolved_videos_dir)
+    assert not await Task.exists(id=due.id)
+    assert await Task.exists(id=kept.id)

@@ -9,9 +9,9 @@ import uuid
 
 import pytest
 
+from api.auth.user_cache import USER_BY_ID, UserCache
 from api.reads import Prepared
-from api.user_cache import USER_BY_ID, UserCache
-from videoanalysis.models import Task, User
+from videoanalysis.tables import Task, User
 
 # Parameters declared in another order than the SQL uses them, and a constant (LIMIT) between.
 NEWEST = Prepared(

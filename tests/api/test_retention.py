@@ -17,11 +17,11 @@ from api.dispatchers.base import DispatchError
 from api.dispatchers.local import LocalDispatcher
 from api.erase import erase_task
 from api.retention import erase_expired, sweep_orphan_uploads
-from videoanalysis.models import Task, TaskOrigin, User
+from videoanalysis.clock import local_now
 from videoanalysis.retention import Backoff
-from videoanalysis.status import TaskStatus
 from videoanalysis.storage import video_uri
-from videoanalysis.tasks import utcnow
+from videoanalysis.tables import Task, TaskOrigin, User
+from videoanalysis.task_status import TaskStatus
 
 
 async def ended_task(owner: User, videos: Path, days_ago: float, **fields: str) -> tuple[Task, Path]:
@@ -30,7 +30,7 @@ async def ended_task(owner: User, videos: Path, days_ago: float, **fields: str) 
     task = await Task.create(
         owner=owner, model="opencv-face", video_uri=video_uri(key), status=TaskStatus.SUCCEEDED, **fields
     )
-    await Task.filter(id=task.id).update(finished_at=utcnow() - timedelta(days=days_ago))
+    await Task.filter(id=task.id).update(finished_at=local_now() - timedelta(days=days_ago))
     return task, videos / key
 
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from api import sessions
-from videoanalysis.models import AuthSession, Task
+from api.auth import sessions
+from videoanalysis.tables import AuthSession, Task
 
 REFRESH = "/authentication/token-refresh"
 

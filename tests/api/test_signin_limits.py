@@ -10,8 +10,8 @@ import time
 import httpx
 import pytest
 
-from api import security
-from api.ratelimit import SigninLimiter, TooManyAttempts
+from api.auth import passwords
+from api.auth.signin_limits import SigninLimiter, TooManyAttempts
 
 PASSWORD = "correct horse battery"
 
@@ -91,7 +91,7 @@ async def test_a_spray_from_many_addresses_cannot_lock_the_owner_out(open_api_cl
 async def test_argon2_runs_off_the_event_loop_for_known_and_unknown_emails(api_client, signup_user, monkeypatch):
     loop_thread = threading.current_thread()
     threads: list[str] = []
-    real_verify, real_hash = security.pwd_context.verify, security.pwd_context.hash
+    real_verify, real_hash = passwords.pwd_context.verify, passwords.pwd_context.hash
 
     def verify(*args, **kwargs):
         threads.append(threading.current_thread().name)
@@ -103,8 +103,8 @@ async def test_argon2_runs_off_the_event_loop_for_known_and_unknown_emails(api_c
         assert threading.current_thread() is not loop_thread
         return real_hash(*args, **kwargs)
 
-    monkeypatch.setattr(security.pwd_context, "verify", verify)
-    monkeypatch.setattr(security.pwd_context, "hash", hash_)
+    monkeypatch.setattr(passwords.pwd_context, "verify", verify)
+    monkeypatch.setattr(passwords.pwd_context, "hash", hash_)
     data, _ = await signup_user(api_client)  # hashes
     assert (
         await api_client.post("/signin", json={"email": data["user"]["email"], "password": "no"})
@@ -178,8 +178,8 @@ class HeldVerify:
         self.calls = self.running = self.most_at_once = 0
         self.loop_thread = threading.current_thread()
         self._lock = threading.Lock()
-        self._real = security.pwd_context.verify
-        monkeypatch.setattr(security.pwd_context, "verify", self)
+        self._real = passwords.pwd_context.verify
+        monkeypatch.setattr(passwords.pwd_context, "verify", self)
 
     def __call__(self, secret, *args, **kwargs):
         assert threading.current_thread() is not self.loop_thread
@@ -252,7 +252,7 @@ async def test_in_flight_caps_refuse_a_parallel_burst(open_api_client, signup_us
 
 async def test_a_full_hashing_queue_answers_503_and_healthz_stays_fast(open_api_client, monkeypatch):
     n = 12
-    admitted = security.HASH_THREADS + 1  # running, plus a queue of 1 waiting
+    admitted = passwords.HASH_THREADS + 1  # running, plus a queue of 1 waiting
     async with open_api_client(password_hash_queue=1) as client:
         held = HeldVerify(monkeypatch)  # every verification waits for `release`
 
@@ -262,7 +262,7 @@ async def test_a_full_hashing_queue_answers_503_and_healthz_stays_fast(open_api_
 
         burst = [asyncio.create_task(signin(i)) for i in range(n)]
         try:
-            await wait_for(lambda: held.running == security.HASH_THREADS)
+            await wait_for(lambda: held.running == passwords.HASH_THREADS)
             await asyncio.sleep(0.3)  # the refusals do not wait for a thread
             refused = [t.result() for t in burst if t.done()]
             assert len(refused) == n - admitted, f"{len(refused)} of {n} answered while the hashing was held"
@@ -283,13 +283,13 @@ async def test_a_full_hashing_queue_answers_503_and_healthz_stays_fast(open_api_
 
 
 async def test_hasher_bounds_its_queue_and_frees_the_place_of_a_cancelled_job(monkeypatch):
-    hasher = security.PasswordHasher(threads=1, queue=1)
+    hasher = passwords.PasswordHasher(threads=1, queue=1)
     held = HeldVerify(monkeypatch)
     try:
         running = asyncio.ensure_future(hasher.verify_async("a", None))
         waiting = asyncio.ensure_future(hasher.verify_async("b", None))
         await wait_for(lambda: held.running == 1)
-        with pytest.raises(security.HashingBusy) as busy:
+        with pytest.raises(passwords.HashingBusy) as busy:
             await hasher.verify_async("c", None)
         assert busy.value.retry_after_s >= 1
         waiting.cancel()  # still queued: its place is given back at once

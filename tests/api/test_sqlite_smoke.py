@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.api_process import api_process, embedded_env, free_port
-from tests.videos import pan_video
+from tests.support.api_server import api_process, embedded_env
+from tests.support.ports import free_port
+from tests.support.videos import pan_video
 
 
 @pytest.fixture

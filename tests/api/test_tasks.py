@@ -10,9 +10,9 @@ from tortoise.context import TortoiseContext
 
 from api.dispatchers.base import DispatchError
 from videoanalysis.db import tortoise_config
-from videoanalysis.models import FrameDetections, Task, User
-from videoanalysis.status import TaskStatus
-from videoanalysis.tasks import transition
+from videoanalysis.tables import FrameDetections, Task, User
+from videoanalysis.task_status import TaskStatus
+from videoanalysis.transitions import transition
 
 RESULT = "/tasks/video-analysis-result/{}/"
 
@@ -147,7 +147,7 @@ class BrokenDispatcher(RefusingDispatcher):
 
 
 async def test_dispatch_failure_marks_task_failed_and_answers_503(open_api_client, signup_user, tmp_path):
-    from tests.videos import noise_video
+    from tests.support.videos import noise_video
 
     clip = noise_video(tmp_path / "n.mp4").read_bytes()
     async with open_api_client(dispatcher_instance=RefusingDispatcher()) as client:

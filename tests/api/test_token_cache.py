@@ -6,9 +6,9 @@ from datetime import timedelta
 
 import pytest
 
-from api.security import InvalidToken, TokenType, create_token
-from api.token_cache import VerifiedTokens
-from videoanalysis.models import User
+from api.auth.token_cache import VerifiedTokens
+from api.auth.tokens import InvalidToken, TokenType, create_token
+from videoanalysis.tables import User
 
 KEY = "k" * 40
 

@@ -2,38 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
+import cv2
 import pytest
 
-from tests.videos import noise_video, pan_video, png_image, truncate
-from videoanalysis.models import FrameDetections, Task
-from videoanalysis.storage import resolve_uri
-
-UPLOAD = "/tasks/video-objects-detection/"
+from tests.support.uploads import UPLOAD, stored_files, wait_final
+from tests.support.videos import noise_video, pan_video, png_image, truncate
+from videoanalysis.storage import NotAVideo, check_upload, resolve_uri
+from videoanalysis.tables import FrameDetections, Task
 
 
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     return noise_video(tmp_path_factory.mktemp("clip") / "noise.mp4", frames=10).read_bytes()
-
-
-def stored_files(client) -> list[Path]:
-    videos = client.settings.resolved_videos_dir
-    return sorted(videos.iterdir()) if videos.exists() else []
-
-
-async def wait_final(client, headers: dict, task_id: str, timeout: float = 90) -> dict:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        resp = await client.get(f"/tasks/video-analysis-result/{task_id}/", headers=headers)
-        assert resp.status_code == 200, resp.text
-        body = resp.json()
-        if body["ready"] or loop.time() > deadline:
-            return body
-        await asyncio.sleep(0.3)
 
 
 async def test_upload_real_video_is_stored_and_analysed(api_client, signup_user, clip):
@@ -274,3 +256,16 @@ def test_a_symbolic_link_out_of_the_videos_folder_is_refused(tmp_path: Path) -> 
     (videos / "out.mp4").symlink_to("/etc/passwd")
     with pytest.raises(ValueError, match="outside the videos folder"):
         resolve_uri("videos://out.mp4", videos)
+
+
+def test_an_upload_must_open_and_hold_a_decodable_frame(tmp_path: Path) -> None:
+    """Two refusals told apart: a container OpenCV cannot open, and one that opens holding no frame."""
+    empty = tmp_path / "empty.avi"  # an AVI header and no frame
+    cv2.VideoWriter(str(empty), cv2.VideoWriter_fourcc(*"MJPG"), 10, (64, 48)).release()
+    with pytest.raises(NotAVideo, match=r"^the avi file holds no decodable video frame$"):
+        check_upload(empty)
+    cut = truncate(pan_video(tmp_path / "pan.mp4", frames=6).path, tmp_path / "cut.mp4", 0.6)
+    with pytest.raises(NotAVideo, match=r"^the mp4/mov file cannot be opened as a video$"):
+        check_upload(cut)
+    meta, extension = check_upload(pan_video(tmp_path / "whole.mp4", frames=6).path)
+    assert (meta.frames, extension) == (6, ".mp4")

@@ -19,12 +19,12 @@ import anyio.to_thread
 import pytest
 
 from api.video_url import NOT_A_VIDEO
-from tests.api.test_upload import stored_files, wait_final
-from tests.api_process import free_port
-from tests.https_videos import Trickle, VideoServer, https_video_server
-from tests.videos import pan_video
-from videoanalysis import remote
-from videoanalysis.models import Task
+from tests.support.https_videos import Trickle, VideoServer, https_video_server
+from tests.support.ports import free_port
+from tests.support.uploads import stored_files, wait_final
+from tests.support.videos import pan_video
+from videoanalysis import video_fetch
+from videoanalysis.tables import Task
 
 FRAMES = 12
 UPLOAD = "/tasks/video-objects-detection/"
@@ -119,7 +119,7 @@ async def test_a_public_server_s_answer_is_shown(
     client: Any, signup_user: Any, server: VideoServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """What a public server answers anyone could ask it directly; it says what to fix."""
-    monkeypatch.setattr(remote, "refusal", lambda address: None)  # the test server counts as public
+    monkeypatch.setattr(video_fetch, "refusal", lambda address: None)  # the test server counts as public
     _, headers = await signup_user(client)
     server.expired.add("pan.mp4")
     answers = []
@@ -160,7 +160,7 @@ async def test_a_trickling_url_is_refused_with_the_reason_quickly(
         for public in (True, False):
             with monkeypatch.context() as patch:
                 if public:
-                    patch.setattr(remote, "refusal", lambda address: None)  # the test server counts as public
+                    patch.setattr(video_fetch, "refusal", lambda address: None)  # the test server counts as public
                 start = time.monotonic()
                 resp = await asyncio.wait_for(
                     client.post(UPLOAD, headers=headers, files={"video_url": (None, server.url("pan.mp4"))}), 5

@@ -23,11 +23,11 @@ import time
 from tests.chaos.aggregate import Aggregate
 from tests.chaos.harness import Outcome, PgTasks, finish, finish_logged, start_job
 from tests.chaos.launcher import LOST
-from tests.https_videos import Trickle, VideoServer
+from tests.support.https_videos import Trickle, VideoServer
 from videoanalysis.exitcodes import JobExit
 
 LAUNCHER = "tests.chaos.launcher"
-SCRIPTED = "tests.job.scripted_model"
+SCRIPTED = "tests.support.scripted_model"
 LOST_ACK = re.compile(LOST.format(r"(\d+)"))
 #: How long a job may take to start (imports, first connection) on a busy two-core machine.
 STARTUP_S = 10.0

@@ -17,9 +17,11 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import shutil
 import signal
 import sqlite3
 import sys
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,9 +29,15 @@ import asyncpg
 
 from inference_job.writer import BUFFERED_BATCHES
 from tests.chaos.aggregate import Aggregate, differences, read_pg
+from tests.support.paths import ROOT
+from tests.support.videos import PanVideo
+from videoanalysis.exitcodes import JobExit
+from videoanalysis.storage import video_uri
+from videoanalysis.tables import Task, User
 
-REPO = Path(__file__).resolve().parents[2]
 BATCH = 8  # VA_WRITE_BATCH_FRAMES of every run here
+#: Frames of the chaos video of the fixed cases (tests/chaos).
+FRAMES = 96
 # What a crash can cost: the write in flight and the batches buffered behind it (inference
 # goes on during the write), never committed work. A bound, not a measure: the frames a
 # killed run analysed past its last commit leave no trace.
@@ -131,7 +139,7 @@ def job_env(database_url: str, videos_dir: Path, **extra: str) -> dict[str, str]
         VA_DEVICE="cpu",
         VA_WRITE_BATCH_FRAMES=str(BATCH),
         VA_PROGRESS_INTERVAL_S="60",
-        PYTHONPATH=str(REPO),
+        PYTHONPATH=str(ROOT),
     )
     env.update(extra)
     return env
@@ -145,7 +153,7 @@ async def start_job(task_id: str, env: dict[str, str], module: str = "inference_
         module,
         "--task-id",
         task_id,
-        cwd=REPO,
+        cwd=ROOT,
         env=env,
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,
@@ -342,3 +350,15 @@ def job_pids(task_id: str) -> list[int]:
             if b"inference_job" in cmd and task_id.encode() in cmd:
                 pids.append(int(entry.name))
     return pids
+
+
+async def uninterrupted(db: str, video: PanVideo, folder, model: str, module: str, **params: object) -> Aggregate:
+    """One run of `video` with nothing injected, to its end; its aggregate."""
+    videos = folder / "videos"
+    videos.mkdir()
+    shutil.copy(video.path, videos / "chaos.mp4")
+    owner = await User.create(email=f"clean-{uuid.uuid4().hex[:8]}@example.com", password_hash="x")
+    task = await Task.create(owner=owner, model=model, video_uri=video_uri("chaos.mp4"), params=params)
+    code, _ = await finish(await start_job(str(task.id), job_env(db, videos), module))
+    assert code == JobExit.OK
+    return await read_pg(db, str(task.id))

@@ -2,7 +2,7 @@
 process whose driver or clock a fault case changed first, as its environment says:
 
 - `CHAOS_LOST_ACKS="2,4,5"`: those COMMITs (counted from 1, retries included) execute and
-  then fail as a dropped connection would (`tests/job/lost_acks.py`); each loss is logged on
+  then fail as a dropped connection would (`tests/support/lost_acks.py`); each loss is logged on
   stderr as `lost the acknowledgement of COMMIT n`;
 - `CHAOS_CLOCK_SKEW_S="-20"`: this process's clock is that many seconds off
   (`videoanalysis.clock.SKEW`), as on a node whose clock drifted;
@@ -27,17 +27,17 @@ LOST = "lost the acknowledgement of COMMIT {}"
 
 def skew_clock(seconds: float) -> None:
     """This process's clock `seconds` off: `videoanalysis.clock.SKEW`, read by every local
-    time of the job; a version of the job without it (its `utcnow` the plain system time) gets
-    each loaded module's `utcnow` replaced instead."""
-    from videoanalysis import tasks
+    time of the job; an older version of the job, whose local time was `tasks.utcnow` (the
+    plain system time), gets each loaded module's `utcnow` replaced instead."""
+    from videoanalysis import transitions as tasks
 
     delta = timedelta(seconds=seconds)
     with contextlib.suppress(ImportError):
         from videoanalysis import clock
 
         clock.SKEW = delta
-    local = tasks.utcnow
-    if abs(local() - datetime.now(UTC) - delta) < timedelta(seconds=1):
+    local = getattr(tasks, "utcnow", None)
+    if local is None or abs(local() - datetime.now(UTC) - delta) < timedelta(seconds=1):
         return
     for name, module in list(sys.modules.items()):
         if name.startswith(("videoanalysis.", "inference_job.")) and getattr(module, "utcnow", None) is local:
@@ -65,7 +65,7 @@ def main() -> int:
         if skew := os.environ.get("CHAOS_CLOCK_SKEW_S"):
             skew_clock(float(skew))
         if losses := os.environ.get("CHAOS_LOST_ACKS"):
-            from tests.job.lost_acks import lost_acks
+            from tests.support.lost_acks import lost_acks
 
             acks = stack.enter_context(lost_acks({int(n) for n in losses.split(",")}))
 

@@ -29,12 +29,12 @@ from tortoise import Tortoise
 from tests.chaos import faults, server
 from tests.chaos import harness as chaos
 from tests.chaos.aggregate import Aggregate, read_pg
-from tests.conftest import PG_SERVER
-from tests.https_videos import VideoServer, https_video_server
-from tests.videos import pan_video
+from tests.support.database import PG_SERVER
+from tests.support.https_videos import VideoServer, https_video_server
+from tests.support.videos import pan_video
 from videoanalysis.db import tortoise_config
-from videoanalysis.models import Task, User
 from videoanalysis.storage import video_uri
+from videoanalysis.tables import Task, User
 
 JOB_CASES = ("kill_job", "two_at_once", "takeover", "terminate")
 SERVER_CASES = ("server", "all", "graceful")

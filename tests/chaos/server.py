@@ -6,20 +6,16 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 from pathlib import Path
 
 import httpx
 
-from tests.api_process import spawn, wait_healthy
 from tests.chaos.aggregate import read_sqlite
-from tests.chaos.harness import BATCH, REPO, Outcome, job_pids, sqlite_row
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.chaos.harness import BATCH, Outcome, job_pids, sqlite_row
+from tests.support.accounts import sign_up
+from tests.support.api_server import embedded_env, spawn, wait_healthy
+from tests.support.paths import ROOT
+from tests.support.ports import free_port
 
 
 class EmbeddedServer:
@@ -30,12 +26,10 @@ class EmbeddedServer:
         self.db = data_dir / "videoanalysis.sqlite3"
         self.proc: asyncio.subprocess.Process | None = None
         self.port = free_port()
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("VA_")}
-        self.env.update(
-            VA_DATA_DIR=str(data_dir),
-            HOST="127.0.0.1",
-            PORT=str(self.port),
-            PYTHONPATH=str(REPO),
+        self.env = embedded_env(
+            data_dir,
+            self.port,
+            PYTHONPATH=str(ROOT),
             VA_LEASE_TTL_S=str(lease_ttl_s),  # read by the analyses it starts
             VA_WRITE_BATCH_FRAMES=str(BATCH),
             VA_PROGRESS_INTERVAL_S="60",
@@ -56,9 +50,7 @@ class EmbeddedServer:
 
     async def sign_in(self) -> None:
         async with httpx.AsyncClient(base_url=self.url, timeout=30) as client:
-            body = {"email": "chaos@example.com", "password": "chaos chaos", "first_name": "C", "last_name": "H"}
-            resp = await client.post("/signup", json=body)
-            self.headers = {"Authorization": f"Bearer {resp.json()['access_token']}"}
+            _, self.headers = await sign_up(client)
 
     async def upload(self, video: Path) -> str:
         async with httpx.AsyncClient(base_url=self.url, timeout=60) as client:

@@ -14,9 +14,9 @@ import pytest
 from tests.chaos import harness as chaos
 from tests.chaos import server
 from tests.chaos.aggregate import Aggregate
-from tests.chaos.conftest import FRAMES
-from tests.job.conftest import JobHarness
-from tests.videos import PanVideo
+from tests.chaos.harness import FRAMES
+from tests.support.job_harness import JobHarness
+from tests.support.videos import PanVideo
 from videoanalysis.exitcodes import JobExit
 
 

@@ -1,7 +1,7 @@
 """A five-minute database outage under a Job: every Pod waits with its capped back-off before it
 exits INTERRUPTED (75), the Job's pod failure policy ignores those exits (no back-off limit
 spent), so the Job neither hot-loops nor fails, and the run resumes and finishes once the
-database is back. The Pods are run by the simulated kubelet, each with its own command."""
+database is back. Each Pod, once scheduled, runs its own command (tests/support/pods.py PodRunner)."""
 
 from __future__ import annotations
 
@@ -17,10 +17,11 @@ import pytest
 from kubernetes import client
 
 from tests.chaos.harness import PgTasks
-from tests.k8s.cluster import ROOT, OperatorProcess
-from tests.k8s.conftest import wait_for
-from tests.k8s.kubelet import SimulatedKubelet
-from tests.k8s.test_operator import create_va, job_condition, jobs, phase_is
+from tests.support.operator_process import OperatorProcess
+from tests.support.paths import ROOT
+from tests.support.pods import PodRunner
+from tests.support.resources import create_va, job_condition, jobs, phase_is
+from tests.support.waits import wait_for
 from videoanalysis.exitcodes import JobExit
 
 pytestmark = pytest.mark.kubernetes
@@ -32,11 +33,11 @@ MIN_POD_WAIT_S = 60
 
 
 @dataclass
-class PodRunner:
-    """Plays the kubelet for every Pod of one Job, one after the other, as the job controller
-    makes them: Running, the Pod's own command, then its exit code."""
+class JobPods:
+    """Runs every Pod of one Job, one after the other, as the job controller makes them:
+    Running, the Pod's own command, then its exit code."""
 
-    kubelet: SimulatedKubelet
+    runner: PodRunner
     namespace: str
     job: str
     env: dict[str, str]
@@ -46,7 +47,7 @@ class PodRunner:
         """Until the Job has its verdict (Complete or Failed)."""
         seen: set[str] = set()
         while not self._finished():
-            pods = self.kubelet.core.list_namespaced_pod(self.namespace, label_selector=f"job-name={self.job}").items
+            pods = self.runner.core.list_namespaced_pod(self.namespace, label_selector=f"job-name={self.job}").items
             fresh = sorted(
                 (p for p in pods if p.metadata.name not in seen), key=lambda p: p.metadata.creation_timestamp
             )
@@ -56,13 +57,11 @@ class PodRunner:
             pod = fresh[0]
             seen.add(pod.metadata.name)
             started = time.monotonic()
-            self.kubelet.run(pod)
-            code, _ = await self.kubelet.execute(pod, timeout=240, **self.env)
+            code, _ = await self.runner.run_to_exit(pod, timeout=240, **self.env)
             self.runs.append((started, code))
-            self.kubelet.finish(pod, exit_code=code)
 
     def _finished(self) -> bool:
-        job = client.BatchV1Api(self.kubelet.core.api_client).read_namespaced_job(self.job, self.namespace)
+        job = client.BatchV1Api(self.runner.core.api_client).read_namespaced_job(self.job, self.namespace)
         return any(c.type in ("Complete", "Failed") and c.status == "True" for c in job.status.conditions or [])
 
 
@@ -71,7 +70,6 @@ async def test_a_long_database_outage_neither_hot_loops_nor_spends_the_back_off_
     operator: OperatorProcess,
     namespace: str,
     kube_api: client.ApiClient,
-    kubelet: SimulatedKubelet,
     make_task: Any,
     db: str,
     tmp_path: Path,
@@ -83,7 +81,7 @@ async def test_a_long_database_outage_neither_hot_loops_nor_spends_the_back_off_
     name = create_va(kube_api, task, namespace, backoffLimit=1)
     [job] = await wait_for(lambda: jobs(kube_api, namespace), what="the Job")
     env = {"VA_VIDEOS_DIR": str(videos), "VA_DATA_DIR": str(tmp_path / "data"), "VA_DEVICE": "cpu"}
-    runner = PodRunner(kubelet, namespace, job.metadata.name, env)
+    runner = JobPods(PodRunner(kube_api), namespace, job.metadata.name, env)
     database = PgTasks(db)
     await database.allow_connections(False)  # new connections refused; the operator keeps its own
     outage_started = time.monotonic()

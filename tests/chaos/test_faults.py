@@ -15,12 +15,12 @@ import pytest
 from tests.chaos import faults
 from tests.chaos import harness as chaos
 from tests.chaos.aggregate import Aggregate
-from tests.chaos.conftest import FRAMES, uninterrupted
-from tests.https_videos import VideoServer, https_video_server
-from tests.job.conftest import JobHarness
-from tests.videos import PanVideo
+from tests.chaos.harness import FRAMES, uninterrupted
+from tests.support.https_videos import VideoServer, https_video_server
+from tests.support.job_harness import JobHarness
+from tests.support.videos import PanVideo
 from videoanalysis.exitcodes import JobExit
-from videoanalysis.models import Task
+from videoanalysis.tables import Task
 
 HANG_READY = all(importlib.util.find_spec(m) for m in ("inference_job.watchdog", faults.SCRIPTED))
 

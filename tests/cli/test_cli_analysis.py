@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.videos import PanVideo, noise_video, pan_video
-from videoanalysis.cli.errors import EXIT_ERROR, EXIT_NOT_FOUND
-from videoanalysis.models import IdempotencyKey
+from tests.support.videos import PanVideo, noise_video, pan_video
+from va_cli.errors import EXIT_ERROR, EXIT_NOT_FOUND
+from videoanalysis.tables import IdempotencyKey
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import httpx
 
-from tests.cli.conftest import MAX_UPLOAD_BYTES
-from tests.videos import pan_video, png_image
-from videoanalysis.cli.client import ApiClient, token_expiry
-from videoanalysis.cli.config import CredentialStore
-from videoanalysis.cli.errors import EXIT_AUTH, EXIT_ERROR, EXIT_NOT_FOUND
+from tests.support.api_server import MAX_UPLOAD_BYTES
+from tests.support.videos import pan_video, png_image
+from va_cli.client import ApiClient, token_expiry
+from va_cli.credentials import CredentialStore
+from va_cli.errors import EXIT_AUTH, EXIT_ERROR, EXIT_NOT_FOUND
 
 PASSWORD = "correct horse battery"
 

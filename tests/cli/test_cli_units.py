@@ -6,7 +6,6 @@ import base64
 import csv
 import io
 import json
-import socket
 import stat
 import time
 from pathlib import Path
@@ -16,12 +15,13 @@ import pytest
 from python_multipart.multipart import MultipartParser, parse_options_header
 from typer.testing import CliRunner
 
-from videoanalysis.cli.client import error_detail, token_expiry
-from videoanalysis.cli.config import Credentials, CredentialStore
-from videoanalysis.cli.errors import EXIT_UNREACHABLE, CliError
-from videoanalysis.cli.export import open_output, write_coco, write_csv, write_json
-from videoanalysis.cli.main import app
-from videoanalysis.cli.upload import MultipartUpload
+from tests.support.ports import free_port
+from va_cli.client import error_detail, token_expiry
+from va_cli.credentials import Credentials, CredentialStore
+from va_cli.errors import EXIT_UNREACHABLE, CliError
+from va_cli.export import open_output, write_coco, write_csv, write_json
+from va_cli.main import app
+from va_cli.upload import MultipartUpload
 
 FRAMES = [
     {"frame": 0, "timestamp": 0.0, "objects": [{"label": "face", "score": 0.9, "box": [10, 20, 50, 80]}]},
@@ -157,12 +157,6 @@ def test_output_file_appears_only_when_complete(tmp_path: Path) -> None:
         pass
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_server_down_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     url = f"http://127.0.0.1:{free_port()}"
     monkeypatch.setenv("VA_CONFIG_DIR", str(tmp_path))
@@ -184,7 +178,21 @@ def test_help_everywhere(command: str) -> None:
 
 
 def test_results_formats_are_the_exporters() -> None:
-    from videoanalysis.cli.export import FORMATS
-    from videoanalysis.cli.main import Format
+    from va_cli.commands.results import Format
+    from va_cli.export import FORMATS
 
     assert [f.value for f in Format] == list(FORMATS)
+
+
+def test_a_waiting_task_says_why() -> None:
+    from rich.console import Console
+
+    from va_cli.render import task_table
+
+    task = {"task_id": "t", "status": "PENDING", "frames_done": 0, "frames_total": None}
+    waiting = {"reason": "Unschedulable", "message": "waiting for a node: 0/3 nodes are available"}
+    console = Console(width=200, record=True)
+    console.print(task_table({**task, "waiting": waiting}))
+    assert "Unschedulable: waiting for a node: 0/3 nodes are available" in console.export_text()
+    console.print(task_table({**task, "waiting": None}))
+    assert console.export_text().count("waiting") == 0

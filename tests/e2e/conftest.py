@@ -11,15 +11,19 @@ import pytest
 import trustme
 from kubernetes import client
 
-from tests.e2e.drivers import ClusterDriver, RealCluster, SimulatedCluster, real_cluster_url
-from tests.https_videos import make_test_ca
-from tests.k8s.cluster import OperatorProcess, create_namespace, running_operator
+from tests.e2e.drivers import (
+    NAMESPACE_PREFIX,
+    RETENTION_DAYS,
+    ClusterDriver,
+    RealCluster,
+    SimulatedCluster,
+    real_cluster_url,
+)
+from tests.support.cluster import create_namespace
+from tests.support.https_videos import make_test_ca
+from tests.support.operator_process import OperatorProcess, running_operator
 
 HERE = Path(__file__).parent
-#: Namespaces of this folder's operator (apart from tests/k8s's `va-t-*`, so the two never meet).
-NAMESPACE_PREFIX = "va-e2e-"
-#: VA_RETENTION_DAYS of this folder's operator.
-RETENTION_DAYS = 30
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -1,9 +1,10 @@
 """Cluster drivers: the one place where the end-to-end test differs between clusters.
 
-- `SimulatedCluster` (the default, `make test`): the test API server of tests/conftest.py, a
-  real operator process, and the API app in-process with the kubernetes dispatcher. Nothing
-  there runs containers, so `run_job` plays the kubelet at the Pod boundary: it runs the Pod's
-  own command with the Pod's env as a local process and writes the Pod's status.
+- `SimulatedCluster` (the default, `make test`): the test control plane of tests/support/cluster.py
+  (scheduler and KWOK nodes included), a real operator process, and the API app in-process
+  with the kubernetes dispatcher. Nothing there runs containers, so `run_job` plays the
+  container runtime once the scheduler placed the Pod: it runs the Pod's own command with the
+  Pod's env as a local process and writes the Pod's status (tests/support/pods.py `PodRunner`).
 - `RealCluster` (`make e2e-kind`: `KUBECONFIG` + `VA_E2E_API_URL`): the chart is installed, the
   API is reached over HTTP, and the real kubelet runs the Job, so `run_job` does nothing.
 """
@@ -21,10 +22,15 @@ from typing import Any, Protocol
 import httpx
 from kubernetes import client
 
-from tests.k8s.conftest import wait_for
-from tests.k8s.kubelet import SimulatedKubelet
-from tests.k8s.test_operator import phase_is
+from tests.support.pods import KwokPods, PodRunner
+from tests.support.resources import phase_is
+from tests.support.waits import wait_for
 
+#: Namespaces of this folder's operator (apart from the session operator's `va-t-*`, so the
+#: two never meet).
+NAMESPACE_PREFIX = "va-e2e-"
+#: VA_RETENTION_DAYS of this folder's operator.
+RETENTION_DAYS = 30
 #: Set by scripts/e2e-kind.sh: the port-forwarded API of the installed chart.
 API_URL_ENV = "VA_E2E_API_URL"
 #: The release's namespace on the real cluster (default: the script's).
@@ -83,7 +89,7 @@ class RealCluster:
 
 @dataclass
 class SimulatedCluster:
-    """The test API server; the kubelet's part is played here (see the module docstring)."""
+    """The test control plane; the container runtime's part is played here (see the module docstring)."""
 
     kube: client.ApiClient
     namespace: str
@@ -100,20 +106,16 @@ class SimulatedCluster:
         return self.open_api_client(dispatcher="kubernetes", kube_namespace=self.namespace, videos_dir=self.videos_dir)
 
     async def run_job(self, job: client.V1Job) -> None:
-        """Report the Pod running, run its command, report how it ended (like a kubelet)."""
-        kubelet = SimulatedKubelet(self.kube)
-        [pod] = await asyncio.to_thread(kubelet.wait_for_pods, self.namespace, job.metadata.name)
-        kubelet.run(pod)
+        """Once the scheduler placed the Pod: report it running, run its command with the Pod's
+        env (the volume mounts become local folders), report how it ended."""
+        runner = PodRunner(self.kube)
+        [pod] = await asyncio.to_thread(KwokPods(self.kube).wait_for_pods, self.namespace, job.metadata.name)
+        pod = await asyncio.to_thread(runner.start, pod)
         resource = job.metadata.owner_references[0].name
         await wait_for(phase_is(self.kube, self.namespace, resource, "Running"), what="Running")
-        exit_code = await self._run_pod_command(kubelet, pod)
-        kubelet.finish(pod, exit_code=exit_code)
-
-    async def _run_pod_command(self, kubelet: SimulatedKubelet, pod: client.V1Pod) -> int:
-        """The container's command with the Pod's env; the volume mounts become local folders."""
-        code, out = await kubelet.execute(
+        code, out = await runner.execute(
             pod, VA_VIDEOS_DIR=str(self.videos_dir), VA_DATA_DIR=str(self.work_dir / "job-data")
         )
+        await asyncio.to_thread(runner.exited, pod, code)
         if code != 0:
             raise AssertionError(f"the Pod's command failed:\n{out[-2000:]}")
-        return code

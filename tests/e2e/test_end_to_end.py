@@ -2,7 +2,7 @@
 inference image's own command -> real detections read back through the API.
 
 The same test runs on the cluster it is given (tests/e2e/drivers.py): the test API server with
-a simulated kubelet in `make test`, or kind with the real kubelet in `make e2e-kind`.
+a simulated container runtime in `make test`, or kind with the real kubelet in `make e2e-kind`.
 """
 
 from __future__ import annotations
@@ -14,30 +14,14 @@ import pytest
 from kubernetes import client
 
 from tests.e2e.drivers import ClusterDriver
-from tests.k8s.cluster import kubectl
-from tests.k8s.conftest import wait_for
-from tests.k8s.test_operator import jobs, phase_is
-from tests.videos import pan_video
+from tests.support.cluster import kubectl
+from tests.support.resources import job_of, phase_is
+from tests.support.uploads import upload
+from tests.support.videos import pan_video
+from tests.support.waits import wait_for
 from videoanalysis.k8s import names
 
 FRAMES = 12
-
-
-async def upload(api: Any, headers: dict[str, str], video: Path) -> str:
-    """POST the video for the OpenCV face model; returns the task id."""
-    with open(video, "rb") as f:
-        resp = await api.post(
-            "/tasks/video-objects-detection/",
-            headers=headers,
-            files={"videofile": (video.name, f, "video/mp4")},
-            data={"model": "opencv-face"},
-        )
-    assert resp.status_code == 202, resp.text
-    return str(resp.json()["task_id"])
-
-
-def job_of(kube: client.ApiClient, namespace: str, resource: str) -> list[client.V1Job]:
-    return [j for j in jobs(kube, namespace) if j.metadata.owner_references[0].name == resource]
 
 
 @pytest.mark.kubernetes

@@ -2,7 +2,8 @@
 analysis like an upload. The operator makes its task row from the spec for the owner it
 names, runs the spec it started with, and fails what the schema could not check with a reason.
 
-Simulated cluster only (the test API server; the Pod's own command played as a kubelet).
+Simulated cluster only (the test control plane; the Pod's own command run by the simulated
+container runtime).
 """
 
 from __future__ import annotations
@@ -14,35 +15,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from tests.e2e.drivers import ClusterDriver
-from tests.https_videos import https_video_server
-from tests.k8s.cluster import kubectl
-from tests.k8s.conftest import wait_for
-from tests.k8s.test_operator import event_reasons, get_va, jobs, phase_is
-from tests.videos import pan_video
+from tests.support.cluster import kubectl
+from tests.support.https_videos import https_video_server
+from tests.support.resources import condition, event_reasons, get_va, jobs, manifest, phase_is
+from tests.support.videos import pan_video
+from tests.support.waits import wait_for
 from va_operator.taskrow import task_id_for
 
 FRAMES = 12
 FINALIZER = "videoanalysis.io/operator"
 pytestmark = pytest.mark.kubernetes
-
-
-def manifest(namespace: str, name: str, **spec: Any) -> str:
-    """What a person keeps in Git and applies."""
-    return yaml.safe_dump(
-        {
-            "apiVersion": "videoanalysis.io/v1alpha1",
-            "kind": "VideoAnalysis",
-            "metadata": {"name": name, "namespace": namespace},
-            "spec": spec,
-        }
-    )
-
-
-def condition(va: dict[str, Any], kind: str) -> dict[str, Any] | None:
-    return next((c for c in va.get("status", {}).get("conditions", []) if c["type"] == kind), None)
 
 
 async def test_applied_by_hand_runs_for_its_owner_and_ignores_later_edits(

@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.shipping.helm import BIN, ROOT, container_env, find, one, parse, pod_spec, run
+from tests.support.helm import BIN, container_env, find, one, parse, pod_spec, run
+from tests.support.paths import ROOT
 
 E2E = ROOT / "tests" / "e2e"
 SCRIPT = ROOT / "scripts" / "e2e-kind.sh"

@@ -14,24 +14,22 @@ from typing import Any
 import pytest
 
 from api.retention import erase_expired
-from tests.e2e.conftest import RETENTION_DAYS
-from tests.e2e.drivers import ClusterDriver
-from tests.e2e.test_end_to_end import job_of, upload
-from tests.e2e.test_gitops import condition, manifest
-from tests.k8s.cluster import kubectl
-from tests.k8s.conftest import wait_for
-from tests.k8s.test_operator import event_reasons, get_va, jobs, phase_is
-from tests.videos import pan_video
+from tests.e2e.drivers import RETENTION_DAYS, ClusterDriver
+from tests.support.cluster import kubectl
+from tests.support.resources import condition, event_reasons, get_va, job_of, jobs, manifest, phase_is
+from tests.support.uploads import upload
+from tests.support.videos import pan_video
+from tests.support.waits import wait_for
+from videoanalysis.clock import local_now
 from videoanalysis.k8s import names
-from videoanalysis.models import FrameDetections, Task
-from videoanalysis.tasks import utcnow
+from videoanalysis.tables import FrameDetections, Task
 
 FRAMES = 6
 pytestmark = pytest.mark.kubernetes
 
 
 async def backdate(task_id: str, days: int) -> None:
-    await Task.filter(id=task_id).update(finished_at=utcnow() - timedelta(days=days))
+    await Task.filter(id=task_id).update(finished_at=local_now() - timedelta(days=days))
 
 
 def resource_names(namespace: str) -> list[str]:

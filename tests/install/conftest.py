@@ -6,9 +6,6 @@ nothing here imports the source tree: each test starts the installed deployable 
 
 from __future__ import annotations
 
-import os
-import re
-import subprocess
 import sys
 import venv
 from collections.abc import Callable
@@ -16,26 +13,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-INSTALL = ROOT / "scripts" / "install.sh"
-#: Dependency wheels kept between runs on one machine (gitignored); filled from the registry
-#: the first time, then used offline.
-WHEEL_CACHE = Path(os.environ.get("VA_WHEEL_CACHE", ROOT / ".cache" / "wheels"))
-EXTRAS = "api,operator,job"
-#: The tracker's wheel, which install.sh adds --no-deps (its pin, read from the recipe).
-TRACKERS = re.search(r'^TRACKERS="(.+)"$', INSTALL.read_text(), re.M).group(1)  # type: ignore[union-attr]
-
-
-def run(*cmd: str | Path, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 600) -> str:
-    proc = subprocess.run(
-        [str(c) for c in cmd], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
-    )
-    if proc.returncode != 0:
-        raise AssertionError(
-            f"{cmd[0]} {cmd[1] if len(cmd) > 1 else ''} failed ({proc.returncode}):\n"
-            f"{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
-        )
-    return proc.stdout
+from tests.install.recipe import EXTRAS, INSTALL, TRACKERS, WHEEL_CACHE, run
+from tests.support.paths import ROOT
 
 
 @pytest.fixture(scope="session")
@@ -90,10 +69,3 @@ def install(tmp_path_factory: pytest.TempPathFactory, project_wheel: Path, wheel
         return made[deployable]
 
     return make
-
-
-def clean_env(**extra: str) -> dict[str, str]:
-    """The environment of an installed process: no VA_ settings, no PYTHONPATH from the tests."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("VA_") and k != "PYTHONPATH"}
-    env.update(extra)
-    return env

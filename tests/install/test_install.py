@@ -6,7 +6,6 @@ Marked `install`: they build a wheel and four venvs (from a local wheel cache), 
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 import time
 import uuid
@@ -17,15 +16,20 @@ import httpx
 import pytest
 from kubernetes import client
 
-from tests.install.conftest import INSTALL, ROOT, clean_env, run
-from tests.k8s.cluster import create_namespace, free_port, running_operator
+from tests.install.recipe import INSTALL, clean_env, run
+from tests.support.accounts import sign_up_sync
+from tests.support.api_server import running_api
+from tests.support.cluster import create_namespace
+from tests.support.operator_process import running_operator
+from tests.support.paths import DATA, ROOT
+from tests.support.ports import free_port
 from videoanalysis.k8s import names
 from videoanalysis.k8s.resource import build_videoanalysis
-from videoanalysis.models import FrameDetections, Task, User
-from videoanalysis.status import TaskStatus
+from videoanalysis.tables import FrameDetections, Task, User
+from videoanalysis.task_status import TaskStatus
 
 pytestmark = pytest.mark.install
-VIDEO = ROOT / "tests" / "data" / "astronaut-pan.mp4"
+VIDEO = DATA / "astronaut-pan.mp4"
 
 
 @pytest.fixture(scope="module")
@@ -34,29 +38,11 @@ def installed_api(install: Callable[[str], Path], tmp_path_factory: pytest.TempP
     from an empty folder so nothing of the source tree is importable."""
     bin_dir = install("api")
     home = tmp_path_factory.mktemp("api-home")
-    port = free_port()
-    log = home / "api.log"
-    env = clean_env(HOST="127.0.0.1", PORT=str(port), VA_DATA_DIR=str(home / "data"))
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [bin_dir / "python", "-m", "api"], cwd=home, env=env, stdout=out, stderr=subprocess.STDOUT
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"the installed API did not become ready:\n{log.read_text()[-3000:]}")
-            time.sleep(0.2)
+    env = clean_env(HOST="127.0.0.1", PORT=str(free_port()), VA_DATA_DIR=str(home / "data"))
+    with running_api(
+        env, home / "api.log", python=bin_dir / "python", cwd=home, ready_path="/readyz", timeout_s=60
+    ) as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
 
 
 def test_installed_api_analyses_a_real_video_through_its_local_dispatcher(installed_api: str) -> None:
@@ -65,12 +51,7 @@ def test_installed_api_analyses_a_real_video_through_its_local_dispatcher(instal
 
 
 def test_installed_api_refuses_a_model_whose_dependencies_it_lacks(installed_api: str) -> None:
-    email = f"install-{uuid.uuid4().hex[:8]}@example.com"
-    signed = httpx.post(
-        f"{installed_api}/signup",
-        json={"email": email, "password": "install test pw", "first_name": "I", "last_name": "T"},
-    )
-    headers = {"Authorization": f"Bearer {signed.json()['access_token']}"}
+    _, headers = sign_up_sync(installed_api)
     with VIDEO.open("rb") as video:
         resp = httpx.post(
             f"{installed_api}/tasks/video-objects-detection/",

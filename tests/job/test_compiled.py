@@ -69,7 +69,7 @@ def test_device_resize_matches_opencv_and_takes_tensors() -> None:
     import torch
 
     from inference_job.models.detectron2_model import to_model_images
-    from tests.videos import astronaut_bgr
+    from tests.support.videos import astronaut_bgr
 
     frames = [np.ascontiguousarray(astronaut_bgr()[:240, :320]), np.ascontiguousarray(astronaut_bgr()[100:340, :320])]
     images = to_model_images(frames, (120, 160), "cpu", rgb=False)

@@ -16,7 +16,8 @@ from collections.abc import Iterator
 import pytest
 
 from inference_job.config import JobSettings
-from tests.job.conftest import REPO, JobHarness
+from tests.support.job_harness import JobHarness
+from tests.support.paths import ROOT
 from videoanalysis.exitcodes import JobExit
 
 RERUN = re.compile(r"rerun (\d+) in ([\d.]+) s")
@@ -48,7 +49,7 @@ async def start_job(harness: JobHarness, **env: str) -> asyncio.subprocess.Proce
         "inference_job",
         "--task-id",
         str(uuid.uuid4()),
-        cwd=REPO,
+        cwd=ROOT,
         env=harness.env(**env),
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 import torch
 
-from tests.job.conftest import JobHarness
-from tests.videos import PanVideo, astronaut_bgr
+from tests.support.job_harness import JobHarness
+from tests.support.videos import PanVideo, astronaut_bgr
 from videoanalysis.exitcodes import JobExit
-from videoanalysis.status import TaskStatus
+from videoanalysis.task_status import TaskStatus
 
 pytestmark = pytest.mark.detectron2
 

@@ -7,10 +7,9 @@ import asyncio
 
 import pytest
 
-from tests.job.test_models import iou
-from tests.videos import pan_video
-from videoanalysis.models import FrameDetections
-from videoanalysis.status import TaskStatus
+from tests.support.videos import iou, pan_video
+from videoanalysis.tables import FrameDetections
+from videoanalysis.task_status import TaskStatus
 
 UPLOAD = "/tasks/video-objects-detection/"
 RESULT = "/tasks/video-analysis-result/{}/"

@@ -13,9 +13,10 @@ from tortoise import connections
 from tortoise.transactions import in_transaction
 
 from inference_job.frame_rows import copy_frame_rows, supports_copy, upsert_frame_rows
-from inference_job.runner import FrameResult
-from tests.job.conftest import JobHarness, frames_of
-from videoanalysis.models import Task
+from inference_job.pipeline import FrameResult
+from tests.support.job_harness import JobHarness, frames_of
+from tests.support.paths import ROOT
+from videoanalysis.tables import Task
 
 
 def results(frames: range, label: str = "face") -> list[FrameResult]:
@@ -72,9 +73,9 @@ SQLITE_UPSERT = """
 import asyncio, json, sys
 from tortoise.transactions import in_transaction
 from inference_job.frame_rows import SQLITE_ROWS_PER_STATEMENT, upsert_frame_rows
-from inference_job.runner import FrameResult
+from inference_job.pipeline import FrameResult
 from videoanalysis.db import close_db, init_db
-from videoanalysis.models import FrameDetections, Task, User
+from videoanalysis.tables import FrameDetections, Task, User
 from videoanalysis.settings import CoreSettings
 
 def results(frames, label):
@@ -106,9 +107,8 @@ asyncio.run(main())
 
 
 def test_sqlite_rows_are_upserted_in_statements_of_bounded_size(tmp_path: Path) -> None:
-    repo = Path(__file__).resolve().parents[2]
     done = subprocess.run(
-        [sys.executable, "-c", SQLITE_UPSERT, str(tmp_path)], cwd=repo, capture_output=True, text=True, check=False
+        [sys.executable, "-c", SQLITE_UPSERT, str(tmp_path)], cwd=ROOT, capture_output=True, text=True, check=False
     )
     assert done.returncode == 0, done.stderr
     got = json.loads(done.stdout)

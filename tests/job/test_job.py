@@ -9,13 +9,13 @@ from pathlib import Path
 import cv2
 import pytest
 
-from tests.job.conftest import JobHarness, frames_of
-from tests.videos import PanVideo, pan_video, truncate
+from tests.support.job_harness import JobHarness, frames_of
+from tests.support.videos import PanVideo, pan_video, truncate
+from videoanalysis.clock import local_now
 from videoanalysis.exitcodes import JobExit
 from videoanalysis.lease import acquire
-from videoanalysis.models import FrameDetections, Task, Track
-from videoanalysis.status import TaskStatus
-from videoanalysis.tasks import utcnow
+from videoanalysis.tables import FrameDetections, Task, Track
+from videoanalysis.task_status import TaskStatus
 
 
 async def test_job_writes_one_row_per_frame_and_succeeds(harness: JobHarness, pan: PanVideo) -> None:
@@ -50,7 +50,7 @@ async def test_rerun_resumes_at_the_committed_frame(harness: JobHarness, pan: Pa
     task = await harness.task("cut.mp4", frame_stride=3)
     assert (await harness.run(task, VA_WRITE_BATCH_FRAMES="2")).returncode == 0
     await Task.filter(id=task.id).update(
-        status=TaskStatus.RUNNING, video_uri=whole.video_uri, lease_holder="dead:1", lease_expires_at=utcnow()
+        status=TaskStatus.RUNNING, video_uri=whole.video_uri, lease_holder="dead:1", lease_expires_at=local_now()
     )
     await task.refresh_from_db()
     assert task.next_frame == 12 and task.stage_state["tracker"]["name"] == "ocsort"
@@ -146,7 +146,7 @@ async def test_a_run_on_an_ended_task_exits_ok_and_writes_nothing(
     leaves it as it is and exits 0, never a permanent-failure code of its own."""
     shutil.copy(pan.path, harness.videos_dir / "pan.mp4")
     task = await harness.task("pan.mp4")
-    ended = utcnow()
+    ended = local_now()
     await Task.filter(id=task.id).update(status=status, error="ended before this run", finished_at=ended)
     before = await Task.filter(id=task.id).first().values()
     result = await harness.run(task)

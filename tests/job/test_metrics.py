@@ -4,7 +4,6 @@ to a real Prometheus Pushgateway when the run ends."""
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -13,8 +12,9 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.job.conftest import JobHarness
-from tests.videos import PanVideo
+from tests.support.job_harness import JobHarness
+from tests.support.ports import free_port
+from tests.support.videos import PanVideo
 
 PUSHGATEWAY = "/usr/bin/prometheus-pushgateway"
 
@@ -31,9 +31,7 @@ def values(text: str, **labels: str) -> dict[str, float]:
 @pytest.fixture
 def pushgateway(tmp_path) -> Iterator[str]:
     """A real Pushgateway on a free loopback port (installed by `make test`: mk/metrics.mk)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     proc = subprocess.Popen(
         [PUSHGATEWAY, f"--web.listen-address=127.0.0.1:{port}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )

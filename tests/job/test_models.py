@@ -10,15 +10,7 @@ import pytest
 
 from inference_job.models import UnknownModelError, create_model, known_models
 from inference_job.models.opencv_face import cascade_score
-from tests.videos import PanVideo
-
-
-def iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union else 0.0
+from tests.support.videos import PanVideo, iou
 
 
 def test_registry_lists_models_and_rejects_unknown_names() -> None:

@@ -15,11 +15,12 @@ import pytest
 
 from inference_job.config import JobSettings
 from inference_job.nvdec_reader import DecoderChoice, DecoderError, choose_decoder, nvdec_missing, open_reader
-from inference_job.reader import FrameReader, probe
-from tests.job.conftest import JobHarness
-from tests.videos import h264_video, pan_video
+from inference_job.reader import FrameReader
+from tests.support.job_harness import JobHarness
+from tests.support.videos import h264_video, pan_video
 from videoanalysis.exitcodes import JobExit
-from videoanalysis.status import TaskStatus
+from videoanalysis.task_status import TaskStatus
+from videoanalysis.video_probe import probe_video
 
 GOOD = {"setting": "auto", "device": "cuda", "device_frames": True, "fourcc": "avc1", "missing": None}
 
@@ -55,9 +56,9 @@ def test_nvdec_is_chosen_when_everything_holds(fourcc: str, codec: str) -> None:
 
 
 def test_probe_names_the_codec(h264: Path, tmp_path: Path) -> None:
-    got = probe(h264).fourcc
+    got = probe_video(h264).fourcc
     assert choose_decoder(**{**GOOD, "fourcc": got}).kind == "nvdec", got
-    mpeg4 = probe(pan_video(tmp_path / "mp4v.mp4", frames=2).path).fourcc
+    mpeg4 = probe_video(pan_video(tmp_path / "mp4v.mp4", frames=2).path).fourcc
     assert mpeg4 in ("mp4v", "FMP4") and choose_decoder(**{**GOOD, "fourcc": mpeg4}).kind == "cpu"
 
 

@@ -14,10 +14,11 @@ import pytest
 
 from inference_job import model_thread
 from inference_job.models.base import AbstractImageAnalysisMLModel, Detection
-from inference_job.reader import FrameReader, VideoReadError, probe
-from inference_job.runner import AnalysisParams, FrameResult, ParamsError, analyse, check_labels, keep
-from tests.videos import pan_video, truncate
+from inference_job.pipeline import AnalysisParams, FrameResult, ParamsError, analyse, check_labels, keep
+from inference_job.reader import FrameReader
+from tests.support.videos import pan_video, truncate
 from videoanalysis.params import task_params
+from videoanalysis.video_probe import VideoReadError, probe_video
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +69,7 @@ def test_truncated_mp4_without_index_cannot_be_opened(tmp_path: Path) -> None:
     video = pan_video(tmp_path / "pan.mp4", frames=6)
     cut = truncate(video.path, tmp_path / "cut.mp4", 0.6)
     with pytest.raises(VideoReadError, match="cannot be opened"):
-        probe(cut)
+        probe_video(cut)
 
 
 @pytest.mark.parametrize("fourcc,ext,reason", [("MJPG", "avi", "has no frames"), ("mp4v", "mp4", "cannot be opened")])
@@ -88,21 +89,6 @@ def test_leaving_early_stops_the_reader_thread(avi: Path) -> None:
     while any(t.name == "frame-reader" for t in threading.enumerate()):
         assert time.monotonic() < deadline, "reader thread still alive"
         time.sleep(0.01)
-
-
-@pytest.mark.parametrize(
-    "params,message",
-    [
-        ({"score_threshold": 1.5}, "score_threshold"),
-        ({"frame_stride": 0}, "frame_stride"),
-        ({"frame_stride": "2"}, "frame_stride"),
-        ({"labels": "face"}, "labels"),
-    ],
-)
-def test_bad_params_are_refused_by_name(params: dict, message: str) -> None:
-    """A stored row is checked by the same contract as an upload (strictly: no "2" for 2)."""
-    with pytest.raises(ParamsError, match=message):
-        task_params("opencv-face", params)
 
 
 class Fixed(AbstractImageAnalysisMLModel):

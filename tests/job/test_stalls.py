@@ -24,13 +24,14 @@ from tortoise.expressions import F
 
 from inference_job.config import JobSettings
 from inference_job.watchdog import Pace
-from tests.job.conftest import REPO, JobHarness
-from tests.videos import PanVideo
-from tests.waits import until
+from tests.support.job_harness import JobHarness
+from tests.support.paths import ROOT
+from tests.support.videos import PanVideo
+from tests.support.waits import until
+from videoanalysis.clock import local_now
 from videoanalysis.exitcodes import JobExit
-from videoanalysis.models import Task
-from videoanalysis.status import TaskStatus
-from videoanalysis.tasks import utcnow
+from videoanalysis.tables import Task
+from videoanalysis.task_status import TaskStatus
 
 # Test-sized limits: a stall after one second (the floor), three times the batch time seen.
 FAST_LIMITS = {"VA_STALL_MIN_S": "1", "VA_STALL_FACTOR": "3", "VA_MODEL_LOAD_DEADLINE_S": "5"}
@@ -64,9 +65,9 @@ StartJob = Callable[..., Awaitable[Run]]
 
 @pytest.fixture
 async def start_job(harness: JobHarness, pan: PanVideo) -> AsyncIterator[StartJob]:
-    """Starts `python -m tests.job.scripted_model` (the job with the scripted model) for a task
-    on the pan video, in a process group of its own; whatever is still running at the end is
-    killed (today's job would hang for ever)."""
+    """Starts `python -m tests.support.scripted_model` (the job with the scripted model) for a
+    task on the pan video, in a process group of its own; whatever is still running at the end
+    is killed (today's job would hang for ever)."""
     shutil.copy(pan.path, harness.videos_dir / "pan.mp4")
     runs: list[Run] = []
 
@@ -74,10 +75,10 @@ async def start_job(harness: JobHarness, pan: PanVideo) -> AsyncIterator[StartJo
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "tests.job.scripted_model",
+            "tests.support.scripted_model",
             "--task-id",
             str(task.id),
-            cwd=REPO,
+            cwd=ROOT,
             env=harness.env(**env),
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.PIPE,
@@ -155,7 +156,7 @@ async def test_a_run_whose_lease_is_taken_while_its_model_hangs_exits_superseded
 
     await until(first_batch_committed, timeout=30, what="the first batch's commit")
     await Task.filter(id=task.id).update(
-        lease_attempt=F("lease_attempt") + 1, lease_holder="thief", lease_expires_at=utcnow() + timedelta(minutes=5)
+        lease_attempt=F("lease_attempt") + 1, lease_holder="thief", lease_expires_at=local_now() + timedelta(minutes=5)
     )
     code, stderr = await run.ended(within=15)
     assert code == JobExit.SUPERSEDED, stderr

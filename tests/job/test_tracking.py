@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from inference_job.tracking import TrackerStage, decode, encode
+from inference_job.tracker import TrackerStage, decode, encode
 
 FPS = 25.0
 

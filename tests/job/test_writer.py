@@ -11,14 +11,14 @@ from datetime import timedelta
 import asyncpg
 import pytest
 
-from inference_job.runner import FrameResult
+from inference_job.pipeline import FrameResult
 from inference_job.writer import BUFFERED_BATCHES, LeaseLost, ResultWriter, TaskStopped
-from tests.conftest import PG_SERVER
-from tests.job.conftest import JobHarness, frames_of
+from tests.support.database import PG_SERVER
+from tests.support.job_harness import JobHarness, frames_of
+from videoanalysis.clock import local_now
 from videoanalysis.lease import Lease, acquire
-from videoanalysis.models import Task
-from videoanalysis.status import TaskStatus
-from videoanalysis.tasks import utcnow
+from videoanalysis.tables import Task
+from videoanalysis.task_status import TaskStatus
 
 
 def results(start: int, n: int, stride: int = 1) -> list[FrameResult]:
@@ -34,7 +34,7 @@ async def leased(harness: JobHarness, holder: str = "run-a") -> tuple[Task, Leas
 
 
 async def expire(task: Task) -> None:
-    await Task.filter(id=task.id).update(lease_expires_at=utcnow() - timedelta(seconds=1))
+    await Task.filter(id=task.id).update(lease_expires_at=local_now() - timedelta(seconds=1))
 
 
 async def test_each_batch_commits_rows_with_the_position(harness: JobHarness) -> None:
@@ -97,7 +97,7 @@ async def test_a_rerun_resumes_at_the_committed_frame_with_the_stage_state(harne
     await first.add(results(0, 4), stage_state={"tracks": [{"id": 1, "box": [0, 0, 1, 1]}]})
     await first._wait_inflight()
     await first.add(results(4, 2), stage_state={"tracks": []})  # buffered, then the run dies
-    await Task.filter(id=task.id).update(lease_expires_at=utcnow())
+    await Task.filter(id=task.id).update(lease_expires_at=local_now())
     again = await acquire(task.id, "run-b", ttl_s=30)
     assert (again.attempt, again.next_frame) == (lease.attempt + 1, 4)
     assert again.stage_state == {"tracks": [{"id": 1, "box": [0, 0, 1, 1]}]}

@@ -14,10 +14,11 @@ import asyncpg
 import pytest
 
 from inference_job.writer import LeaseLost, PositionMoved, ResultWriter
-from tests.job.conftest import REPO, JobHarness
-from tests.job.lost_acks import BATCH, FRAMES, STRIDE, aggregate, lost_acks, tracked_batches, write_all
+from tests.support.job_harness import JobHarness
+from tests.support.lost_acks import BATCH, FRAMES, STRIDE, aggregate, lost_acks, tracked_batches, write_all
+from tests.support.paths import ROOT
 from videoanalysis.lease import acquire
-from videoanalysis.models import Task
+from videoanalysis.tables import Task
 
 WRITES = -(-FRAMES // BATCH)
 
@@ -113,10 +114,10 @@ async def test_a_position_moved_by_someone_else_stops_the_run_as_fenced(harness:
 # Tortoise binds the models' SQL dialect globally at init: SQLite runs in a process of its own.
 SQLITE_LOST_ACKS = """
 import asyncio, json, sys
-from tests.job.lost_acks import aggregate, lost_acks, write_all
+from tests.support.lost_acks import aggregate, lost_acks, write_all
 from videoanalysis.db import close_db, init_db
 from videoanalysis.lease import acquire
-from videoanalysis.models import Task, User
+from videoanalysis.tables import Task, User
 from videoanalysis.settings import CoreSettings
 
 async def run(user, losses):
@@ -141,7 +142,7 @@ def test_lost_acknowledgements_on_sqlite(tmp_path) -> None:
     losses = LOSSES["on several batches"]
     done = subprocess.run(
         [sys.executable, "-c", SQLITE_LOST_ACKS, str(tmp_path), json.dumps(sorted(losses))],
-        cwd=REPO,
+        cwd=ROOT,
         capture_output=True,
         text=True,
         check=False,

@@ -1,5 +1,5 @@
 """Fixtures of the shipping checks: the renders of scripts/chart-check.sh. The test Kubernetes
-API server (`k8s_cluster`, `kube_api`) comes from tests/conftest.py, shared with tests/k8s."""
+API server (`k8s_cluster`, `kube_api`) is the session's one, from tests/support/cluster.py."""
 
 from __future__ import annotations
 
@@ -8,13 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.shipping.helm import ROOT, VALUES, Manifest, parse, run
+from tests.support.helm import VALUES, Manifest, parse, run
+from tests.support.paths import ROOT
 
 
 @pytest.fixture(scope="session")
 def chart_check(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Runs scripts/chart-check.sh once (hadolint, CRD drift, helm lint/template,
-    kubernetes-validate --strict, docker-compose config); returns the folder of its renders."""
+    kubernetes-validate --strict, the compose file through Compose v2's loader); returns the
+    folder of its renders."""
     out = tmp_path_factory.mktemp("chart")
     proc = run(ROOT / "scripts" / "chart-check.sh", check=False, env={**os.environ, "OUT_DIR": str(out)})
     assert proc.returncode == 0, f"chart-check failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"

@@ -9,9 +9,10 @@ import yaml
 
 from api.config import ApiSettings
 from inference_job.config import JobSettings
-from tests.shipping.helm import CHART, Manifest, container_env, find, helm_template, one, pod_spec, render
+from tests.support.helm import CHART, Manifest, built_job, container_env, find, helm_template, one, pod_spec, render
 from va_operator.config import OperatorSettings
 from videoanalysis.k8s import version
+from videoanalysis.migrate import MigrateSettings
 from videoanalysis.settings import CoreSettings
 
 WORKLOADS = ("Deployment", "StatefulSet", "Job", "Pod")
@@ -31,7 +32,15 @@ def _allows(rules: list[Manifest], group: str, resource: str, verb: str) -> bool
 
 def test_rbac_least_privilege(renders: dict[str, list[Manifest]]) -> None:
     for name, docs in renders.items():
-        assert not find(docs, "ClusterRole") and not find(docs, "ClusterRoleBinding"), name
+        # Cluster-wide: only the view/edit aggregation over VideoAnalyses, bound to nobody by the chart.
+        assert not find(docs, "ClusterRoleBinding"), name
+        for cluster_role in find(docs, "ClusterRole"):
+            labels = cluster_role["metadata"]["labels"]
+            assert any(k.startswith("rbac.authorization.k8s.io/aggregate-to-") for k in labels), cluster_role
+            for rule in cluster_role["rules"]:
+                assert rule["apiGroups"] == ["videoanalysis.io"], cluster_role
+                assert set(rule["resources"]) <= {"videoanalyses", "videoanalyses/status"}, cluster_role
+                assert "videoanalyses/status" not in rule["resources"] or set(rule["verbs"]) <= {"get", "list", "watch"}
         for role, rules in _rules(docs).items():
             for rule in rules:
                 for field in ("apiGroups", "resources", "verbs"):
@@ -91,12 +100,13 @@ def test_operator_is_one_recreated_replica_with_kopf_liveness(renders: dict[str,
     operator = one(renders["default"], "Deployment", "-operator")
     assert operator["spec"]["replicas"] == 1 and operator["spec"]["strategy"] == {"type": "Recreate"}
     container = pod_spec(operator)["containers"][0]
-    command = container["command"]
-    assert command[:2] == ["kopf", "run"] and command[-2:] == ["-m", "va_operator.handlers"]
-    assert "--standalone" in command and "--namespace=videoanalysis" in command
+    assert container["command"] == ["python", "-m", "va_operator.launcher"]  # Kopf's options from the env
+    env = container_env(container)
+    assert env["VA_KUBE_NAMESPACE"] == "videoanalysis"
+    assert "VA_PEERING_NAME" not in env and "VA_LEADER_ELECTION_LEASE" not in env  # standalone
     liveness = container["livenessProbe"]["httpGet"]
     port = next(p["containerPort"] for p in container["ports"] if p["name"] == liveness["port"])
-    assert f"--liveness=http://0.0.0.0:{port}{liveness['path']}" in command
+    assert env["VA_LIVENESS_ENDPOINT"] == f"http://0.0.0.0:{port}{liveness['path']}"
 
 
 def test_api_probes_service_and_shared_videos_volume(renders: dict[str, list[Manifest]]) -> None:
@@ -116,6 +126,33 @@ def test_api_probes_service_and_shared_videos_volume(renders: dict[str, list[Man
     operator_env = container_env(pod_spec(one(docs, "Deployment", "-operator"))["containers"][0])
     assert operator_env["VA_VIDEOS_PVC"] == pvc["metadata"]["name"]
     assert operator_env["VA_VIDEOS_MOUNT_PATH"] == env["VA_VIDEOS_DIR"]
+
+
+def test_operator_replicas_elect_a_leader_through_a_lease_they_alone_may_update(
+    monkeypatch: pytest.MonkeyPatch, tmp_path
+) -> None:
+    """Standby replicas: the launcher (leader election) rolls one Pod at a time, and the
+    operator's Role may create Leases but update only its own."""
+    docs = render("--set", "operator.replicas=2")
+    operator = one(docs, "Deployment", "-operator")
+    assert operator["spec"]["replicas"] == 2 and operator["spec"]["strategy"]["type"] == "RollingUpdate"
+    container = pod_spec(operator)["containers"][0]
+    assert container["command"][-2:] == ["-m", "va_operator.launcher"]
+    env = container_env(container)
+    lease = env["VA_LEADER_ELECTION_LEASE"]
+    assert lease == operator["metadata"]["name"]
+    with monkeypatch.context() as patch:
+        for name, value in env.items():
+            if name.startswith("VA_") and not isinstance(value, dict):
+                patch.setenv(name, value)
+        patch.setenv("VA_DATABASE_URL", "postgres://u:p@db:5432/videoanalysis")
+        patch.setenv("VA_DATA_DIR", str(tmp_path))
+        settings = OperatorSettings()
+    assert settings.leader_election_lease == lease
+    rules = [r for role in find(docs, "Role") if role["metadata"]["name"].endswith("-operator") for r in role["rules"]]
+    leases = [r for r in rules if "leases" in r.get("resources", [])]
+    assert any("create" in r["verbs"] and not r.get("resourceNames") for r in leases)
+    assert all(r.get("resourceNames") == [lease] for r in leases if "update" in r["verbs"])
 
 
 def test_existing_claim_and_secret_are_used_instead_of_new_ones() -> None:
@@ -150,7 +187,7 @@ def test_gpu_values_schedule_jobs_on_gpus_with_an_external_database(renders: dic
     assert json.loads(env["VA_JOB_ENV"]) == {"VA_MODEL_WEIGHTS": "/opt/models/model_final.pkl", "VA_LEASE_TTL_S": "30"}
     migrate = one(docs, "Job", "-migrate")
     assert migrate["metadata"]["annotations"]["helm.sh/hook"] == "pre-install,pre-upgrade"
-    assert one(docs, "Ingress")["spec"]["ingressClassName"] == "nginx"
+    assert one(docs, "Ingress")["spec"]["ingressClassName"] == "traefik"
 
 
 def test_migrations_run_as_a_hook_before_the_api(renders: dict[str, list[Manifest]]) -> None:
@@ -179,7 +216,11 @@ def test_helm_test_calls_readyz_through_the_service(renders: dict[str, list[Mani
 def test_env_names_match_the_settings_classes(renders: dict[str, list[Manifest]], values: str) -> None:
     """Every VA_ variable the chart sets is read by that component's settings class."""
     docs = renders[values]
-    expected = {"-api": _fields(ApiSettings), "-operator": _fields(OperatorSettings), "-migrate": _fields(CoreSettings)}
+    expected = {
+        "-api": _fields(ApiSettings),
+        "-operator": _fields(OperatorSettings),
+        "-migrate": _fields(MigrateSettings),
+    }
     for suffix, names in expected.items():
         kind = "Job" if suffix == "-migrate" else "Deployment"
         env = container_env(pod_spec(one(docs, kind, suffix))["containers"][0])
@@ -271,9 +312,6 @@ def test_ca_bundle_config_map_is_the_same_file_in_the_api_and_the_jobs(
 ) -> None:
     """videoUrls.caBundleConfigMap: the API mounts ca.crt where VA_CA_BUNDLE points, and the Jobs the
     operator builds from its rendered settings mount the same key at the same path."""
-    from va_operator.builders import build_job
-    from videoanalysis.k8s import names
-
     docs = render("--set", "videoUrls.caBundleConfigMap=corp-ca")
     api = pod_spec(one(docs, "Deployment", "-api"))
     api_env = container_env(api["containers"][0])
@@ -284,21 +322,7 @@ def test_ca_bundle_config_map_is_the_same_file_in_the_api_and_the_jobs(
     [item] = volume["configMap"]["items"]
     assert f"{mount['mountPath']}/{item['path']}" == path and item["key"] == "ca.crt"
 
-    env = container_env(pod_spec(one(docs, "Deployment", "-operator"))["containers"][0])
-    with monkeypatch.context() as patch:
-        for name, value in env.items():
-            if name.startswith("VA_") and not isinstance(value, dict):
-                patch.setenv(name, value)
-        patch.setenv("VA_DATA_DIR", str(tmp_path))
-        operator = OperatorSettings()
-    body = {
-        "apiVersion": names.API_VERSION,
-        "kind": names.KIND,
-        "metadata": {"name": "va-x", "namespace": "videoanalysis", "uid": "u"},
-        "spec": {"taskId": "123e4567-e89b-12d3-a456-426614174000", "videoUri": "videos://a.mp4"},
-        "status": {"taskId": "123e4567-e89b-12d3-a456-426614174000"},
-    }
-    job = build_job(body, operator)["spec"]["template"]["spec"]
+    job = built_job(docs, monkeypatch, tmp_path)["spec"]["template"]["spec"]
     job_env = container_env(job["containers"][0])
     assert job_env["VA_CA_BUNDLE"] == path
     assert {"name": "ca-bundle", "mountPath": path, "subPath": "ca.crt", "readOnly": True} in job["containers"][0][

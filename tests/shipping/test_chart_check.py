@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
-from tests.shipping.helm import BIN, CHART, ROOT, Manifest, helm_template, run
+import yaml
+
+from tests.support.helm import BIN, CHART, RELEASE, Manifest, helm_template, parse, run
+from tests.support.paths import ROOT
 
 
 def test_chart_check_passes_and_renders_every_values_file(renders: dict[str, list[Manifest]]) -> None:
@@ -38,14 +42,39 @@ def test_hadolint_fails_an_unpinned_root_image(tmp_path: Path) -> None:
     assert "DL3007" in proc.stdout and "DL3013" in proc.stdout
 
 
-def test_chart_crds_are_generated_from_top_level_crds() -> None:
-    for source in sorted((ROOT / "crds").glob("*.yaml")):
-        copy = CHART / "crds" / source.name
-        assert copy.exists(), f"{copy} missing: run scripts/chart-check.sh --sync-crds"
-        header, _, body = copy.read_text().partition("\n")
-        assert header.startswith("# GENERATED from crds/")
-        assert body == source.read_text(), f"{copy} drifted from {source}"
-    assert {p.name for p in (CHART / "crds").glob("*.yaml")} == {p.name for p in (ROOT / "crds").glob("*.yaml")}
+def test_chart_crd_is_rendered_from_the_top_level_crd() -> None:
+    """One source of truth: the chart's CRD template, generated from crds/videoanalysis.yaml, renders
+    that CRD with only the chart's labels and the keep annotation added; no crds/ folder (Helm would
+    install it once and never upgrade it)."""
+    template = CHART / "templates" / "crd-videoanalysis.yaml"
+    assert template.read_text().startswith("{{- /* GENERATED from crds/videoanalysis.yaml by scripts/chart-check.sh")
+    assert not (CHART / "crds").exists()
+    [rendered] = parse(helm_template("--show-only", "templates/crd-videoanalysis.yaml").stdout)
+    labels = rendered["metadata"].pop("labels")
+    assert labels["app.kubernetes.io/managed-by"] == "Helm" and labels["app.kubernetes.io/instance"] == RELEASE
+    assert rendered["metadata"].pop("annotations") == {"helm.sh/resource-policy": "keep"}
+    assert rendered == yaml.safe_load((ROOT / "crds" / "videoanalysis.yaml").read_text())
+    assert sorted(p.name for p in (ROOT / "crds").iterdir()) == ["videoanalysis.yaml"], "the sync knows one CRD"
+
+
+def test_chart_check_fails_on_a_drifted_crd_template_or_a_crds_folder(tmp_path: Path) -> None:
+    """Step 2 on a copy of the repository: an edited template fails, --sync-crds regenerates the
+    committed one, and a chart crds/ folder fails."""
+    repo = tmp_path / "repo"
+    (repo / "scripts").mkdir(parents=True)
+    for name in (".venv", "api", "operator", "inference_job", "crds"):
+        (repo / name).symlink_to(ROOT / name)
+    shutil.copy(ROOT / "scripts" / "chart-check.sh", repo / "scripts")
+    shutil.copytree(CHART, repo / "charts" / "videoanalysis")
+    template = repo / "charts" / "videoanalysis" / "templates" / "crd-videoanalysis.yaml"
+    template.write_text(template.read_text().replace("resource-policy: keep", "resource-policy: delete"))
+    drifted = run(repo / "scripts" / "chart-check.sh", check=False)
+    assert drifted.returncode != 0 and "drifted from crds/videoanalysis.yaml" in drifted.stderr
+    run(repo / "scripts" / "chart-check.sh", "--sync-crds")
+    assert template.read_text() == (CHART / "templates" / "crd-videoanalysis.yaml").read_text()
+    (repo / "charts" / "videoanalysis" / "crds").mkdir()
+    folder = run(repo / "scripts" / "chart-check.sh", check=False)
+    assert folder.returncode != 0 and "videoanalysis/crds exists" in folder.stderr
 
 
 def test_values_schema_refuses_bad_values_with_the_path() -> None:

@@ -12,8 +12,8 @@ import pytest
 import yaml
 from kubernetes import client
 
-from tests.k8s.cluster import kubectl
-from tests.shipping.helm import VALUES, Manifest, helm_template
+from tests.support.cluster import kubectl
+from tests.support.helm import VALUES, Manifest, helm_template
 
 pytestmark = pytest.mark.kubernetes
 

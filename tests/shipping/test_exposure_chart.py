@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from tests.shipping.helm import CHART, Manifest, container_env, find, helm_template, one, pod_spec, render
+from tests.support.helm import CHART, Manifest, container_env, find, helm_template, one, pod_spec, render
 from va_operator.builders import job_labels
 from va_operator.config import OperatorSettings
 

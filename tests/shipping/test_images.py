@@ -7,7 +7,8 @@ import re
 import pytest
 import yaml
 
-from tests.shipping.helm import CHART, ROOT, one, pod_spec, render
+from tests.support.helm import CHART, one, pod_spec, render
+from tests.support.paths import ROOT
 
 DOCKERFILES = {name: ROOT / name / "Dockerfile" for name in ("api", "operator", "inference_job")}
 
@@ -60,8 +61,8 @@ def test_health_endpoints_agree_with_the_chart() -> None:
     assert ("EXPOSE", "8000") in api and any(w == "HEALTHCHECK" and "/healthz" in a for w, a in api)
     assert ("CMD", '["python", "-m", "api"]') in api
     operator = _instructions(DOCKERFILES["operator"])
-    cmd = next(a for w, a in operator if w == "CMD")
-    assert "kopf run --standalone" in cmd and "--liveness=http://0.0.0.0:8080/healthz" in cmd
+    assert ("CMD", '["python", "-m", "va_operator.launcher"]') in operator  # the chart's too: test_operator_start
+    assert "VA_LIVENESS_ENDPOINT=http://0.0.0.0:8080/healthz" in " ".join(a for w, a in operator if w == "ENV")
     docs = render()
     chart_port = pod_spec(one(docs, "Deployment", "-operator"))["containers"][0]["ports"][0]["containerPort"]
     assert chart_port == 8080 and ("EXPOSE", "8080") in operator

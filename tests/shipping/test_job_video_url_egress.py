@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from tests.shipping.helm import VALUES, Manifest, container_env, find, helm_template, one, pod_spec, render
+from tests.support.helm import VALUES, Manifest, container_env, find, helm_template, one, pod_spec, render
 
 #: values.yaml's networkPolicy.clusterCidrs: the private, shared (CGNAT) and link-local IPv4 ranges.
 DEFAULT_RANGES = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import kubernetes_validate
 
-from tests.shipping.helm import BIN, CHART, NAMESPACE, Manifest, container_env, find, one, pod_spec, render, run
+from tests.support.helm import BIN, CHART, NAMESPACE, Manifest, container_env, find, one, pod_spec, render, run
 
 #: kubernetes-validate knows only the built-in kinds; the ServiceMonitor's schema is the
 #: Prometheus Operator's CRD, which it cannot know, so only that kind is left out.

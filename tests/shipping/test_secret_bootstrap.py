@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 from kubernetes import client
 
-from tests.shipping.helm import CHART, ROOT, helm_template, one, parse, pod_spec, render
+from tests.support.helm import CHART, helm_template, one, parse, pod_spec, render
+from tests.support.paths import ROOT
 from va_operator.secret_bootstrap import BootstrapError, BundledDb, secret_data
 
 SECRET = "va-videoanalysis"

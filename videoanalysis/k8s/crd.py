@@ -1,7 +1,7 @@
 """The generated parts of the CRD: the schema of the analysis parameters, from the one contract
 (`videoanalysis.params.AnalysisParams`), and the CEL rules that keep a resource's identity
-fixed and its name the API's; a test keeps `crds/videoanalysis.yaml` and the chart's copy
-equal to them, so a new parameter, a changed bound or a renamed resource cannot drift."""
+fixed and its name the API's; a test keeps `crds/videoanalysis.yaml` and the CRD the chart renders
+from it equal to them, so a new parameter, a changed bound or a renamed resource cannot drift."""
 
 from __future__ import annotations
 

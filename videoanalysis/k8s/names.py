@@ -21,6 +21,8 @@ LABEL_COMPONENT = "app.kubernetes.io/component"
 LABEL_MANAGED_BY = "app.kubernetes.io/managed-by"
 MANAGED_BY = "videoanalysis-operator"
 LABEL_KUEUE_QUEUE = "kueue.x-k8s.io/queue-name"
+#: Kopf's finalizer (the operator's setting): on a resource exactly while it has not ended.
+FINALIZER = f"{GROUP}/operator"
 CONTAINER = "inference"
 
 # Pod names add "-xxxxx" to the Job's name and label values stop at 63 characters.

@@ -12,8 +12,8 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from videoanalysis.k8s import names
-from videoanalysis.models import Task
 from videoanalysis.params import AnalysisParams
+from videoanalysis.tables import Task
 
 
 def build_videoanalysis(task: Task, namespace: str) -> dict[str, Any]:

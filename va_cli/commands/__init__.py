@@ -1,0 +1,2 @@
+"""The CLI's commands, one module per group; `va_cli.main` adds the groups in the order
+`--help` lists them."""
