@@ -34,6 +34,11 @@ class Frame:
 _END = object()
 
 
+class FrameMismatch(VideoReadError):
+    """A shard's first owned frame was not decoded at the time its plan gives: the decoder's
+    frame numbers and the plan's disagree, so nothing this run wrote would be where it belongs."""
+
+
 class BufferPool:
     """Decoded-frame buffers handed out again once nothing outside the pool refers to them.
 
@@ -73,23 +78,38 @@ class FrameReader:
 
     Skipped frames are only grabbed (demuxed), never converted. If fewer frames can be read
     than the container announced, iteration fails with "video is truncated at frame N".
-    `start` (a multiple of `stride`) resumes a run: the reader seeks there where the container
-    allows it and else grabs its way there, so frame indices are exact either way.
+    `start` resumes a run, or starts a shard's pre-roll: the reader seeks there where the
+    container allows it and else grabs its way there, so frame indices are exact either way; the
+    frames kept are still those whose index is a multiple of `stride` (the stride is the whole
+    video's). `end` (exclusive) stops a shard at the next one's first frame. `expect` (a frame
+    index and its presentation time in seconds, from the shard plan) is checked when that frame is
+    decoded: a decoder that landed elsewhere raises `FrameMismatch` instead of mislabelling frames.
     Use as a context manager so the thread is stopped when the consumer leaves early.
     """
 
-    def __init__(self, path: Path, *, stride: int = 1, queue_frames: int = 64, start: int = 0) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        stride: int = 1,
+        queue_frames: int = 64,
+        start: int = 0,
+        end: int | None = None,
+        expect: tuple[int, float] | None = None,
+    ) -> None:
         if stride < 1:
             raise ValueError("frame_stride must be at least 1")
-        if start < 0 or start % stride:
-            raise ValueError(f"start frame {start} is not a multiple of the stride {stride}")
+        if start < 0 or (end is not None and end < start):
+            raise ValueError(f"frames [{start}, {end}) are not a range of the video")
         self.path = path
         self.stride = stride
         self.start = start
+        self.expect = expect
         self.seeked = False  # whether the start was reached by a seek (else by grabbing)
         self.meta = probe_video(path)
         if self.meta.frames <= 0:  # nothing to size the run by, nor to check its end against
             raise VideoReadError("the video has no frames")
+        self.end = self.meta.frames if end is None else min(end, self.meta.frames)
         self._queue: queue.Queue = queue.Queue(maxsize=max(1, queue_frames))
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="frame-reader", daemon=True)
@@ -136,7 +156,7 @@ class FrameReader:
         return cap
 
     def _decode(self) -> None:
-        if self.start >= self.meta.frames:
+        if self.start >= self.end:
             return
         cap = open_video(self.path)
         fps = self.meta.fps
@@ -144,10 +164,12 @@ class FrameReader:
             if self.start:
                 cap = self._seek(cap)
             index = self.start
-            while not self._stop.is_set():
+            while index < self.end and not self._stop.is_set():
                 keep = index % self.stride == 0
                 started = time.perf_counter()
                 ok = cap.grab()
+                if ok and self.expect is not None and index == self.expect[0]:
+                    self._check_time(index, cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0)
                 image = self._retrieve(cap) if ok and keep else None
                 self.decode_seconds += time.perf_counter() - started
                 if not ok or (keep and image is None):
@@ -171,13 +193,21 @@ class FrameReader:
             self.buffers.keep(image)
         return image
 
+    def _check_time(self, index: int, seconds: float) -> None:
+        expected = self.expect[1] if self.expect is not None else seconds
+        if abs(seconds - expected) > 0.5 / max(self.meta.fps, 1.0):
+            raise FrameMismatch(
+                f"frame {index} was decoded at {seconds:.3f} s, but the shard plan puts it at {expected:.3f} s"
+            )
+
     def _check_complete(self, index: int) -> None:
-        """After the decoder stopped at frame `index`: fail unless it read the whole video."""
+        """After the decoder stopped at frame `index`: fail unless it read the frames asked for
+        (the whole video, unless `end` stops earlier)."""
         if self._stop.is_set():
             return
         if index == 0:
             raise VideoReadError("the video has no decodable frames")
-        if index < self.meta.frames:
+        if index < self.end:
             raise VideoReadError(f"video is truncated at frame {index} (the file announces {self.meta.frames} frames)")
 
     def __iter__(self) -> Iterator[Frame]:

@@ -36,6 +36,7 @@ run detectron2 "job detectron2 nvdec" inference_job videoanalysis -- "videoanaly
 run api "job api" api videoanalysis inference_job -- "inference_job/models/detectron2_model.py" "inference_job/nvdec_decode.py" \
   "videoanalysis/migrations"
 run operator "operator" va_operator videoanalysis -- "videoanalysis/storage.py" "videoanalysis/video_probe.py" \
+  "videoanalysis/shard_plan.py" \
   "videoanalysis/migrate.py" "videoanalysis/migrations"
 
 if [ ${#FAILED[@]} -gt 0 ]; then echo "deptry failed for: ${FAILED[*]}" >&2; exit 1; fi

@@ -109,3 +109,51 @@ def iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
     inter = ix * iy
     union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
     return inter / union if union else 0.0
+
+
+def coded_video(
+    path: Path,
+    *,
+    codec: str = "libx264",
+    frames: int = 120,
+    fps: int = 25,
+    gop: int = 25,
+    bframes: int = 3,
+    open_gop: bool = False,
+    size: tuple[int, int] = (160, 120),
+    frame_ms: list[int] | None = None,
+) -> Path:
+    """A moving noise pattern encoded with PyAV: H.264 or HEVC with B-frames, keyframes every
+    `gop` frames (no scene cuts), closed GOPs or open ones; `frame_ms` gives each frame's
+    duration in milliseconds instead of 1/fps (a variable frame rate)."""
+    from fractions import Fraction
+
+    import av
+
+    rng = np.random.default_rng(7)
+    w, h = size
+    canvas = rng.integers(0, 255, (h * 2, w * 2, 3), dtype=np.uint8)
+    if codec == "libx265":
+        options = {"x265-params": f"keyint={gop}:min-keyint={gop}:bframes={bframes}:scenecut=0:log-level=error"}
+        options["x265-params"] += ":open-gop=1" if open_gop else ":open-gop=0"
+    else:
+        params = f"keyint={gop}:min-keyint={gop}:bframes={bframes}:scenecut=0" + (":open-gop=1" if open_gop else "")
+        options = {"x264-params": params}
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream(codec, rate=Fraction(fps))
+        stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
+        stream.options = options
+        if frame_ms is not None:
+            stream.codec_context.time_base = Fraction(1, 1000)
+        at = 0
+        for i in range(frames):
+            y, x = (i * 3) % h, (i * 2) % w
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(canvas[y : y + h, x : x + w]), format="bgr24")
+            if frame_ms is not None:
+                frame.pts, frame.time_base = at, Fraction(1, 1000)
+                at += frame_ms[i % len(frame_ms)]
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    return path
