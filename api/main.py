@@ -20,6 +20,7 @@ from api.bodylimit import BodyLimitMiddleware
 from api.config import ApiSettings, DispatcherKind, load_settings
 from api.dispatchers import Dispatcher, create_dispatcher
 from api.dispatchers.intents import reconcile_loop
+from api.docs_ui import install_docs_ui
 from api.forms import validation_error
 from api.metrics import MetricsMiddleware, MetricsPortSplit
 from api.metrics import router as metrics_router
@@ -78,6 +79,8 @@ def create_app(settings: ApiSettings | None = None, *, dispatcher: Dispatcher | 
         summary="Find objects in videos: upload a video, read its detections back.",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,  # served by install_docs_ui with local assets instead of a CDN's
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.schema_gate = health.SchemaGate(newest_shipped_migration())
@@ -108,6 +111,7 @@ def create_app(settings: ApiSettings | None = None, *, dispatcher: Dispatcher | 
     ):
         app.include_router(router)
     install_openapi(app)
+    install_docs_ui(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_json_bytes, exempt_paths=uploads.STREAMED_PATHS)
     app.add_middleware(MetricsMiddleware)
     if settings.metrics_port:

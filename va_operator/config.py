@@ -48,7 +48,9 @@ class OperatorSettings(CoreSettings):
         2.0, gt=0, description="A standby's polling period, and the leader's after a failed renewal."
     )
     job_image: str = Field("videoanalysis/inference:latest", min_length=1, description="The inference image.")
-    image_pull_policy: str = Field("IfNotPresent", pattern="^(Always|IfNotPresent|Never)$")
+    image_pull_policy: str = Field(
+        "IfNotPresent", pattern="^(Always|IfNotPresent|Never)$", description="Pull policy of the inference image."
+    )
     job_command: list[str] = Field(
         default_factory=lambda: ["python", "-m", "inference_job"],
         description="The container command; `--task-id <uuid>` is appended.",

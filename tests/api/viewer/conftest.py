@@ -5,16 +5,13 @@ through Debian's chromedriver (installed by `make test-prereqs`, see mk/viewer.m
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from tests.support.accounts import sign_up_sync
+from tests.support.browser import chromium
 from tests.support.uploads import Analysed, upload_sync, wait_succeeded_sync
 from tests.support.videos import pan_video
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
 
 
 @pytest.fixture(scope="session")
@@ -44,29 +41,5 @@ def other_token(api_server: str) -> str:
 @pytest.fixture(scope="session")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     """A headless Chromium (fresh profile) under chromedriver; 1280×900 CSS px at DPR 1."""
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
-        raise RuntimeError("chromium/chromedriver missing: run `make test-prereqs` (mk/viewer.mk)")
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for arg in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--no-first-run",
-        "--window-size=1280,900",
-        "--force-device-scale-factor=1",
-        "--mute-audio",
-        f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}",
-    ):
-        options.add_argument(arg)
-    driver = webdriver.Chrome(options=options, service=Service(executable_path=str(CHROMEDRIVER)))
-    driver.set_page_load_timeout(30)
-    try:
+    with chromium(tmp_path_factory.mktemp("chromium-profile")) as driver:
         yield driver
-    finally:
-        driver.quit()
