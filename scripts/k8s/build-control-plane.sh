@@ -85,7 +85,7 @@ etcd_go=$(curl -fsS "$(go env GOPROXY | cut -d, -f1)/go.etcd.io/etcd/server/v3/@
 (cd "$scratch/etcd" && go build -trimpath -ldflags "-s -w" -o "$out/etcd" .)
 
 "$out/kube-apiserver" --version >&2
-"$out/etcd" --version | head -n 1 >&2
+"$out/etcd" --version | sed -n 1p >&2  # sed reads to the end: head would end the pipe early (SIGPIPE)
 (cd "$out" && sha256sum kube-apiserver kube-controller-manager kube-scheduler etcd >SHA256SUMS)
 echo "$etcd_version" >"$out/ETCD_VERSION"
 mkdir -p "${dest%/*}"

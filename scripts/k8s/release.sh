@@ -4,4 +4,4 @@
 set -euo pipefail
 releases="$(cd "$(dirname "$0")" && pwd)/RELEASES"
 if [ "${1:-}" = --all ]; then grep -v '^#' "$releases"; exit 0; fi
-echo "${VA_K8S_VERSION:-$(grep -v '^#' "$releases" | head -n 1)}"
+echo "${VA_K8S_VERSION:-$(grep -v '^#' "$releases" | sed -n 1p)}"
