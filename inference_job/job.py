@@ -23,20 +23,21 @@ import inspect
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 from inference_job import model_thread
 from inference_job.config import JobSettings
 from inference_job.heartbeat import Heartbeat
+from inference_job.merge import shard_tracks
 from inference_job.metrics import RunStats, export
 from inference_job.models import AbstractImageAnalysisMLModel, UnknownModelError, create_model
 from inference_job.models.factory import model_class
 from inference_job.models.weights import WeightsError
 from inference_job.nvdec_reader import DecoderError, open_reader
 from inference_job.pipeline import AnalysisParams, FrameResult, ParamsError, analyse, check_labels
-from inference_job.reader import FrameReader
+from inference_job.reader import FrameMismatch, FrameReader
 from inference_job.source import local_video
 from inference_job.tracker import TrackerStage
 from inference_job.watchdog import Pace, Watchdog
@@ -44,7 +45,8 @@ from inference_job.writer import ResultWriter
 from videoanalysis.db import is_transient_db_error
 from videoanalysis.exitcodes import JobExit
 from videoanalysis.lease import Lease, LeaseHeld, LeaseLost, TaskStopped, acquire, release, why_fenced
-from videoanalysis.params import task_params
+from videoanalysis.params import frames_to_analyse, task_params
+from videoanalysis.shard_plan import ShardRange
 from videoanalysis.tables import Task
 from videoanalysis.task_status import TaskStatus
 from videoanalysis.transitions import transition
@@ -98,15 +100,19 @@ class DatabaseUnavailable(Exception):
     """The database went away under a run (its lease, if any, was released)."""
 
 
-async def run_task(task_id: uuid.UUID, settings: JobSettings) -> int:
+RunOnce = Callable[[uuid.UUID, JobSettings], Awaitable[int]]
+
+
+async def run_task(task_id: uuid.UUID, settings: JobSettings, run: RunOnce | None = None) -> int:
     """Analyse one task; returns the process exit code (a `JobExit`). A database that is
     unreachable is retried here with capped back-off (`JobSettings.db_retry_delay`), so one blip
     never costs a Pod and a database that stays down is waited for before exiting `INTERRUPTED`.
-    A SIGTERM (the main task cancelled) ends the wait at once, also `INTERRUPTED`."""
+    A SIGTERM (the main task cancelled) ends the wait at once, also `INTERRUPTED`. `run` is one
+    run of the whole task (the default) or of one of its shards (`inference_job.shard_run`)."""
     try:
         for attempt in range(settings.db_retries + 1):
             try:
-                return await _run_once(task_id, settings)
+                return await _run_once(task_id, settings, run or _run_task)
             except DatabaseUnavailable as exc:
                 if attempt == settings.db_retries:
                     log.warning("task %s: database unavailable (%s); the next run resumes", task_id, exc)
@@ -119,9 +125,9 @@ async def run_task(task_id: uuid.UUID, settings: JobSettings) -> int:
     return JobExit.INTERRUPTED
 
 
-async def _run_once(task_id: uuid.UUID, settings: JobSettings) -> int:
+async def _run_once(task_id: uuid.UUID, settings: JobSettings, run: RunOnce) -> int:
     try:
-        return await _run_task(task_id, settings)
+        return await run(task_id, settings)
     except Exception as exc:
         if is_transient_db_error(exc):
             raise DatabaseUnavailable(str(exc) or type(exc).__name__) from exc
@@ -147,27 +153,38 @@ async def _run_task(task_id: uuid.UUID, settings: JobSettings) -> int:
     except TaskStopped:
         return JobExit.OK
     log.info("task %s: attempt %d resumes at frame %d", task_id, lease.attempt, lease.next_frame)
+    return await leased_run(lease, settings, functools.partial(_analyse_task, task, lease, settings))
+
+
+async def leased_run(lease: Lease, settings: JobSettings, body: Callable[[Heartbeat, Watchdog], Awaitable[int]]) -> int:
+    """`body` under the lease's heartbeat and the run's watchdog, its failures turned into the
+    task's (or shard's) ending and the process's exit code."""
+    name = f"task {lease.task_id}" + (f" shard {lease.shard}" if lease.shard is not None else "")
     try:
         fail = functools.partial(_fail, lease)
         async with (
             Heartbeat(lease) as heartbeat,
-            Watchdog(Pace.of(settings), heartbeat, fail, name=f"task {task_id}") as watchdog,
+            Watchdog(Pace.of(settings), heartbeat, fail, name=name) as watchdog,
         ):
-            return await _analyse_task(task, lease, settings, heartbeat, watchdog)
+            return await body(heartbeat, watchdog)
     except TaskStopped:
-        log.info("task %s stopped while running (cancelled)", task_id)
+        log.info("%s stopped while running (cancelled)", name)
         return JobExit.OK
     except LeaseLost as exc:
-        log.warning("task %s: %s; this run stops", task_id, exc)
+        log.warning("%s: %s; this run stops", name, exc)
         return JobExit.SUPERSEDED
     except asyncio.CancelledError:
-        log.warning("task %s: stopped by a signal; the next run resumes", task_id)
+        log.warning("%s: stopped by a signal; the next run resumes", name)
         return await _interrupted(lease)
+    except FrameMismatch as exc:
+        log.error("%s: %s", name, exc)
+        code = await _fail(lease, str(exc))
+        return JobExit.FRAME_MISMATCH if code == JobExit.FAILED else code
     except Exception as exc:
         if not isinstance(exc, (*_CLEAR_ERRORS, ImportError)) and is_transient_db_error(exc):
             await _interrupted(lease)
             raise DatabaseUnavailable(str(exc) or type(exc).__name__) from exc
-        log.exception("task %s failed", task_id)
+        log.exception("%s failed", name)
         return await _fail(lease, failure_reason(exc))
 
 
@@ -178,6 +195,8 @@ async def _interrupted(lease: Lease) -> int:
 
 
 async def _fail(lease: Lease, reason: str) -> int:
+    if lease.shard is not None:  # the whole task fails with it: its other shards stop
+        reason = f"shard {lease.shard}: {reason}"
     if await transition(lease.task_id, TaskStatus.FAILED, error=reason, fence=lease) is not None:
         return JobExit.FAILED
     return JobExit.SUPERSEDED if isinstance(await why_fenced(lease), LeaseLost) else JobExit.OK
@@ -188,10 +207,14 @@ async def _analyse_task(
 ) -> int:
     params = task_params(task.model, task.params)
     async with local_video(task.video_uri, settings) as path:  # a URL's video: fetched first
-        return await _analyse_file(task, params, path, lease, settings, heartbeat, watchdog)
+        done = await analyse_file(task, params, path, lease, settings, heartbeat, watchdog)
+    if await transition(task.id, TaskStatus.SUCCEEDED, fence=lease, frames_done=done) is None:
+        raise await why_fenced(lease)
+    log.info("task %s succeeded: %d frames analysed (from frame %d in this run)", task.id, done, lease.next_frame)
+    return JobExit.OK
 
 
-async def _analyse_file(
+async def analyse_file(
     task: Task,
     params: AnalysisParams,
     path: Path,
@@ -199,25 +222,29 @@ async def _analyse_file(
     settings: JobSettings,
     heartbeat: Heartbeat,
     watchdog: Watchdog,
+    shard: ShardRange | None = None,
 ) -> int:
+    """The leased frames of `path` (the whole video, or `shard`'s range after its pre-roll)
+    through the model into the results; returns the frames analysed (the shard's own)."""
     start = lease.next_frame
-    with open_reader(path, params.frame_stride, settings, task.model, start=start) as reader:
+    end, owned_from = (shard.end, shard.start) if shard is not None else (None, 0)
+    expect = (shard.start, shard.start_seconds) if shard is not None and start <= shard.start else None
+    with open_reader(path, params.frame_stride, settings, task.model, start=start, end=end, expect=expect) as reader:
         # Written on every run, over the API's count of an upload: a task from a URL or a manifest
         # has none until now, and this is the count the reader holds the video to (its truncation
         # check) by this image's OpenCV, which need not be the API's.
-        total = reader.meta.frames_to_analyse(params.frame_stride)
+        total = frames_to_analyse(reader.end, params.frame_stride) - frames_to_analyse(owned_from, params.frame_stride)
         if not await lease.fenced().update(frames_total=total, error=None):
             raise await why_fenced(lease)
         watchdog.loading()  # from here on the run must make progress (see watchdog.py)
         model = await model_thread.submit(create_model, task.model, **model_options(task.model, settings))
         watchdog.loaded()
         check_labels(params, model)
-        done = await run_pipeline(reader, model, params, lease, settings, heartbeat, progress=watchdog.batch)
+        done = await run_pipeline(
+            reader, model, params, lease, settings, heartbeat, progress=watchdog.batch, owned_from=owned_from
+        )
         watchdog.idle()
-    if await transition(task.id, TaskStatus.SUCCEEDED, fence=lease, frames_done=done) is None:
-        raise await why_fenced(lease)
-    log.info("task %s succeeded: %d frames analysed (from frame %d in this run)", task.id, done, start)
-    return JobExit.OK
+    return done
 
 
 def tracker_stage(params: AnalysisParams, lease: Lease, fps: float) -> TrackerStage | None:
@@ -236,6 +263,7 @@ async def run_pipeline(
     settings: JobSettings,
     heartbeat: Heartbeat | None = None,
     progress: Callable[[], None] | None = None,
+    owned_from: int = 0,
 ) -> int:
     """The pipeline (`inference_job.pipeline.analyse`: frames -> model -> tracker) into the
     writer, for a leased task; returns the task's frames analysed so far (those committed
@@ -249,6 +277,7 @@ async def run_pipeline(
         batch_frames=settings.write_batch_frames,
         progress_interval_s=settings.progress_interval_s,
         tracking=params.tracker != "none",
+        owned_from=owned_from,
     )
 
     async def sink(results: list[FrameResult]) -> None:
@@ -256,7 +285,10 @@ async def run_pipeline(
             progress()
         if heartbeat is not None:
             heartbeat.check()
-        await writer.add(results, getattr(results, "stage_state", None))
+        state = getattr(results, "stage_state", None)
+        if lease.shard is not None:  # a shard's track ids, made unique across the task's shards
+            results = [shard_tracks(r, lease.shard) for r in results]
+        await writer.add(results, state)
 
     stats, started = RunStats(), time.perf_counter()
     try:

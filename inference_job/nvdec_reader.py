@@ -92,11 +92,20 @@ def choose_decoder(setting: str, device: str, device_frames: bool, fourcc: str, 
     return DecoderChoice("nvdec", f"{NVDEC_CODECS[fourcc]} on the GPU")
 
 
-def open_reader(path: Path, stride: int, settings: JobSettings, model: str, *, start: int = 0) -> FrameReader:
+def open_reader(
+    path: Path,
+    stride: int,
+    settings: JobSettings,
+    model: str,
+    *,
+    start: int = 0,
+    end: int | None = None,
+    expect: tuple[int, float] | None = None,
+) -> FrameReader:
     """The reader for `path` and the job's `model`: NVDEC where `choose_decoder` allows it,
-    else OpenCV's. A run resumed at `start` > 0 decodes on the CPU: the NVDEC reader has no
-    seek yet."""
-    reader = FrameReader(path, stride=stride, queue_frames=settings.queue_frames, start=start)
+    else OpenCV's. A run resumed at `start` > 0, or a shard's (`end`, `expect`: see
+    `FrameReader`), decodes on the CPU: the NVDEC reader has no seek and no range yet."""
+    reader = FrameReader(path, stride=stride, queue_frames=settings.queue_frames, start=start, end=end, expect=expect)
     device_frames = model_class(model).device_frames
     if settings.decoder == "cpu" or (settings.decoder == "auto" and not device_frames):
         return reader  # no torch import for a CPU model
@@ -107,7 +116,7 @@ def open_reader(path: Path, stride: int, settings: JobSettings, model: str, *, s
     log.info("decoding %s with %s: %s", path.name, choice.kind, choice.reason)
     if choice.kind == "cpu":
         return reader
-    if start:
-        log.info("resuming %s at frame %d: decoding on the CPU (the NVDEC reader cannot seek)", path.name, start)
+    if start or end is not None or expect is not None:
+        log.info("%s from frame %d: decoding on the CPU (the NVDEC reader cannot seek)", path.name, start)
         return reader
     return NvdecFrameReader(path, stride=stride, queue_frames=settings.queue_frames)

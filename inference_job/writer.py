@@ -16,6 +16,11 @@ that went through but whose acknowledgement was lost is found on the retry: the 
 already at the batch's end, so the batch counts as committed and nothing is added again (the
 per-label counters and the tracks' statistics are sums, which a second write would double). A
 position anywhere else means someone else moved it: the run stops as a fenced one does.
+
+A shard's run (`Lease.shard`) writes the same way on its shard's row, after locking the task's
+row (only while the task runs, so a cancel fences every shard at once) and adding its frames
+to the task's progress; its pre-roll frames (before `owned_from`) go to `seam_frames` instead of
+the results, counters and tracks.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from inference_job.counts import add_counts, label_counts
@@ -37,6 +43,8 @@ from inference_job.track_rows import upsert_tracks
 from videoanalysis.clock import db_now
 from videoanalysis.db import expire_pooled_connections, is_transient_db_error
 from videoanalysis.lease import Lease, LeaseLost, TaskStopped, why_fenced
+from videoanalysis.tables import SeamFrame, Task
+from videoanalysis.task_status import TaskStatus
 
 __all__ = ["LeaseLost", "PositionMoved", "ResultWriter", "TaskStopped"]
 
@@ -74,8 +82,10 @@ class ResultWriter:
         clock: Callable[[], float] = time.monotonic,
         retry_delay_s: float = 0.5,
         tracking: bool = False,
+        owned_from: int = 0,
     ) -> None:
         self.lease = lease
+        self.owned_from = owned_from  # frames before it are a shard's pre-roll
         self.tracking = tracking  # the detections carry track ids: keep the tracks table
         self.stride = stride
         self.batch_frames = max(1, batch_frames)
@@ -87,13 +97,14 @@ class ResultWriter:
         self._inflight: asyncio.Task | None = None
         self._written = 0
         self._last_flush = clock()
-        self.committed_frames_done = -(-lease.next_frame // stride)  # ceil: frames before the position
+        # analysed frames owned before the committed position (ceil: frame 0 is analysed)
+        self.committed_frames_done = max(0, -(-lease.next_frame // stride) - -(-owned_from // stride))
         self._position = lease.next_frame  # the committed `next_frame`: where the next batch starts
         self.writes = 0
 
     @property
     def written(self) -> int:
-        """Frames committed by this run."""
+        """Frames committed by this run (a shard's own: its pre-roll is not counted)."""
         return self._written
 
     async def add(self, results: list[FrameResult], stage_state: Any = None) -> None:
@@ -153,7 +164,7 @@ class ResultWriter:
                 await expire_pooled_connections()
                 await asyncio.sleep(self.retry_delay_s * attempt)
         self._position = rows[-1].frame_index + self.stride
-        self._written += len(rows)
+        self._written += sum(r.frame_index >= self.owned_from for r in rows)
         self.writes += 1
 
     async def _commit(self, rows: list[FrameResult], state: Any) -> None:
@@ -164,11 +175,15 @@ class ResultWriter:
         at the batch's end, this batch was committed by an earlier attempt whose acknowledgement
         was lost (nothing more is written); anywhere else, `PositionMoved`."""
         start, end = self._position, rows[-1].frame_index + self.stride
+        owned = [r for r in rows if r.frame_index >= self.owned_from]
+        preroll = rows[: len(rows) - len(owned)]
         async with in_transaction() as conn:
+            if self.lease.shard is not None and not await _lock_running_task(conn, self.lease.task_id):
+                raise _Fenced()
             now = await db_now(conn)
             position: dict[str, Any] = {
                 "next_frame": end,
-                "frames_done": self.committed_frames_done + self._written + len(rows),
+                "frames_done": self.committed_frames_done + self._written + len(owned),
                 "heartbeat_at": now,
                 "lease_expires_at": self.lease.expiry(now),
             }
@@ -182,8 +197,33 @@ class ResultWriter:
                     log.warning("frames %d..%d were committed by an earlier attempt", start, end - self.stride)
                     return
                 raise PositionMoved(f"the task's committed position is at frame {at[0]}, not {start} (or {end})")
-            await upsert_frame_rows(conn, self.lease.task_id, rows)
+            if preroll:
+                await upsert_seam_frames(conn, self.lease.task_id, self.lease.shard or 0, preroll)
+            if not owned:
+                return
+            if self.lease.shard is not None:
+                await (
+                    Task.filter(id=self.lease.task_id).using_db(conn).update(frames_done=F("frames_done") + len(owned))
+                )
+            await upsert_frame_rows(conn, self.lease.task_id, owned)
             # The per-label counters move with the rows: a resumed run adds only what it commits.
-            await add_counts(conn, self.lease.task_id, label_counts(r.objects for r in rows), reset=False)
+            await add_counts(conn, self.lease.task_id, label_counts(r.objects for r in owned), reset=False)
             if self.tracking:
-                await upsert_tracks(conn, self.lease.task_id, rows)
+                await upsert_tracks(conn, self.lease.task_id, owned)
+
+
+async def _lock_running_task(conn: Any, task_id: Any) -> bool:
+    """Lock a sharded task's row for this transaction, if it still runs."""
+    return bool(
+        await Task.filter(id=task_id, status=TaskStatus.RUNNING).using_db(conn).select_for_update().values_list("id")
+    )
+
+
+async def upsert_seam_frames(conn: Any, task_id: Any, shard: int, rows: list[FrameResult]) -> None:
+    """A shard's pre-roll frames, as its tracker saw them, for the merge (`inference_job.merge`)."""
+    await SeamFrame.bulk_create(
+        [SeamFrame(task_id=task_id, shard=shard, frame_index=r.frame_index, objects=r.objects) for r in rows],
+        on_conflict=["task_id", "shard", "frame_index"],
+        update_fields=["objects"],
+        using_db=conn,
+    )

@@ -20,13 +20,16 @@ class JobExit(IntEnum):
     # Another run holds or took over the task's lease: this run wrote nothing after losing it.
     # Never 0, so no Job counts a superseded run as a success.
     SUPERSEDED = 4
+    # A shard's first frame was decoded at another time than its plan gives: the decoder and the
+    # plan disagree on frame numbers, and nothing written would be where it belongs (task FAILED).
+    FRAME_MISMATCH = 5
     # Stopped before the end (SIGTERM, database unreachable after the job's own retries): the
     # task stays RUNNING with its lease released, and the next run resumes from the last commit.
     INTERRUPTED = 75  # EX_TEMPFAIL
 
 
 #: Codes after which the Job must fail at once instead of starting the same Pod again.
-PERMANENT = frozenset({JobExit.FAILED, JobExit.NO_TASK})
+PERMANENT = frozenset({JobExit.FAILED, JobExit.NO_TASK, JobExit.FRAME_MISMATCH})
 #: Codes after which a new run is due but the failure is not the run's: the Job's pod failure
 #: policy ignores them (no back-off spent).
 NOT_THE_RUNS_FAULT = frozenset({JobExit.SUPERSEDED, JobExit.INTERRUPTED})

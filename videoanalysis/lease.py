@@ -7,6 +7,10 @@ are still there and the task is RUNNING; a run whose lease expired and was taken
 whose task was cancelled, changes nothing. The fenced update takes the row lock first, so a
 takeover waits for the batch in flight and then reads the position it committed. Expiries are
 stamped and compared with the database's clock (`videoanalysis.clock`), never a run's own.
+
+A task cut into shards has the same lease on each shard's row (`acquire_shard`): the runs of
+different shards never fence each other, and the task's own lease is left to the merge that
+follows them (`inference_job.merge`).
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from videoanalysis.clock import db_now
-from videoanalysis.tables import Task
+from videoanalysis.tables import Task, TaskShard
 from videoanalysis.task_status import TaskStatus, can_move
 
 
@@ -37,6 +41,10 @@ class LeaseLost(Exception):
     """This run's lease was taken over by another run: it must stop and write nothing more."""
 
 
+class ShardDone(Exception):
+    """The shard asked for has already been analysed (a retried Pod of a finished index)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Lease:
     """What a run holds: the fencing token and the committed position it resumes from."""
@@ -47,20 +55,24 @@ class Lease:
     ttl_s: float
     next_frame: int = 0
     stage_state: Any = None
+    shard: int | None = None  # the shard's row holds this lease (None: the task's row)
 
-    def fenced(self, conn: BaseDBAsyncClient | None = None) -> QuerySet[Task]:
-        """The task row, only while this run still holds the lease and the task runs."""
-        query = Task.filter(
-            id=self.task_id, lease_attempt=self.attempt, lease_holder=self.holder, status=TaskStatus.RUNNING
-        )
+    def fenced(self, conn: BaseDBAsyncClient | None = None) -> QuerySet[Any]:
+        """The task's row (or the shard's), only while this run still holds the lease and it runs.
+        A shard's row stops running when its task ends (`transitions.transition`)."""
+        fence = {"lease_attempt": self.attempt, "lease_holder": self.holder, "status": TaskStatus.RUNNING}
+        if self.shard is None:
+            query: QuerySet[Any] = Task.filter(id=self.task_id, **fence)
+        else:
+            query = TaskShard.filter(task_id=self.task_id, index=self.shard, **fence)
         return query.using_db(conn) if conn is not None else query
 
     def expiry(self, now: datetime) -> datetime:
         return now + timedelta(seconds=self.ttl_s)
 
 
-def is_free(task: Task, holder: str, now: datetime) -> bool:
-    return task.lease_holder in (None, holder) or task.lease_expires_at is None or task.lease_expires_at <= now
+def is_free(row: Task | TaskShard, holder: str, now: datetime) -> bool:
+    return row.lease_holder in (None, holder) or row.lease_expires_at is None or row.lease_expires_at <= now
 
 
 async def acquire(task_id: uuid.UUID, holder: str, ttl_s: float) -> Lease:
@@ -88,12 +100,50 @@ async def acquire(task_id: uuid.UUID, holder: str, ttl_s: float) -> Lease:
         return Lease(task.id, task.lease_attempt, holder, ttl_s, task.next_frame, task.stage_state)
 
 
+async def acquire_shard(task_id: uuid.UUID, index: int, holder: str, ttl_s: float) -> Lease:
+    """Take the lease of one shard of an open task, moving the task to RUNNING with its first
+    shard. Raises ShardDone for a shard already analysed, and otherwise as `acquire` does."""
+    async with in_transaction() as conn:
+        # The task's row first: its transitions lock it before its shards' rows too.
+        task = await Task.filter(id=task_id).using_db(conn).select_for_update().first()
+        if task is None:
+            raise LookupError(f"task {task_id} not found")
+        if not can_move(TaskStatus(task.status), TaskStatus.RUNNING):
+            raise TaskStopped(f"the task is already {task.status}")
+        shard = await TaskShard.filter(task_id=task_id, index=index).using_db(conn).select_for_update().first()
+        if shard is None:
+            raise LookupError(f"task {task_id} has no shard {index}")
+        if TaskStatus(shard.status) is TaskStatus.SUCCEEDED:
+            raise ShardDone(f"shard {index} is already analysed")
+        now = await db_now(conn)
+        if not is_free(shard, holder, now):
+            raise LeaseHeld(f"run {shard.lease_holder} holds shard {index} until {shard.lease_expires_at:%H:%M:%S}")
+        shard.lease_attempt += 1
+        shard.lease_holder = holder
+        shard.heartbeat_at = now
+        shard.lease_expires_at = now + timedelta(seconds=ttl_s)
+        shard.status = TaskStatus.RUNNING
+        shard.started_at = shard.started_at or now
+        await shard.save(using_db=conn)
+        if TaskStatus(task.status) is not TaskStatus.RUNNING:
+            task.status = TaskStatus.RUNNING
+            task.started_at = task.started_at or now
+            await task.save(using_db=conn, update_fields=["status", "started_at"])
+        return Lease(task.id, shard.lease_attempt, holder, ttl_s, shard.next_frame, shard.stage_state, shard=index)
+
+
 async def why_fenced(lease: Lease) -> Exception:
     """The reason a fenced write matched nothing: the task ended, or the lease was lost."""
     task = await Task.get_or_none(id=lease.task_id)
     if task is None or TaskStatus(task.status) is not TaskStatus.RUNNING:
         return TaskStopped("the task is no longer running")
-    return LeaseLost(f"the lease was taken over by run {task.lease_holder} (attempt {task.lease_attempt})")
+    row: Task | TaskShard | None = task
+    if lease.shard is not None:
+        row = await TaskShard.get_or_none(task_id=lease.task_id, index=lease.shard)
+        if row is None or TaskStatus(row.status) is not TaskStatus.RUNNING:
+            return TaskStopped(f"shard {lease.shard} is no longer running")
+    assert row is not None
+    return LeaseLost(f"the lease was taken over by run {row.lease_holder} (attempt {row.lease_attempt})")
 
 
 async def renew(lease: Lease) -> None:

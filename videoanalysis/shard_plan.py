@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from itertools import pairwise
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -215,7 +216,7 @@ class ShardPlan:
     reason: str | None = None  # why there are fewer shards than asked
     cuts: list[int] = field(default_factory=list)
 
-    def as_json(self) -> dict[str, object]:
+    def as_json(self) -> dict[str, Any]:
         return {
             "frames": self.frames,
             "asked": self.asked,
@@ -236,12 +237,14 @@ def plan(table: FrameTable, shards: int, *, preroll: int, expected_frames: int |
         for i in range(1, shards):
             target = i * table.frames / shards
             nearest = int(clean[np.argmin(np.abs(clean - target) + (clean > target) * 1e-9)])
-            if nearest > (cuts[-1] if cuts else 0) and nearest < table.frames:
+            # A shard is at least a pre-roll long, so the next one's pre-roll lies in it alone.
+            if nearest - (cuts[-1] if cuts else 0) >= max(preroll, 1) and nearest < table.frames:
                 cuts.append(nearest)
         if len(cuts) + 1 < shards:
             n = len(cuts) + 1
             reason = (
-                f"only {len(clean)} clean keyframe{'s' * (len(clean) != 1)} to cut at, so {n} shard{'s' * (n != 1)}"
+                f"only {n} shard{'s' * (n != 1)}: no more of the video's {len(clean)} clean keyframes"
+                f" lie at least a pre-roll ({preroll} frames) apart"
             )
     bounds = [0, *cuts, table.frames]
     ranges = [
@@ -249,7 +252,7 @@ def plan(table: FrameTable, shards: int, *, preroll: int, expected_frames: int |
             index=i,
             start=start,
             end=end,
-            preroll_start=table.clean_at_or_before(max(0, start - preroll)) if i else 0,
+            preroll_start=max(table.clean_at_or_before(max(0, start - preroll)), bounds[i - 1]) if i else 0,
             start_seconds=round(table.seconds(start), 6),
         )
         for i, (start, end) in enumerate(pairwise(bounds))

@@ -30,6 +30,9 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("tasks", "origin", "VARCHAR(16) NOT NULL DEFAULT 'api'"),
     ("tasks", "wait_reason", "VARCHAR(64)"),
     ("tasks", "wait_message", "TEXT"),
+    ("tasks", "shards", "INT NOT NULL DEFAULT 1"),  # task_shards, seam_frames: generate_schemas
+    ("tasks", "shard_plan", "JSON"),
+    ("tasks", "merge_state", "JSON"),
 )
 INDEXES = (
     'CREATE INDEX IF NOT EXISTS "idx_tasks_queue_5f277a" ON "tasks" ("queue", "status", "created_at")',

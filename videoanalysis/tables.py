@@ -88,6 +88,13 @@ class Task(Model):
     # dispatch claims it by moving it forward (a conditional update), and clears it once the
     # dispatcher took the task. NULL: nothing to dispatch (or the local queue's task).
     dispatch_due_at = fields.DatetimeField(null=True)
+    # A video analysed in shards (`task_shards`, one run each): how many, the plan they follow
+    # (`videoanalysis.shard_plan`: ranges, pre-rolls, the library that made it, why fewer than
+    # asked), and the merge of their tracks once all have ended (the links' global ids and the
+    # first frame whose rows still carry shard ids). One shard: 1, null, null.
+    shards = fields.IntField(default=1)
+    shard_plan: dict | None = fields.JSONField(null=True)
+    merge_state: dict | None = fields.JSONField(null=True)
 
     class Meta:
         table = "tasks"
@@ -100,6 +107,56 @@ class Task(Model):
             ("queue", "status", "created_at"),
             ("dispatch_due_at",),
         )
+
+
+class TaskShard(Model):
+    """One range of a sharded task's frames, analysed by one run at a time: its own lease,
+    committed position and tracker state, as a whole task has (`videoanalysis.lease`). The
+    position starts at the shard's pre-roll; its frames before `start_frame` feed the tracker
+    and go to `seam_frames`, not to the results. `frames_done` counts its own analysed frames."""
+
+    id = fields.BigIntField(primary_key=True)
+    task: fields.ForeignKeyRelation[Task] = fields.ForeignKeyField(
+        "models.Task", related_name="shard_runs", on_delete=fields.CASCADE
+    )
+    index = fields.IntField()
+    start_frame = fields.IntField()
+    end_frame = fields.IntField()
+    preroll_start = fields.IntField()
+    start_seconds = fields.FloatField()
+    status = fields.CharEnumField(TaskStatus, max_length=16, default=TaskStatus.PENDING)
+    frames_total = fields.IntField(default=0)
+    frames_done = fields.IntField(default=0)
+    error = fields.TextField(null=True)
+    lease_attempt = fields.IntField(default=0)
+    lease_holder = fields.CharField(max_length=255, null=True)
+    lease_expires_at = fields.DatetimeField(null=True)
+    heartbeat_at = fields.DatetimeField(null=True)
+    next_frame = fields.IntField(default=0)
+    stage_state: dict | None = fields.JSONField(null=True)
+    started_at = fields.DatetimeField(null=True)
+    finished_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "task_shards"
+        unique_together = (("task", "index"),)
+
+
+class SeamFrame(Model):
+    """What a shard's tracker made of a frame of its pre-roll (owned by the shard before it):
+    read by the merge to link the two shards' tracks, then deleted."""
+
+    id = fields.BigIntField(primary_key=True)
+    task: fields.ForeignKeyRelation[Task] = fields.ForeignKeyField(
+        "models.Task", related_name="seam_frames", on_delete=fields.CASCADE
+    )
+    shard = fields.IntField()
+    frame_index = fields.IntField()
+    objects: list = fields.JSONField(default=list)
+
+    class Meta:
+        table = "seam_frames"
+        unique_together = (("task", "shard", "frame_index"),)
 
 
 class FrameDetections(Model):

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from tortoise.transactions import in_transaction
 
 from videoanalysis.clock import db_now
-from videoanalysis.tables import Task, WebhookDelivery
+from videoanalysis.tables import Task, TaskShard, WebhookDelivery
 from videoanalysis.task_status import TaskStatus, can_move
 
 if TYPE_CHECKING:
@@ -30,14 +30,14 @@ async def transition(
     ended: a late RUNNING after CANCELLED is ignored) or the task does not exist.
     Extra keyword arguments are written in the same update (e.g. frames_total=...).
     An ending of a task with a callback URL queues its webhook in the same transaction.
-    `fence`: only if that run still holds the task's lease (None otherwise). An ending frees
-    the lease.
+    `fence`: only if that run still holds the task's lease, or its shard's (None otherwise).
+    An ending frees the lease, and ends the task's open shards.
     """
     async with in_transaction() as conn:
         task = await Task.filter(id=task_id).using_db(conn).select_for_update().first()
         if task is None or not can_move(TaskStatus(task.status), status):
             return None
-        if fence is not None and (task.lease_attempt, task.lease_holder) != (fence.attempt, fence.holder):
+        if fence is not None and not await _holds(conn, task, fence):
             return None
         now = await db_now(conn)
         task.status = status
@@ -51,6 +51,21 @@ async def transition(
         for name, value in fields.items():
             setattr(task, name, value)
         await task.save(using_db=conn)
+        if status.is_final:  # a sharded task's open shards end with it: their runs are fenced out
+            await (
+                TaskShard.filter(task_id=task.id, status__in=[TaskStatus.PENDING, TaskStatus.RUNNING])
+                .using_db(conn)
+                .update(status=status, lease_holder=None, lease_expires_at=None, finished_at=now)
+            )
         if status.is_final and task.callback_url:
             await WebhookDelivery.create(task=task, url=task.callback_url, next_attempt_at=now, using_db=conn)
         return task
+
+
+async def _holds(conn: Any, task: Task, fence: Lease) -> bool:
+    """Whether the run of `fence` still holds its lease: the task's, or its shard's (read under
+    the task's row lock, which every write of a shard's run takes first)."""
+    row: Task | TaskShard | None = task
+    if fence.shard is not None:
+        row = await TaskShard.filter(task_id=task.id, index=fence.shard).using_db(conn).first()
+    return row is not None and (row.lease_attempt, row.lease_holder) == (fence.attempt, fence.holder)

@@ -12,13 +12,14 @@ from tortoise.context import TortoiseContext
 from tests.support.schema_history import OLD_USER, at_schema_before, columns, insert_old_task
 from videoanalysis.db import tortoise_config
 from videoanalysis.migrate import MIGRATIONS_DIR, main, migrate, models_state, newest_migration, recorded_state
+from videoanalysis.schema_version import migration_number
 from videoanalysis.tables import AuthSession, FrameDetections, Task, Track, User
 
 
 async def test_migrations_match_the_models(db, empty_databases):
     migrated, generated = empty_databases
     marker = await User.create(email=f"marker-{uuid.uuid4().hex[:8]}@example.com", password_hash="x")
-    files = sorted(p.name for p in (MIGRATIONS_DIR / "models").glob("[0-9]*_*.py"))
+    files = sorted((p.name for p in (MIGRATIONS_DIR / "models").glob("[0-9]*_*.py")), key=migration_number)
     assert files[0] == "0_20261126004748_init.py"
     assert await migrate(migrated) == files  # every checked-in migration, in order
     assert await migrate(migrated) == []  # applied once only

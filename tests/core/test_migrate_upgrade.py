@@ -1,4 +1,4 @@
-"""Upgrades from the previous schema: PostgreSQL through migrations 2 and 8, and the embedded
+"""Upgrades from the previous schema: PostgreSQL through migrations 2, 8, 9 and 10, and the embedded
 SQLite file of an earlier version at start-up."""
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from tests.support.schema_history import OLD_USER, at_schema_before, columns, in
 from videoanalysis.db import tortoise_config
 from videoanalysis.migrate import MIGRATIONS_DIR, migrate
 from videoanalysis.sqlite_upgrade import COLUMNS
-from videoanalysis.tables import Task, TaskOrigin
+from videoanalysis.tables import SeamFrame, Task, TaskOrigin, TaskShard
 
 NEW_COLUMNS = [c for _, c, _ in COLUMNS[2:]]
 
@@ -118,6 +118,31 @@ async def test_waiting_migration_keeps_open_tasks_and_shows_no_wait(db, empty_da
         await Tortoise.close_connections()
 
 
+async def test_shards_migration_keeps_tasks_whole_and_adds_the_shard_tables(db, empty_databases, tmp_path: Path):
+    """A database at the schema before shards: its tasks read as one shard each with no plan,
+    and a task's shard rows and seam frames go with it."""
+    url = empty_databases[0]
+    files = await at_schema_before(url, 10, tmp_path)
+    conn = await asyncpg.connect(url)
+    try:
+        owner = await conn.fetchval(OLD_USER + " RETURNING id")
+        running = await insert_old_task(conn, owner, "RUNNING", detections="{}", origin="api")
+        assert [f for f in await migrate(url) if f.startswith("10_")] == [f for f in files if f.startswith("10_")]
+        row = await conn.fetchrow("SELECT shards, shard_plan, merge_state FROM tasks WHERE id = $1", running)
+        assert dict(row) == {"shards": 1, "shard_plan": None, "merge_state": None}
+    finally:
+        await conn.close()
+    with TortoiseContext():
+        await Tortoise.init(config=tortoise_config(url))
+        await TaskShard.create(
+            task_id=running, index=0, start_frame=0, end_frame=10, preroll_start=0, start_seconds=0.0
+        )
+        await SeamFrame.create(task_id=running, shard=1, frame_index=3, objects=[])
+        await Task.filter(id=running).delete()
+        assert not await TaskShard.exists() and not await SeamFrame.exists()
+        await Tortoise.close_connections()
+
+
 def _previous_sqlite_file(fresh: Path, path: Path) -> None:
     """An earlier embedded file: the current schema without this version's columns and index,
     with a task left RUNNING by that version."""
@@ -163,7 +188,7 @@ START_UP = """
 import asyncio, json, sys
 from tortoise import Tortoise
 from videoanalysis.db import close_db, init_db
-from videoanalysis.tables import Task, TaskOrigin
+from videoanalysis.tables import SeamFrame, Task, TaskOrigin, TaskShard
 from videoanalysis.settings import CoreSettings
 
 async def main():
@@ -229,8 +254,8 @@ def test_an_embedded_file_before_origins_tells_manifest_tasks_from_api_tasks(tmp
         for name, resource in (("a.mp4", None), ("b.mp4", "street")):
             db.execute(
                 "INSERT INTO tasks (id, owner_id, status, model, params, video_uri, video_name, frames_done,"
-                " detections, lease_attempt, next_frame, retries, resource_namespace, resource_name, created_at)"
-                " VALUES (?, 1, 'SUCCEEDED', 'opencv-face', '{}', ?, ?, 0, '{}', 0, 0, 0, ?, ?,"
+                " detections, lease_attempt, next_frame, retries, shards, resource_namespace, resource_name,"
+                " created_at) VALUES (?, 1, 'SUCCEEDED', 'opencv-face', '{}', ?, ?, 0, '{}', 0, 0, 0, 1, ?, ?,"
                 " '2026-01-01 00:00:00+00:00')",
                 (str(uuid.uuid4()), f"videos://{name}", name, resource and "team-a", resource),
             )

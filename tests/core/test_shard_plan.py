@@ -48,7 +48,9 @@ def test_open_gop_keyframes_are_not_cut_points(corpus: dict[str, Path], name: st
     assert list(np.flatnonzero(t.clean)) == [0]  # ... but only the first is an IDR picture
     p = plan(t, 4, preroll=20)
     assert [s.start for s in p.shards] == [0]
-    assert p.reason == "only 1 clean keyframe to cut at, so 1 shard"
+    assert p.reason == (
+        "only 1 shard: no more of the video's 1 clean keyframes lie at least a pre-roll (20 frames) apart"
+    )
 
 
 def test_cuts_are_the_clean_keyframes_nearest_the_even_split(corpus: dict[str, Path]) -> None:
@@ -66,7 +68,15 @@ def test_cuts_are_the_clean_keyframes_nearest_the_even_split(corpus: dict[str, P
 def test_more_shards_than_cut_points_gives_fewer_shards_with_the_reason(corpus: dict[str, Path]) -> None:
     p = plan(scan(corpus["closed"]), 8, preroll=0)
     assert [s.start for s in p.shards] == [0, 25, 50, 75, 100]
-    assert p.reason == "only 5 clean keyframes to cut at, so 5 shards"
+    assert p.reason == (
+        "only 5 shards: no more of the video's 5 clean keyframes lie at least a pre-roll (0 frames) apart"
+    )
+
+
+def test_shards_are_at_least_a_preroll_long(corpus: dict[str, Path]) -> None:
+    p = plan(scan(corpus["closed"]), 4, preroll=30)  # 25 is too close to 0: the cuts are 50 and 100
+    assert [(s.preroll_start, s.start, s.end) for s in p.shards] == [(0, 0, 50), (0, 50, 100), (50, 100, 120)]
+    assert p.reason is not None and p.reason.startswith("only 3 shards")
 
 
 def test_one_shard_asked_is_one_shard_without_a_reason(corpus: dict[str, Path]) -> None:

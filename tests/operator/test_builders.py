@@ -69,7 +69,7 @@ def test_job_scheduling_knobs() -> None:
     assert spec["ttlSecondsAfterFinished"] == 86400
     assert spec["podFailurePolicy"]["rules"] == [
         {"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget", "status": "True"}]},
-        {"action": "FailJob", "onExitCodes": {"containerName": "inference", "operator": "In", "values": [2, 3]}},
+        {"action": "FailJob", "onExitCodes": {"containerName": "inference", "operator": "In", "values": [2, 3, 5]}},
         {"action": "Ignore", "onExitCodes": {"containerName": "inference", "operator": "In", "values": [4, 75]}},
     ]
     assert job["metadata"]["labels"][names.LABEL_KUEUE_QUEUE] == "gpu-queue"

@@ -8,6 +8,7 @@ import uuid
 import asyncpg
 
 from videoanalysis.migrate import MIGRATIONS_DIR, migrate
+from videoanalysis.schema_version import migration_number
 
 COLUMNS = "SELECT table_name, column_name, data_type FROM information_schema.columns WHERE table_schema = 'public'"
 
@@ -26,7 +27,7 @@ async def at_schema_before(url: str, number: int, tmp_path) -> list[str]:
     earlier version left); returns every checked-in migration file, in order."""
     previous = tmp_path / "previous"
     (previous / "models").mkdir(parents=True)
-    files = sorted(p.name for p in (MIGRATIONS_DIR / "models").glob("[0-9]*_*.py"))
+    files = sorted((p.name for p in (MIGRATIONS_DIR / "models").glob("[0-9]*_*.py")), key=migration_number)
     older = [f for f in files if int(f.split("_")[0]) < number]
     for name in older:
         (previous / "models" / name).write_text((MIGRATIONS_DIR / "models" / name).read_text())

@@ -157,3 +157,27 @@ def coded_video(
         for packet in stream.encode(None):
             container.mux(packet)
     return path
+
+
+def reencoded(sources: list[Path], dest: Path, *, fps: int, gop: int) -> Path:
+    """The frames of `sources`, one after the other, encoded as one H.264 file with an IDR
+    picture every `gop` frames and B-frames (clean cut points for a shard plan)."""
+    from fractions import Fraction
+
+    import av
+
+    with av.open(str(dest), "w") as container:
+        stream = container.add_stream("libx264", rate=Fraction(fps))
+        stream.options = {"x264-params": f"keyint={gop}:min-keyint={gop}:bframes=2:scenecut=0", "crf": "18"}
+        for source in sources:
+            cap = cv2.VideoCapture(str(source))
+            while (item := cap.read())[0]:
+                image = item[1]
+                if not stream.codec_context.is_open:  # sized by the first frame
+                    stream.width, stream.height, stream.pix_fmt = image.shape[1], image.shape[0], "yuv420p"
+                for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="bgr24")):
+                    container.mux(packet)
+            cap.release()
+        for packet in stream.encode(None):
+            container.mux(packet)
+    return dest

@@ -1,0 +1,258 @@
+"""A task cut into shards, each a real `python -m inference_job --shards K --shard i` process on
+PostgreSQL, gives the answer of one run over the whole video: the same detections frame by frame,
+the same counters, tracks joined across the seams; a shard killed mid-way resumes alone, a shard
+failing fails the task and stops the others, a cancel stops them all, and a merge whose commits
+lose their acknowledgements ends as a clean one does."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import signal
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bench.tracking import score, sequence_data
+from bench.tracking_scenes import render, scenes
+from inference_job.merge import merge_shards
+from tests.support.job_harness import JobHarness, frames_of
+from tests.support.lost_acks import lost_acks
+from tests.support.paths import ROOT
+from tests.support.videos import reencoded
+from tests.support.waits import until
+from videoanalysis.db import is_transient_db_error
+from videoanalysis.exitcodes import JobExit
+from videoanalysis.lease import TaskStopped, acquire
+from videoanalysis.tables import FrameDetections, SeamFrame, Task, TaskShard, Track
+from videoanalysis.task_status import TaskStatus
+from videoanalysis.transitions import transition
+
+FAST = {"VA_LEASE_TTL_S": "2", "VA_WRITE_BATCH_FRAMES": "8"}
+
+
+@pytest.fixture(scope="module")
+def long_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two faces crossing, then a face leaving and coming back: 295 frames at 25 fps, an IDR
+    picture every 10 frames, so three shards cut at frames 100 and 200 (pre-rolls of 60)."""
+    d = tmp_path_factory.mktemp("shards")
+    by_name = {s.name: s for s in scenes()}
+    parts = [render(by_name[name], d / f"{name}.avi") and d / f"{name}.avi" for name in ("crossing", "reentry")]
+    return reencoded(parts, d / "long.mp4", fps=25, gop=10)
+
+
+class Runs:
+    """Job processes of the test, each in a process group of its own, killed at the end."""
+
+    def __init__(self, harness: JobHarness) -> None:
+        self.harness = harness
+        self.procs: list[asyncio.subprocess.Process] = []
+
+    async def start(self, task: Task, *args: str, module: str = "inference_job", **env: str):
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            module,
+            "--task-id",
+            str(task.id),
+            *args,
+            cwd=ROOT,
+            env=self.harness.env(**{**FAST, **env}),
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+            start_new_session=True,
+        )
+        self.procs.append(proc)
+        return proc
+
+    async def shards(self, task: Task, k: int, **env: str) -> list[tuple[int, str]]:
+        procs = [await self.start(task, "--shards", str(k), "--shard", str(i), **env) for i in range(k)]
+        return [await ended(p) for p in procs]
+
+
+async def ended(proc: asyncio.subprocess.Process, within: float = 180) -> tuple[int, str]:
+    _, err = await asyncio.wait_for(proc.communicate(), within)
+    assert proc.returncode is not None
+    return proc.returncode, err.decode(errors="replace")[-3000:]
+
+
+@pytest.fixture
+async def runs(harness: JobHarness, long_video: Path) -> AsyncIterator[Runs]:
+    shutil.copy(long_video, harness.videos_dir / "long.mp4")
+    out = Runs(harness)
+    yield out
+    for proc in out.procs:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        with contextlib.suppress(TimeoutError, ProcessLookupError):
+            await asyncio.wait_for(proc.wait(), 10)
+
+
+async def one_run(harness: JobHarness, runs: Runs) -> Task:
+    task = await harness.task("long.mp4")
+    code, err = await ended(await runs.start(task))
+    assert code == JobExit.OK, err
+    return await Task.get(id=task.id)
+
+
+def without_ids(rows: list) -> list:
+    return [(r.frame_index, [{k: v for k, v in o.items() if k != "track_id"} for o in r.objects]) for r in rows]
+
+
+def tracks_by_frame(rows: list) -> list[dict[int, list[float]]]:
+    return [{o["track_id"]: o["box"] for o in r.objects if o.get("track_id") is not None} for r in rows]
+
+
+async def assert_same_answer(one: Task, sharded: Task, seams: int) -> None:
+    """The detections and counters of the one-shard run, and its tracks up to one extra id a seam."""
+    assert sharded.status == TaskStatus.SUCCEEDED, sharded.error
+    assert (sharded.frames_done, sharded.frames_total) == (one.frames_done, one.frames_total)
+    assert sharded.detections == one.detections
+    a, b = await frames_of(one), await frames_of(sharded)
+    assert without_ids(b) == without_ids(a)
+    truth, found = tracks_by_frame(a), tracks_by_frame(b)
+    s = score(sequence_data(truth, found))
+    assert s["IDF1"] >= 0.99, s
+    ids = {i for f in found for i in f}
+    assert len(ids) - len({i for f in truth for i in f}) <= seams
+    assert sorted(await Track.filter(task_id=sharded.id).values_list("track_id", flat=True)) == sorted(ids)
+    assert sum((sharded.objects or {}).values()) == len(ids)
+    assert not await SeamFrame.filter(task_id=sharded.id).exists()
+    shards = await TaskShard.filter(task_id=sharded.id).order_by("index")
+    assert [s.status for s in shards] == [TaskStatus.SUCCEEDED] * len(shards)
+    assert sum(s.frames_done for s in shards) == sharded.frames_done
+
+
+async def test_three_shards_give_the_answer_of_one_run(harness: JobHarness, runs: Runs) -> None:
+    one = await one_run(harness, runs)
+    task = await harness.task("long.mp4")
+    results = await runs.shards(task, 3)
+    assert [code for code, _ in results] == [0, 0, 0], results
+    sharded = await Task.get(id=task.id)
+    assert sharded.shards == 3 and sharded.shard_plan is not None
+    plan = sharded.shard_plan
+    assert plan["reason"] is None and "PyAV" in plan["library"]
+    assert [(s["prerollStart"], s["start"], s["end"]) for s in plan["shards"]] == [
+        (0, 0, 100),
+        (40, 100, 200),
+        (140, 200, 295),
+    ]
+    await assert_same_answer(one, sharded, seams=2)
+
+
+async def test_a_shard_index_past_the_plan_has_nothing_to_do(harness: JobHarness, runs: Runs) -> None:
+    """Asked for 8 shards, the 295 frames hold only 4 cuts at least a pre-roll apart: indexes
+    4 to 7 exit at once, and the task ends with the reason recorded."""
+    task = await harness.task("long.mp4", frame_stride=5)
+    results = await runs.shards(task, 8)
+    assert [code for code, _ in results] == [0] * 8, results
+    sharded = await Task.get(id=task.id)
+    assert sharded.status == TaskStatus.SUCCEEDED, sharded.error
+    assert sharded.shards < 8 and sharded.shard_plan["reason"].startswith(f"only {sharded.shards} shards")
+
+
+async def test_a_shard_killed_mid_way_resumes_alone(harness: JobHarness, runs: Runs) -> None:
+    one = await one_run(harness, runs)
+    task = await harness.task("long.mp4")
+    procs = [await runs.start(task, "--shards", "3", "--shard", str(i)) for i in range(3)]
+
+    async def shard_one_committed_owned_frames() -> bool:
+        row = await TaskShard.get_or_none(task_id=task.id, index=1)
+        return row is not None and row.frames_done >= 16
+
+    await until(shard_one_committed_owned_frames, timeout=120, what="shard 1 past its pre-roll")
+    os.killpg(procs[1].pid, signal.SIGKILL)
+    others = [await ended(procs[0]), await ended(procs[2])]
+    assert [code for code, _ in others] == [0, 0], others
+    await asyncio.wait_for(procs[1].wait(), 10)
+    killed = await TaskShard.get(task_id=task.id, index=1)
+    assert killed.status == TaskStatus.RUNNING and (await Task.get(id=task.id)).status == TaskStatus.RUNNING
+    resumed_from = killed.next_frame
+    code, err = await ended(await runs.start(task, "--shards", "3", "--shard", "1"))
+    assert code == JobExit.OK, err
+    assert f"attempt 2 resumes at frame {resumed_from}" in err
+    shards = await TaskShard.filter(task_id=task.id).order_by("index")
+    assert [s.lease_attempt for s in shards] == [1, 2, 1]  # the others were never disturbed
+    await assert_same_answer(one, await Task.get(id=task.id), seams=2)
+
+
+async def test_a_shard_failing_fails_the_task_with_its_reason_and_stops_the_others(
+    harness: JobHarness, runs: Runs
+) -> None:
+    task = await harness.task("long.mp4", model="scripted", tracker="none", batch_size=1)
+    slow = {"SCRIPTED_BATCH_S": "0.3", "VA_STALL_MIN_S": "1", "VA_STALL_FACTOR": "3"}
+    module = "tests.support.scripted_model"
+    procs = [await runs.start(task, "--shards", "3", "--shard", str(i), module=module, **slow) for i in range(2)]
+    procs.append(
+        await runs.start(task, "--shards", "3", "--shard", "2", module=module, **slow, SCRIPTED_HANG_AFTER="3")
+    )
+    results = [await ended(p, within=60) for p in procs]
+    assert [code for code, _ in results] == [JobExit.OK, JobExit.OK, JobExit.FAILED], results
+    failed = await Task.get(id=task.id)
+    assert failed.status == TaskStatus.FAILED
+    assert (failed.error or "").startswith("shard 2: the analysis made no progress"), failed.error
+    shards = await TaskShard.filter(task_id=task.id).order_by("index")
+    assert [s.status for s in shards] == [TaskStatus.FAILED] * 3 and all(s.lease_holder is None for s in shards)
+
+
+async def test_a_cancel_stops_every_shard(harness: JobHarness, runs: Runs) -> None:
+    task = await harness.task("long.mp4", model="scripted", tracker="none", batch_size=1)
+    module = "tests.support.scripted_model"
+    procs = [
+        await runs.start(task, "--shards", "3", "--shard", str(i), module=module, SCRIPTED_BATCH_S="0.2")
+        for i in range(3)
+    ]
+
+    async def all_running() -> bool:
+        return await TaskShard.filter(task_id=task.id, status=TaskStatus.RUNNING).count() == 3
+
+    await until(all_running, timeout=60, what="three shards running")
+    await transition(task.id, TaskStatus.CANCELLED)
+    results = [await ended(p, within=30) for p in procs]
+    assert [code for code, _ in results] == [JobExit.OK] * 3, results
+    shards = await TaskShard.filter(task_id=task.id)
+    assert {s.status for s in shards} == {TaskStatus.CANCELLED} and all(s.lease_holder is None for s in shards)
+
+
+async def merged_state(task_id: object) -> dict:
+    """What the merge leaves: the task's counters, every track row, every frame row."""
+    task = await Task.get(id=task_id)
+    tracks = await Track.filter(task_id=task_id).order_by("track_id").values()
+    rows = await FrameDetections.filter(task_id=task_id).order_by("frame_index").values_list("frame_index", "objects")
+    for t in tracks:
+        t.pop("id"), t.pop("task_id")
+    return {"task": (task.status, task.detections, task.objects, task.frames_done), "tracks": tracks, "rows": rows}
+
+
+async def test_a_merge_whose_commits_lose_their_acknowledgements_gives_the_same_answer(
+    harness: JobHarness, runs: Runs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The shards of two tasks run while the test holds each task's lease, so their runs leave
+    the merge to it; one merges cleanly, the other with COMMIT acknowledgements lost (its step 1,
+    a batch of relabelled frames, its last batch and its ending), each loss followed by the
+    merge run again as a rerun would: both end with the same rows, tracks and counters."""
+    monkeypatch.setattr("inference_job.merge.MERGE_BATCH_FRAMES", 50)  # 295 frames: 6 batches
+    clean, lossy = await harness.task("long.mp4"), await harness.task("long.mp4")
+    held = {t.id: await acquire(t.id, "test-merge", ttl_s=600) for t in (clean, lossy)}
+    for task in (clean, lossy):
+        results = await runs.shards(task, 3, VA_LEASE_WAIT_S="0")
+        assert [code for code, _ in results] == [0, 0, 0], results
+        assert (await Task.get(id=task.id)).status == TaskStatus.RUNNING  # merged by nobody yet
+    await merge_shards(await Task.get(id=clean.id), held[clean.id])
+    with lost_acks({1, 3, 7, 8}) as acks:
+        for _ in range(6):
+            try:
+                await merge_shards(await Task.get(id=lossy.id), held[lossy.id])
+                break
+            except TaskStopped:  # the ending was committed, its acknowledgement lost
+                break
+            except Exception as exc:
+                assert is_transient_db_error(exc), exc
+    assert acks.lost == [1, 3, 7, 8]
+    expected = await merged_state(clean.id)
+    assert expected["task"][0] == TaskStatus.SUCCEEDED and len(expected["tracks"]) >= 3
+    assert await merged_state(lossy.id) == expected
