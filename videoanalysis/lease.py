@@ -82,22 +82,35 @@ async def acquire(task_id: uuid.UUID, holder: str, ttl_s: float) -> Lease:
     Raises TaskStopped when the task has ended, LeaseHeld when another run's lease is live,
     LookupError when there is no such task."""
     async with in_transaction() as conn:
-        task = await Task.filter(id=task_id).using_db(conn).select_for_update().first()
-        if task is None:
-            raise LookupError(f"task {task_id} not found")
-        if not can_move(TaskStatus(task.status), TaskStatus.RUNNING):
-            raise TaskStopped(f"the task is already {task.status}")
+        task = await _open_task(conn, task_id)
         now = await db_now(conn)
-        if not is_free(task, holder, now):
-            raise LeaseHeld(f"run {task.lease_holder} holds the lease until {task.lease_expires_at:%H:%M:%S}")
-        task.lease_attempt += 1
-        task.lease_holder = holder
-        task.heartbeat_at = now
-        task.lease_expires_at = now + timedelta(seconds=ttl_s)
-        task.status = TaskStatus.RUNNING
-        task.started_at = task.started_at or now
-        await task.save(using_db=conn)
+        await _take(conn, task, "the lease", holder, ttl_s, now)
         return Lease(task.id, task.lease_attempt, holder, ttl_s, task.next_frame, task.stage_state)
+
+
+async def _open_task(conn: BaseDBAsyncClient, task_id: uuid.UUID) -> Task:
+    """The task's row, locked, if it may still run."""
+    task = await Task.filter(id=task_id).using_db(conn).select_for_update().first()
+    if task is None:
+        raise LookupError(f"task {task_id} not found")
+    if not can_move(TaskStatus(task.status), TaskStatus.RUNNING):
+        raise TaskStopped(f"the task is already {task.status}")
+    return task
+
+
+async def _take(
+    conn: BaseDBAsyncClient, row: Task | TaskShard, what: str, holder: str, ttl_s: float, now: datetime
+) -> None:
+    """Take the locked `row`'s lease for `holder` (a new fencing token) and mark it RUNNING."""
+    if not is_free(row, holder, now):
+        raise LeaseHeld(f"run {row.lease_holder} holds {what} until {row.lease_expires_at:%H:%M:%S}")
+    row.lease_attempt += 1
+    row.lease_holder = holder
+    row.heartbeat_at = now
+    row.lease_expires_at = now + timedelta(seconds=ttl_s)
+    row.status = TaskStatus.RUNNING
+    row.started_at = row.started_at or now
+    await row.save(using_db=conn)
 
 
 async def acquire_shard(task_id: uuid.UUID, index: int, holder: str, ttl_s: float) -> Lease:
@@ -105,26 +118,14 @@ async def acquire_shard(task_id: uuid.UUID, index: int, holder: str, ttl_s: floa
     shard. Raises ShardDone for a shard already analysed, and otherwise as `acquire` does."""
     async with in_transaction() as conn:
         # The task's row first: its transitions lock it before its shards' rows too.
-        task = await Task.filter(id=task_id).using_db(conn).select_for_update().first()
-        if task is None:
-            raise LookupError(f"task {task_id} not found")
-        if not can_move(TaskStatus(task.status), TaskStatus.RUNNING):
-            raise TaskStopped(f"the task is already {task.status}")
+        task = await _open_task(conn, task_id)
         shard = await TaskShard.filter(task_id=task_id, index=index).using_db(conn).select_for_update().first()
         if shard is None:
             raise LookupError(f"task {task_id} has no shard {index}")
         if TaskStatus(shard.status) is TaskStatus.SUCCEEDED:
             raise ShardDone(f"shard {index} is already analysed")
         now = await db_now(conn)
-        if not is_free(shard, holder, now):
-            raise LeaseHeld(f"run {shard.lease_holder} holds shard {index} until {shard.lease_expires_at:%H:%M:%S}")
-        shard.lease_attempt += 1
-        shard.lease_holder = holder
-        shard.heartbeat_at = now
-        shard.lease_expires_at = now + timedelta(seconds=ttl_s)
-        shard.status = TaskStatus.RUNNING
-        shard.started_at = shard.started_at or now
-        await shard.save(using_db=conn)
+        await _take(conn, shard, f"shard {index}", holder, ttl_s, now)
         if TaskStatus(task.status) is not TaskStatus.RUNNING:
             task.status = TaskStatus.RUNNING
             task.started_at = task.started_at or now
