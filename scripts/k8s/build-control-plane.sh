@@ -70,7 +70,7 @@ import (
 func main() { etcdmain.Main(os.Args) }
 GO
 etcd_go=$(curl -fsS "$(go env GOPROXY | cut -d, -f1)/go.etcd.io/etcd/server/v3/@v/$etcd_version.mod" \
-  | awk '$1 == "go" {print $2; exit}') || etcd_go=$go_line
+  | awk '$1 == "go" && !v {v = $2} END {print v}') || etcd_go=$go_line  # read to the end: no SIGPIPE for curl
 {
   echo "module videoanalysis.test/etcd-build"
   echo "go ${etcd_go:-$go_line}"

@@ -21,7 +21,8 @@ build() {  # build <name> <module> <version> <cmd-path> <dest>
   scratch=$(mktemp -d /tmp/va-addon-build.XXXXXX)
   echo "building $name $version from $module" >&2
   local go_line
-  go_line=$(curl -fsS "$(go env GOPROXY | cut -d, -f1)/$module/@v/$version.mod" | awk '$1 == "go" {print $2; exit}')
+  # awk reads to the end: an early exit would fail curl's write (23) under pipefail
+  go_line=$(curl -fsS "$(go env GOPROXY | cut -d, -f1)/$module/@v/$version.mod" | awk '$1 == "go" && !v {v = $2} END {print v}')
   printf 'module videoanalysis.test/%s-build\ngo %s\nrequire %s %s\n' "$name" "$go_line" "$module" "$version" \
     >"$scratch/go.mod"
   (cd "$scratch" && go mod download "$module@$version" && go get "$module/$cmd@$version" >/dev/null 2>&1 || true)
