@@ -69,7 +69,7 @@ async def merge_shards(task: Task, lease: Lease) -> None:
     frames = int(plan.get("frames", 0))
     if task.merge_state is None:
         mapping = await link_tracks(task.id, ranges)
-        await _replace_tracks(lease, mapping)
+        await _replace_tracks(lease, mapping, tracking=task.objects is not None)
         state: dict[str, Any] = {"mapping": {str(k): v for k, v in mapping.items()}}
     else:
         state = task.merge_state
@@ -103,15 +103,18 @@ async def link_tracks(task_id: Any, ranges: list[dict[str, Any]]) -> dict[int, i
     return {track_id: global_id for (_, track_id), global_id in numbered.items()}
 
 
-async def _replace_tracks(lease: Lease, mapping: dict[int, int]) -> None:
+async def _replace_tracks(lease: Lease, mapping: dict[int, int], *, tracking: bool) -> None:
     """Step 1, one transaction: record the mapping, and replace the shards' track rows by the
-    merged ones. A retry after a lost acknowledgement finds the mapping recorded and stops."""
+    merged ones (a task without a tracker has none, and its `objects` stays null). A retry after
+    a lost acknowledgement finds the mapping recorded and stops."""
     state = {"mapping": {str(k): v for k, v in mapping.items()}}
     async with in_transaction() as conn:
         if not await lease.fenced(conn).filter(merge_state__isnull=True).update(merge_state=state, next_frame=0):
             if await lease.fenced(conn).filter(merge_state__isnull=False).exists():
                 return  # recorded by an earlier attempt
             raise MergeFenced("the merge's lease was lost")
+        if not tracking:
+            return
         rows = await Track.filter(task_id=lease.task_id).using_db(conn)
         chains: dict[int, list[Track]] = defaultdict(list)
         for row in rows:

@@ -145,14 +145,18 @@ async def test_three_shards_give_the_answer_of_one_run(harness: JobHarness, runs
 
 
 async def test_a_shard_index_past_the_plan_has_nothing_to_do(harness: JobHarness, runs: Runs) -> None:
-    """Asked for 8 shards, the 295 frames hold only 4 cuts at least a pre-roll apart: indexes
-    4 to 7 exit at once, and the task ends with the reason recorded."""
-    task = await harness.task("long.mp4", frame_stride=5)
+    """Asked for 8 shards, the 295 frames hold fewer cuts at least a pre-roll apart: the indexes
+    past them exit at once, and the task ends with the reason recorded (no tracker here: the merge
+    leaves no tracks and no object counts)."""
+    task = await harness.task("long.mp4", frame_stride=5, tracker="none")
     results = await runs.shards(task, 8)
     assert [code for code, _ in results] == [0] * 8, results
     sharded = await Task.get(id=task.id)
     assert sharded.status == TaskStatus.SUCCEEDED, sharded.error
     assert sharded.shards < 8 and sharded.shard_plan["reason"].startswith(f"only {sharded.shards} shards")
+    assert sharded.objects is None and not await Track.filter(task_id=task.id).exists()
+    rows = await frames_of(sharded)
+    assert len(rows) == sharded.frames_done == 59 and all(o["track_id"] is None for r in rows for o in r.objects)
 
 
 async def test_a_shard_killed_mid_way_resumes_alone(harness: JobHarness, runs: Runs) -> None:
