@@ -28,7 +28,8 @@ async def add_counts(conn: BaseDBAsyncClient, task_id: uuid.UUID | str, counts: 
     """Add `counts` to the task's counters (start from zero with `reset`), under a row lock."""
     if not counts and not reset:
         return
-    stored = await Task.filter(id=task_id).using_db(conn).select_for_update().values_list("detections", flat=True)
-    total: Counter[str] = Counter() if reset or not stored else Counter(stored[0] or {})
+    # `.first()`: Tortoise leaves FOR UPDATE out of a values_list query
+    task = await Task.filter(id=task_id).using_db(conn).select_for_update().first()
+    total: Counter[str] = Counter() if reset or task is None else Counter(task.detections or {})
     total.update(counts)
     await Task.filter(id=task_id).using_db(conn).update(detections=dict(sorted(total.items())))

@@ -82,14 +82,14 @@ def failure_reason(exc: BaseException) -> str:
     return f"analysis failed: {type(exc).__name__}: {exc}"
 
 
-async def take_lease(task_id: uuid.UUID, settings: JobSettings) -> Lease:
+async def take_lease(task_id: uuid.UUID, settings: JobSettings, *, merge: bool = False) -> Lease:
     """Acquire the lease, waiting up to VA_LEASE_WAIT_S (one TTL) for another run's to expire
     (a retried Pod whose predecessor died without releasing it)."""
     wait = settings.lease_wait_s if settings.lease_wait_s is not None else settings.lease_ttl_s
     deadline = time.monotonic() + wait
     while True:
         try:
-            return await acquire(task_id, settings.resolved_lease_holder, settings.lease_ttl_s)
+            return await acquire(task_id, settings.resolved_lease_holder, settings.lease_ttl_s, merge=merge)
         except LeaseHeld:
             if time.monotonic() >= deadline:
                 raise

@@ -22,6 +22,7 @@ cursor already at the batch's end), so running the merge twice gives the same an
 from __future__ import annotations
 
 import logging
+from bisect import bisect_right
 from collections import Counter, defaultdict
 from typing import Any
 
@@ -31,6 +32,7 @@ from tortoise.transactions import in_transaction
 from inference_job.pipeline import FrameResult
 from inference_job.seams import link_seam, number_tracks, relabel, window
 from videoanalysis.lease import Lease, why_fenced
+from videoanalysis.params import task_params
 from videoanalysis.tables import FrameDetections, SeamFrame, Task, Track
 from videoanalysis.task_status import TaskStatus
 from videoanalysis.transitions import transition
@@ -69,16 +71,17 @@ async def merge_shards(task: Task, lease: Lease) -> None:
     frames = int(plan.get("frames", 0))
     if task.merge_state is None:
         mapping = await link_tracks(task.id, ranges)
-        await _replace_tracks(lease, mapping, tracking=task.objects is not None)
+        await _replace_tracks(lease, mapping, tracking=task_params(task.model, task.params).tracker != "none")
         state: dict[str, Any] = {"mapping": {str(k): v for k, v in mapping.items()}}
     else:
         state = task.merge_state
     mapping = {int(k): int(v) for k, v in state["mapping"].items()}
     by_shard = {(k // SHARD_TRACK_SPAN, k): v for k, v in mapping.items()}  # as `seams.relabel` reads it
+    starts = [int(r["start"]) for r in ranges]
     position = await _cursor(lease)
     while position < frames:
         end = min(frames, position + MERGE_BATCH_FRAMES)
-        await _relabel_frames(lease, by_shard, position, end)
+        await _relabel_frames(lease, by_shard, starts, position, end)
         position = end
     await SeamFrame.filter(task_id=task.id).delete()
     if await transition(task.id, TaskStatus.SUCCEEDED, fence=lease) is None:
@@ -91,6 +94,8 @@ async def link_tracks(task_id: Any, ranges: list[dict[str, Any]]) -> dict[int, i
     owned: list[dict[int, int]] = [{} for _ in ranges]
     for track_id, first in await Track.filter(task_id=task_id).values_list("track_id", "first_frame"):
         owned[track_id // SHARD_TRACK_SPAN][track_id] = first
+    if len(ranges) == 1:  # a plan of one shard: the tracker's own ids, as a run of the whole video
+        return {track_id: track_id for track_id in owned[0]}
     links: list[dict[int, int]] = []
     for shard in ranges[1:]:
         span = {"frame_index__gte": shard["prerollStart"], "frame_index__lt": shard["start"]}
@@ -169,8 +174,11 @@ async def _cursor(lease: Lease) -> int:
     return int(row.next_frame)
 
 
-async def _relabel_frames(lease: Lease, mapping: dict[tuple[int, int], int], start: int, end: int) -> None:
-    """Step 2 for frames [start, end), one transaction fenced on the cursor at `start`."""
+async def _relabel_frames(
+    lease: Lease, mapping: dict[tuple[int, int], int], starts: list[int], start: int, end: int
+) -> None:
+    """Step 2 for frames [start, end), one transaction fenced on the cursor at `start`; a frame
+    belongs to the shard whose range holds it (`starts`: each shard's first frame)."""
     async with in_transaction() as conn:
         if not await lease.fenced(conn).filter(next_frame=start).update(next_frame=end):
             if await lease.fenced(conn).filter(next_frame=end).exists():
@@ -182,14 +190,10 @@ async def _relabel_frames(lease: Lease, mapping: dict[tuple[int, int], int], sta
         changed = []
         for row in rows:
             if any(o.get("track_id") is not None for o in row.objects):
-                row.objects = relabel(row.objects, _shard_of_frame(row.objects), mapping)
+                row.objects = relabel(row.objects, bisect_right(starts, row.frame_index) - 1, mapping)
                 changed.append(row)
         if changed:
             await FrameDetections.bulk_update(changed, fields=["objects"], using_db=conn)
-
-
-def _shard_of_frame(objects: list[dict]) -> int:
-    return next(o["track_id"] for o in objects if o.get("track_id") is not None) // SHARD_TRACK_SPAN
 
 
 __all__ = [

@@ -30,15 +30,18 @@ from inference_job.source import local_video
 from inference_job.tracker import LOST_TRACK_S
 from inference_job.watchdog import Watchdog
 from videoanalysis.clock import db_now
+from videoanalysis.db import is_transient_db_error
 from videoanalysis.exitcodes import JobExit
 from videoanalysis.lease import Lease, LeaseHeld, LeaseLost, ShardDone, TaskStopped, acquire_shard, why_fenced
 from videoanalysis.params import frames_to_analyse, task_params
 from videoanalysis.shard_plan import ShardRange, TableError, library, plan, preroll_frames, scan
 from videoanalysis.tables import Task, TaskShard
 from videoanalysis.task_status import TaskStatus
+from videoanalysis.transitions import transition
 from videoanalysis.video_probe import probe_video
 
 log = logging.getLogger("inference_job")
+OPEN = (TaskStatus.PENDING, TaskStatus.RUNNING)
 
 
 @dataclass(frozen=True)
@@ -59,7 +62,10 @@ async def run_shard(task_id: uuid.UUID, settings: JobSettings, shard: ShardArgs)
         return JobExit.OK
     params = task_params(task.model, task.params)
     async with local_video(task.video_uri, settings) as path:  # a URL's video: each shard fetches it
-        ranges = await ensure_plan(task, shard.count, path, params.frame_stride)
+        try:
+            ranges = await ensure_plan(task, shard.count, path, params.frame_stride)
+        except TaskStopped:  # cancelled while its video was scanned
+            return JobExit.OK
         if shard.index >= len(ranges):
             log.info("task %s: the plan has %d shards, none numbered %d", task_id, len(ranges), shard.index)
             return JobExit.OK
@@ -96,7 +102,7 @@ async def ensure_plan(task: Task, asked: int, path: Path, stride: int) -> list[S
         made = await asyncio.to_thread(_make_plan, path, asked, stride)
         async with in_transaction() as conn:
             if (
-                await Task.filter(id=task.id, shard_plan__isnull=True)
+                await Task.filter(id=task.id, shard_plan__isnull=True, status__in=OPEN)  # not once ended
                 .using_db(conn)
                 .update(shard_plan=made, shards=len(made["shards"]), frames_total=made["analysed"])
             ):
@@ -115,8 +121,9 @@ async def ensure_plan(task: Task, asked: int, path: Path, stride: int) -> list[S
                     ],
                     using_db=conn,
                 )
-        await task.refresh_from_db(fields=["shard_plan", "shards", "frames_total"])
-    assert task.shard_plan is not None
+        await task.refresh_from_db(fields=["shard_plan", "shards", "frames_total", "status"])
+    if task.shard_plan is None:
+        raise TaskStopped(f"the task is already {task.status}")
     return [
         ShardRange(s["index"], s["start"], s["end"], s["prerollStart"], s["startSeconds"])
         for s in task.shard_plan["shards"]
@@ -163,7 +170,7 @@ async def merge_when_done(task_id: uuid.UUID, settings: JobSettings) -> int:
     if await TaskShard.filter(task_id=task_id).exclude(status=TaskStatus.SUCCEEDED).exists():
         return JobExit.OK
     try:
-        lease = await take_lease(task_id, settings)
+        lease = await take_lease(task_id, settings, merge=True)
     except LeaseHeld:
         return JobExit.OK
     except TaskStopped:  # merged already, or the task ended meanwhile
@@ -176,6 +183,13 @@ async def merge_when_done(task_id: uuid.UUID, settings: JobSettings) -> int:
         return JobExit.OK
     except (LeaseLost, MergeFenced) as exc:
         log.warning("task %s: merge stopped: %s", task_id, exc)
+        return JobExit.SUPERSEDED
+    except Exception as exc:
+        if is_transient_db_error(exc):
+            raise  # the run's database retries rerun it, resuming where it stopped
+        log.exception("task %s: merge failed", task_id)
+        if await transition(task_id, TaskStatus.FAILED, error=f"merging the shards failed: {exc}", fence=lease):
+            return JobExit.FAILED
         return JobExit.SUPERSEDED
     return JobExit.OK
 

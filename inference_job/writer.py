@@ -214,8 +214,9 @@ class ResultWriter:
 
 async def _lock_running_task(conn: Any, task_id: Any) -> bool:
     """Lock a sharded task's row for this transaction, if it still runs."""
-    return bool(
-        await Task.filter(id=task_id, status=TaskStatus.RUNNING).using_db(conn).select_for_update().values_list("id")
+    # `.first()`: Tortoise leaves FOR UPDATE out of a values_list query
+    return (
+        await Task.filter(id=task_id, status=TaskStatus.RUNNING).using_db(conn).select_for_update().first() is not None
     )
 
 

@@ -75,14 +75,17 @@ def is_free(row: Task | TaskShard, holder: str, now: datetime) -> bool:
     return row.lease_holder in (None, holder) or row.lease_expires_at is None or row.lease_expires_at <= now
 
 
-async def acquire(task_id: uuid.UUID, holder: str, ttl_s: float) -> Lease:
+async def acquire(task_id: uuid.UUID, holder: str, ttl_s: float, *, merge: bool = False) -> Lease:
     """Take the lease of an open task and move it to RUNNING, if the state machine allows that
-    move (`can_move`, as for any other move).
+    move (`can_move`, as for any other move). A task cut into shards gives its own lease only to
+    the merge of its shards (`merge`), never to a run of the whole video.
 
-    Raises TaskStopped when the task has ended, LeaseHeld when another run's lease is live,
-    LookupError when there is no such task."""
+    Raises TaskStopped when the task has ended, LeaseHeld when another run's lease is live (or
+    the task is, or is not, in shards against `merge`), LookupError when there is no such task."""
     async with in_transaction() as conn:
         task = await _open_task(conn, task_id)
+        if (task.shard_plan is not None) != merge:
+            raise LeaseHeld("the task runs in shards" if task.shard_plan is not None else "the task has no shards")
         now = await db_now(conn)
         await _take(conn, task, "the lease", holder, ttl_s, now)
         return Lease(task.id, task.lease_attempt, holder, ttl_s, task.next_frame, task.stage_state)
@@ -125,6 +128,8 @@ async def acquire_shard(task_id: uuid.UUID, index: int, holder: str, ttl_s: floa
         if TaskStatus(shard.status) is TaskStatus.SUCCEEDED:
             raise ShardDone(f"shard {index} is already analysed")
         now = await db_now(conn)
+        if not is_free(task, holder, now):  # a run of the whole video began before the plan
+            raise LeaseHeld(f"run {task.lease_holder} analyses the whole task")
         await _take(conn, shard, f"shard {index}", holder, ttl_s, now)
         if TaskStatus(task.status) is not TaskStatus.RUNNING:
             task.status = TaskStatus.RUNNING

@@ -246,7 +246,9 @@ def plan(table: FrameTable, shards: int, *, preroll: int, expected_frames: int |
                 f"only {n} shard{'s' * (n != 1)}: no more of the video's {len(clean)} clean keyframes"
                 f" lie at least a pre-roll ({preroll} frames) apart"
             )
-    bounds = [0, *cuts, table.frames]
+    # One shard for want of a frame-exact table: its range is the reader's count, not the table's.
+    frames = expected_frames if reason is not None and expected_frames is not None else table.frames
+    bounds = [0, *cuts, frames]
     ranges = [
         ShardRange(
             index=i,
@@ -257,7 +259,7 @@ def plan(table: FrameTable, shards: int, *, preroll: int, expected_frames: int |
         )
         for i, (start, end) in enumerate(pairwise(bounds))
     ]
-    return ShardPlan(table.frames, ranges, library(), shards, reason, cuts)
+    return ShardPlan(frames, ranges, library(), shards, reason, cuts)
 
 
 def _one_shard_reason(table: FrameTable, expected_frames: int | None) -> str | None:

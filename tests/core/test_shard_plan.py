@@ -98,6 +98,7 @@ def test_a_millisecond_time_base_rounding_is_a_constant_rate(corpus: dict[str, P
 def test_a_count_the_reader_disagrees_with_is_one_shard(corpus: dict[str, Path]) -> None:
     p = plan(scan(corpus["closed"]), 3, preroll=0, expected_frames=119)
     assert len(p.shards) == 1 and p.reason == "the container announces 119 frames but holds 120"
+    assert (p.frames, p.shards[0].end) == (119, 119)  # the reader's count, which it holds the video to
 
 
 def test_opencvs_mpeg4_clips_plan_at_their_keyframes(tmp_path: Path) -> None:

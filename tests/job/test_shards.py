@@ -19,7 +19,7 @@ import pytest
 
 from bench.tracking import score, sequence_data
 from bench.tracking_scenes import render, scenes
-from inference_job.merge import merge_shards
+from inference_job.merge import SHARD_TRACK_SPAN, merge_shards
 from tests.support.job_harness import JobHarness, frames_of
 from tests.support.lost_acks import lost_acks
 from tests.support.paths import ROOT
@@ -27,7 +27,7 @@ from tests.support.videos import reencoded
 from tests.support.waits import until
 from videoanalysis.db import is_transient_db_error
 from videoanalysis.exitcodes import JobExit
-from videoanalysis.lease import TaskStopped, acquire
+from videoanalysis.lease import Lease, TaskStopped, acquire, release
 from videoanalysis.tables import FrameDetections, SeamFrame, Task, TaskShard, Track
 from videoanalysis.task_status import TaskStatus
 from videoanalysis.transitions import transition
@@ -36,13 +36,18 @@ FAST = {"VA_LEASE_TTL_S": "2", "VA_WRITE_BATCH_FRAMES": "8"}
 
 
 @pytest.fixture(scope="module")
-def long_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Two faces crossing, then a face leaving and coming back: 295 frames at 25 fps, an IDR
-    picture every 10 frames, so three shards cut at frames 100 and 200 (pre-rolls of 60)."""
-    d = tmp_path_factory.mktemp("shards")
+def scene_parts(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """Two faces crossing, then a face leaving and coming back: 295 frames at 25 fps."""
+    d = tmp_path_factory.mktemp("scenes")
     by_name = {s.name: s for s in scenes()}
-    parts = [render(by_name[name], d / f"{name}.avi") and d / f"{name}.avi" for name in ("crossing", "reentry")]
-    return reencoded(parts, d / "long.mp4", fps=25, gop=10)
+    return [render(by_name[name], d / f"{name}.avi") and d / f"{name}.avi" for name in ("crossing", "reentry")]
+
+
+@pytest.fixture(scope="module")
+def long_video(scene_parts: list[Path]) -> Path:
+    """The scenes with an IDR picture every 10 frames: three shards cut at frames 100 and 200
+    (pre-rolls of 60)."""
+    return reencoded(scene_parts, scene_parts[0].with_name("long.mp4"), fps=25, gop=10)
 
 
 class Runs:
@@ -222,6 +227,22 @@ async def test_a_cancel_stops_every_shard(harness: JobHarness, runs: Runs) -> No
     assert {s.status for s in shards} == {TaskStatus.CANCELLED} and all(s.lease_holder is None for s in shards)
 
 
+async def shards_leaving_the_merge(runs: Runs, task: Task, k: int) -> Lease:
+    """Run the task's k shards while the test holds the task's own lease, taken for the merge
+    once every shard runs: their runs end without merging, and the lease is the test's."""
+    procs = [await runs.start(task, "--shards", str(k), "--shard", str(i), VA_LEASE_WAIT_S="0") for i in range(k)]
+
+    async def all_running() -> bool:
+        return await TaskShard.filter(task_id=task.id, status=TaskStatus.RUNNING).count() == k
+
+    await until(all_running, timeout=120, what=f"{k} shards running")
+    lease = await acquire(task.id, "test-merge", ttl_s=600, merge=True)
+    results = [await ended(p) for p in procs]
+    assert [code for code, _ in results] == [0] * k, results
+    assert (await Task.get(id=task.id)).status == TaskStatus.RUNNING  # merged by nobody yet
+    return lease
+
+
 async def merged_state(task_id: object) -> dict:
     """What the merge leaves: the task's counters, every track row, every frame row."""
     task = await Task.get(id=task_id)
@@ -235,17 +256,13 @@ async def merged_state(task_id: object) -> dict:
 async def test_a_merge_whose_commits_lose_their_acknowledgements_gives_the_same_answer(
     harness: JobHarness, runs: Runs, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The shards of two tasks run while the test holds each task's lease, so their runs leave
-    the merge to it; one merges cleanly, the other with COMMIT acknowledgements lost (its step 1,
+    """The shards of two tasks run while the test holds each task's lease (`shards_leaving_the_merge`),
+    so their runs leave the merge to it; one merges cleanly, the other with COMMIT acknowledgements lost (its step 1,
     a batch of relabelled frames, its last batch and its ending), each loss followed by the
     merge run again as a rerun would: both end with the same rows, tracks and counters."""
     monkeypatch.setattr("inference_job.merge.MERGE_BATCH_FRAMES", 50)  # 295 frames: 6 batches
     clean, lossy = await harness.task("long.mp4"), await harness.task("long.mp4")
-    held = {t.id: await acquire(t.id, "test-merge", ttl_s=600) for t in (clean, lossy)}
-    for task in (clean, lossy):
-        results = await runs.shards(task, 3, VA_LEASE_WAIT_S="0")
-        assert [code for code, _ in results] == [0, 0, 0], results
-        assert (await Task.get(id=task.id)).status == TaskStatus.RUNNING  # merged by nobody yet
+    held = {t.id: await shards_leaving_the_merge(runs, t, 3) for t in (clean, lossy)}
     await merge_shards(await Task.get(id=clean.id), held[clean.id])
     with lost_acks({1, 3, 7, 8}) as acks:
         for _ in range(6):
@@ -260,3 +277,41 @@ async def test_a_merge_whose_commits_lose_their_acknowledgements_gives_the_same_
     expected = await merged_state(clean.id)
     assert expected["task"][0] == TaskStatus.SUCCEEDED and len(expected["tracks"]) >= 3
     assert await merged_state(lossy.id) == expected
+
+
+async def test_a_plan_of_one_shard_gives_the_very_answer_of_one_run(
+    harness: JobHarness, runs: Runs, scene_parts: list[Path]
+) -> None:
+    """The same scenes in open GOPs: no frame after the first is an IDR picture, so two shards
+    asked make one, with the reason; its answer is the whole run's, track ids included."""
+    reencoded(scene_parts, harness.videos_dir / "open.mp4", fps=25, gop=10, open_gop=True)
+    one = await harness.task("open.mp4")
+    code, err = await ended(await runs.start(one))
+    assert code == JobExit.OK, err
+    task = await harness.task("open.mp4")
+    assert [code for code, _ in await runs.shards(task, 2)] == [0, 0]
+    sharded = await Task.get(id=task.id)
+    assert sharded.status == TaskStatus.SUCCEEDED and sharded.shards == 1
+    assert sharded.shard_plan is not None and sharded.shard_plan["reason"].startswith("only 1 shard")
+    a, b = await frames_of(await Task.get(id=one.id)), await frames_of(sharded)
+    assert [(r.frame_index, r.objects) for r in b] == [(r.frame_index, r.objects) for r in a]
+    assert await merged_state(task.id) == {**await merged_state(one.id), "task": (await merged_state(task.id))["task"]}
+
+
+async def test_a_merge_that_cannot_complete_fails_the_task_with_the_reason(harness: JobHarness, runs: Runs) -> None:
+    """The shards done and the merge left to the test; a track row naming a shard the plan does
+    not have makes the merge impossible: the next run's merge ends the task FAILED with that
+    reason instead of leaving it RUNNING for ever."""
+    task = await harness.task("long.mp4", frame_stride=2)
+    lease = await shards_leaving_the_merge(runs, task, 2)
+    row = await Track.filter(task_id=task.id).first().values()
+    assert row is not None
+    row.pop("id")
+    await Track.create(**{**row, "track_id": 7 * SHARD_TRACK_SPAN + 1})
+    assert await release(lease)
+    code, err = await ended(await runs.start(task, "--shards", "2", "--shard", "0"))
+    assert code == JobExit.FAILED, err
+    failed = await Task.get(id=task.id)
+    assert failed.status == TaskStatus.FAILED and (failed.error or "").startswith("merging the shards failed: "), (
+        failed.error
+    )

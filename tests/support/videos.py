@@ -159,16 +159,18 @@ def coded_video(
     return path
 
 
-def reencoded(sources: list[Path], dest: Path, *, fps: int, gop: int) -> Path:
-    """The frames of `sources`, one after the other, encoded as one H.264 file with an IDR
-    picture every `gop` frames and B-frames (clean cut points for a shard plan)."""
+def reencoded(sources: list[Path], dest: Path, *, fps: int, gop: int, open_gop: bool = False) -> Path:
+    """The frames of `sources`, one after the other, encoded as one H.264 file with B-frames and
+    a keyframe every `gop` frames: IDR pictures (clean cut points for a shard plan), or with
+    `open_gop` recovery-point I-frames after the first (none to cut at)."""
     from fractions import Fraction
 
     import av
 
     with av.open(str(dest), "w") as container:
         stream = container.add_stream("libx264", rate=Fraction(fps))
-        stream.options = {"x264-params": f"keyint={gop}:min-keyint={gop}:bframes=2:scenecut=0", "crf": "18"}
+        params = f"keyint={gop}:min-keyint={gop}:bframes=2:scenecut=0" + (":open-gop=1" if open_gop else "")
+        stream.options = {"x264-params": params, "crf": "18"}
         for source in sources:
             cap = cv2.VideoCapture(str(source))
             while (item := cap.read())[0]:
