@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from videoanalysis.params import MAX_SHARDS
 from videoanalysis.settings import CoreSettings
 from videoanalysis.webhooks import WebhookPolicy
 
@@ -109,6 +110,12 @@ class ApiSettings(CoreSettings):
     )
     dispatcher: DispatcherKind = Field(
         DispatcherKind.LOCAL, description="local (subprocess on this machine) or kubernetes."
+    )
+    shard_min_frames: int = Field(
+        20_000, ge=1, description="shards=auto: one shard per this many analysed frames of an uploaded video."
+    )
+    max_shards: int = Field(
+        16, ge=1, le=MAX_SHARDS, description="Most shards a task may ask for (auto stays within it too)."
     )
     local_concurrency: int = Field(
         1, gt=0, description="Local dispatcher: analyses run at once (the rest wait in a queue)."

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -103,6 +104,22 @@ class TaskWaiting(BaseModel):
     message: str = Field(description="Why, in the scheduler's or the queue's words.")
 
 
+class ShardOut(BaseModel):
+    index: int
+    status: TaskStatus
+    frames_done: int = Field(description="Frames of its own range analysed and committed.")
+    frames_total: int = Field(description="Frames of its own range that will be analysed.")
+
+
+class TaskShards(BaseModel):
+    asked: int = Field(description="Shards asked for (`shards`, `auto` resolved at upload).")
+    planned: int | None = Field(
+        description="Shards the plan cut (fewer than asked when the video has fewer clean cuts); null before the plan."
+    )
+    reason: str | None = Field(description="Why the plan cut fewer shards than asked, when it did.")
+    parts: list[ShardOut] = Field(description="Each shard's state and progress, by index (once planned).")
+
+
 class TaskOut(BaseModel):
     task_id: uuid.UUID
     status: TaskStatus
@@ -119,12 +136,15 @@ class TaskOut(BaseModel):
     frames_done: int
     frames_total: int | None = Field(description="Frames that will be analysed (after the stride).")
     summary: TaskSummary
+    shards: TaskShards | None = Field(
+        None, description="A task asked to run in more than one shard: the plan and each shard's progress."
+    )
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
 
     @classmethod
-    def of(cls, task: Task) -> TaskOut:
+    def of(cls, task: Task, parts: list[ShardOut] | None = None) -> TaskOut:
         status = TaskStatus(task.status)
         return cls(
             task_id=task.id,
@@ -144,10 +164,32 @@ class TaskOut(BaseModel):
             frames_done=task.frames_done,
             frames_total=task.frames_total,
             summary=TaskSummary.of(task.detections, task.objects),
+            shards=task_shards(task.params, task.shards, task.shard_plan, parts),
             created_at=task.created_at,
             started_at=task.started_at,
             finished_at=task.finished_at,
         )
+
+
+def asked_shards(task: Task) -> int:
+    asked = (task.params or {}).get("shards", 1)
+    return asked if isinstance(asked, int) else 1
+
+
+def task_shards(
+    params: Mapping[str, Any] | None, planned: int | None, plan: Mapping[str, Any] | None, parts: list[ShardOut] | None
+) -> TaskShards | None:
+    """The `shards` of an answer: null for a task that runs whole (asked one, planned one)."""
+    asked = (params or {}).get("shards", 1)
+    asked = asked if isinstance(asked, int) else 1
+    if asked <= 1 and (planned or 1) <= 1:
+        return None
+    return TaskShards(
+        asked=asked,
+        planned=planned if plan is not None else None,
+        reason=(plan or {}).get("reason"),
+        parts=parts or [],
+    )
 
 
 class TaskPage(BaseModel):

@@ -116,6 +116,7 @@ async def ensure_plan(task: Task, asked: int, path: Path, stride: int) -> list[S
                             preroll_start=s["prerollStart"],
                             start_seconds=s["startSeconds"],
                             next_frame=s["prerollStart"],
+                            frames_total=frames_to_analyse(s["end"], stride) - frames_to_analyse(s["start"], stride),
                         )
                         for s in made["shards"]
                     ],

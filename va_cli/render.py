@@ -115,9 +115,23 @@ def task_table(task: dict[str, Any]) -> Table:
         rows.append(("error", f"[red]{task['error']}[/]"))
     if task.get("waiting"):
         rows.append(("waiting", f"[yellow]{task['waiting']['reason']}[/]: {task['waiting']['message']}"))
+    if task.get("shards"):
+        rows.append(("shards", shards_text(task["shards"])))
     for key, value in rows:
         table.add_row(key, value)
     return table
+
+
+def shards_text(shards: dict[str, Any]) -> str:
+    """`2 asked, 2 planned: #0 SUCCEEDED 150/150, #1 RUNNING 40/150` and why fewer, if so."""
+    planned = shards.get("planned")
+    text = f"{shards['asked']} asked, " + (f"{planned} planned" if planned is not None else "not planned yet")
+    parts = [f"#{p['index']} {p['status']} {p['frames_done']}/{p['frames_total']}" for p in shards.get("parts") or []]
+    if parts:
+        text += ": " + ", ".join(parts)
+    if shards.get("reason"):
+        text += f" ({shards['reason']})"
+    return text
 
 
 def tasks_table(tasks: Iterable[dict[str, Any]]) -> Table:

@@ -6,6 +6,10 @@ inference image's own CLI (`python -m inference_job --task-id <uuid>`), which re
 row (model, parameters, video) from the database named by a Secret, never a literal URL. The
 task id is the resource's `status.taskId` (the authority), and the analysis parameters are the
 row's snapshot: only scheduling fields of the spec reach the Job.
+
+`spec.shards` K > 1 makes the Job Indexed: K Pods, one shard each (`--shards K`, the index
+from JOB_COMPLETION_INDEX), each index retried on its own (`backoffLimitPerIndex`), while a
+permanent exit of any shard still fails the whole Job (`podFailurePolicy`).
 """
 
 from __future__ import annotations
@@ -26,6 +30,9 @@ from videoanalysis.k8s.resource import task_id_of
 #: these apply when neither the resource nor the defaults do.
 JOB_FALLBACKS: dict[str, Any] = {"gpus": 1, "activeDeadlineSeconds": 3600, "backoffLimit": 2}
 SPEC_DEFAULTS: dict[str, Any] = dict(JOB_FALLBACKS)
+#: Kueue's partial admission: it may start an Indexed Job with fewer Pods than shards (down to
+#: this many at once), the rest running in waves as quota frees up.
+ANNOTATION_KUEUE_MIN_PARALLELISM = "kueue.x-k8s.io/job-min-parallelism"
 
 
 class SpecError(ValueError):
@@ -38,11 +45,28 @@ def effective_spec(spec: Mapping[str, Any], job_defaults: JobDefaults | None = N
     return {**SPEC_DEFAULTS, **merge_job_defaults(spec, job_defaults)}
 
 
+def shard_count(spec: Mapping[str, Any]) -> int:
+    """K of `spec.shards` (1 when unset). `auto` is resolved by the API from an uploaded video's
+    frame count before the resource is made; the operator has no video to count."""
+    value = spec.get("shards", 1)
+    if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).isdigit():
+        raise SpecError(f"spec.shards: {value} is resolved by the API for an uploaded video; give a number")
+    return int(value)
+
+
 def validate_spec(spec: Mapping[str, Any], settings: OperatorSettings) -> None:
     """Refuse what no retry can fix; the CRD schema already checked types and ranges, and the
     analysis parameters were checked when the task row was made or found (`va_operator.taskrow`)."""
-    if int(spec["gpus"]) > settings.max_gpus_per_job:
-        raise SpecError(f"spec.gpus={spec['gpus']} exceeds the operator's limit of {settings.max_gpus_per_job}")
+    gpus, shards = int(spec["gpus"]), shard_count(spec)
+    if gpus > settings.max_gpus_per_job:
+        raise SpecError(f"spec.gpus={gpus} exceeds the operator's limit of {settings.max_gpus_per_job}")
+    if shards > settings.max_shards:
+        raise SpecError(f"spec.shards={shards} exceeds the operator's limit of {settings.max_shards} (VA_MAX_SHARDS)")
+    if shards * gpus > settings.max_gpus_per_job:
+        raise SpecError(
+            f"spec.shards={shards} × spec.gpus={gpus} = {shards * gpus} GPUs exceeds the operator's limit of "
+            f"{settings.max_gpus_per_job} (VA_MAX_GPUS_PER_JOB)"
+        )
 
 
 def job_labels(va_name: str, task_id: str, settings: OperatorSettings) -> dict[str, str]:
@@ -82,6 +106,11 @@ def container_resources(spec: Mapping[str, Any], job_pod: JobPod) -> dict[str, A
     return resources
 
 
+def _command(spec: Mapping[str, Any], task_id: str, settings: OperatorSettings) -> list[str]:
+    shards = shard_count(spec)
+    return [*settings.job_command, "--task-id", task_id, *(["--shards", str(shards)] if shards > 1 else [])]
+
+
 def _container(spec: Mapping[str, Any], task_id: str, settings: OperatorSettings) -> dict[str, Any]:
     env: list[dict[str, Any]] = [
         {
@@ -98,7 +127,7 @@ def _container(spec: Mapping[str, Any], task_id: str, settings: OperatorSettings
         "name": names.CONTAINER,
         "image": settings.job_image,
         "imagePullPolicy": settings.image_pull_policy,
-        "command": [*settings.job_command, "--task-id", task_id],
+        "command": _command(spec, task_id, settings),
         "env": env,
         "resources": container_resources(spec, settings.job_pod),
         "volumeMounts": [
@@ -209,14 +238,16 @@ def build_job(va_body: Mapping[str, Any], settings: OperatorSettings) -> dict[st
     spec = effective_spec(va_body.get("spec") or {}, settings.job_defaults)
     validate_spec(spec, settings)
     labels = job_labels(meta["name"], task_id, settings)
+    shards = shard_count(spec)
+    metadata: dict[str, Any] = {"name": names.job_name(meta["name"]), "namespace": meta["namespace"], "labels": labels}
+    if shards > 1 and settings.kueue_queue:
+        metadata["annotations"] = {ANNOTATION_KUEUE_MIN_PARALLELISM: "1"}
     job: dict[str, Any] = {
         "apiVersion": "batch/v1",
         "kind": "Job",
-        "metadata": {"name": names.job_name(meta["name"]), "namespace": meta["namespace"], "labels": labels},
+        "metadata": metadata,
         "spec": {
-            "completions": 1,
-            "parallelism": 1,
-            "backoffLimit": int(spec["backoffLimit"]),
+            **_completions(shards, int(spec["backoffLimit"])),
             "activeDeadlineSeconds": int(spec["activeDeadlineSeconds"]),
             "ttlSecondsAfterFinished": settings.ttl_seconds_after_finished,
             "podFailurePolicy": pod_failure_policy(),
@@ -227,3 +258,19 @@ def build_job(va_body: Mapping[str, Any], settings: OperatorSettings) -> dict[st
         },
     }
     return job
+
+
+def _completions(shards: int, backoff_limit: int) -> dict[str, Any]:
+    """One Pod, or an Indexed Job of one Pod per shard. Per index, a shard's crash retries that
+    shard alone; `maxFailedIndexes: 0` fails the Job once any shard is out of retries, since the
+    merge needs every shard. No `backoffLimit`: the API server defaults it to unlimited beside a
+    per-index limit."""
+    if shards == 1:
+        return {"completions": 1, "parallelism": 1, "backoffLimit": backoff_limit}
+    return {
+        "completionMode": "Indexed",
+        "completions": shards,
+        "parallelism": shards,
+        "backoffLimitPerIndex": backoff_limit,
+        "maxFailedIndexes": 0,
+    }

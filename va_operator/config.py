@@ -14,6 +14,7 @@ from pydantic_settings import SettingsConfigDict
 from va_operator.defaults import JobDefaults
 from va_operator.job_pod import TMP_MOUNT_PATH, JobPod
 from videoanalysis.pacing import size_text
+from videoanalysis.params import MAX_SHARDS
 from videoanalysis.settings import CoreSettings
 
 
@@ -67,7 +68,12 @@ class OperatorSettings(CoreSettings):
     service_account_name: str = Field("", description="The Job's service account; empty: default.")
     runtime_class_name: str = Field("", description="runtimeClassName of the Job (e.g. nvidia).")
     kueue_queue: str = Field("", description="Kueue LocalQueue; sets kueue.x-k8s.io/queue-name.")
-    max_gpus_per_job: int = Field(8, ge=0, description="A spec asking for more GPUs is refused.")
+    max_gpus_per_job: int = Field(
+        8, ge=0, description="A spec asking for more GPUs (spec.gpus, times spec.shards) is refused."
+    )
+    max_shards: int = Field(
+        16, ge=1, le=MAX_SHARDS, description="A spec asking for more shards (Pods of one Indexed Job) is refused."
+    )
     ttl_seconds_after_finished: int = Field(86400, ge=0, description="Finished Jobs are deleted after.")
     progress_interval_s: float = Field(5.0, gt=0, description="Progress mirror period while Running.")
     timer_exit_polling_s: float = Field(

@@ -44,6 +44,11 @@ def job_outcome(job: Mapping[str, Any]) -> Outcome | None:
             f"back-off limit reached: the Pod failed {status.get('failed', 0)} time(s) "
             f"(backoffLimit {spec.get('backoffLimit')})"
         )
+    elif reason in ("FailedIndexes", "MaxFailedIndexesExceeded"):  # a sharded (Indexed) Job
+        message = (
+            f"back-off limit reached: shard(s) {status.get('failedIndexes') or '?'} failed "
+            f"(backoffLimitPerIndex {spec.get('backoffLimitPerIndex')}); the merge needs every shard"
+        )
     else:
         message = failed.get("message") or f"the Job failed ({reason})"
     return Outcome(Phase.FAILED, reason, message)

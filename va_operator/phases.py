@@ -10,12 +10,13 @@ the Job, its Pods and the task row stand for is `va_operator.outcomes`'s.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from videoanalysis.params import frames_to_analyse
 from videoanalysis.summary import TaskSummary
 from videoanalysis.task_status import TaskStatus
 
@@ -174,3 +175,19 @@ def set_condition(
 def summary_of(counts: Mapping[str, int] | None, objects: Mapping[str, int] | None = None) -> dict[str, Any]:
     """status.summary from the task row's per-label counts and unique tracks (None: no tracker)."""
     return TaskSummary.of(counts, objects).as_status()
+
+
+def shards_of(rows: Iterable[Mapping[str, Any]], stride: int) -> list[dict[str, Any]]:
+    """status.shards from a sharded task's `task_shards` rows (index order): each shard's status
+    as a phase word and its own counters. A shard that has not started has no count of its own
+    yet; its range in the plan gives it (the run's own count may differ slightly at the end)."""
+    return [
+        {
+            "index": row["index"],
+            "phase": TaskStatus(row["status"]).value.title(),
+            "framesDone": row["frames_done"] or 0,
+            "framesTotal": row["frames_total"]
+            or frames_to_analyse(row["end_frame"], stride) - frames_to_analyse(row["start_frame"], stride),
+        }
+        for row in sorted(rows, key=lambda r: r["index"])
+    ]

@@ -26,6 +26,7 @@ from va_operator.outcomes import ERASED, never_started
 from va_operator.phases import WAITING, Outcome, Phase, next_status
 from videoanalysis.k8s import names
 from videoanalysis.k8s.resource import task_id_of
+from videoanalysis.tables import Task
 from videoanalysis.webhooks import result_url
 
 log = logging.getLogger(__name__)
@@ -66,7 +67,7 @@ async def ensure_job(body: Mapping[str, Any], settings: OperatorSettings) -> dic
     """Create the resource's Job unless it exists (409 is success); returns the Job. A Job the
     API server refuses fails the resource (JobRejected)."""
     try:
-        job = kube_io.owned_job(body, settings)
+        job = kube_io.owned_job(await with_row_shards(body), settings)
     except SpecError as exc:
         raise await fail_spec(body, exc, settings) from exc
     try:
@@ -74,6 +75,16 @@ async def ensure_job(body: Mapping[str, Any], settings: OperatorSettings) -> dic
     except kopf.PermanentError as err:
         await advance(body, Outcome(Phase.FAILED, "JobRejected", str(err)), settings)
         raise
+
+
+async def with_row_shards(body: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The body with the row's shard count: like every analysis parameter, the snapshot the task
+    was planned with decides, and an edit of `spec.shards` afterwards is only reported."""
+    row = await Task.filter(id=task_id_of(body)).first().values("params")
+    shards = ((row or {}).get("params") or {}).get("shards")
+    if not isinstance(shards, int):
+        return body
+    return {**body, "spec": {**(body.get("spec") or {}), "shards": shards}}
 
 
 async def advance(body: Mapping[str, Any], outcome: Outcome, settings: OperatorSettings, *, attempts: int = 5) -> bool:

@@ -15,10 +15,10 @@ from typing import Any
 
 from va_operator import taskrow
 from va_operator.outcomes import ERASED, settle
-from va_operator.phases import WAITING, Outcome, Phase, percent_done, summary_of
+from va_operator.phases import WAITING, Outcome, Phase, percent_done, shards_of, summary_of
 from videoanalysis import transitions
 from videoanalysis.k8s.resource import task_id_of
-from videoanalysis.tables import Task
+from videoanalysis.tables import Task, TaskShard
 from videoanalysis.task_status import TaskStatus
 
 
@@ -55,16 +55,28 @@ async def write_wait(task_id: str, outcome: Outcome) -> None:
 
 
 async def row_counters(task_id: str) -> dict[str, Any] | None:
-    """Progress and the detection summary of the task row (None without a row)."""
-    row = await Task.filter(id=task_id).first().values("frames_done", "frames_total", "detections", "objects")
+    """Progress and the detection summary of the task row (None without a row), and each
+    shard's phase and counters when the task was planned in more than one (progress stays the
+    whole task's: the shards add their frames to the task row)."""
+    row = await (
+        Task.filter(id=task_id)
+        .first()
+        .values("frames_done", "frames_total", "detections", "objects", "shards", "params")
+    )
     if not row:
         return None
-    return {
+    counters = {
         "progress": percent_done(row["frames_done"] or 0, row["frames_total"]),
         "framesDone": row["frames_done"] or 0,
         "framesTotal": row["frames_total"],
         "summary": summary_of(row["detections"], row["objects"]),
     }
+    if (row["shards"] or 1) > 1:
+        shards = await TaskShard.filter(task_id=task_id).values(
+            "index", "status", "frames_done", "frames_total", "start_frame", "end_frame"
+        )
+        counters["shards"] = shards_of(shards, int((row["params"] or {}).get("frame_stride") or 1))
+    return counters
 
 
 async def spec_changes(body: Mapping[str, Any], default_model: str) -> list[str] | None:

@@ -28,7 +28,7 @@ from va_operator.builders import SpecError
 from videoanalysis.catalogue import UnknownModelError
 from videoanalysis.k8s.resource import shown_video_uri
 from videoanalysis.newtask import create_task
-from videoanalysis.params import AnalysisParams, ParamsError, parse_params, task_params
+from videoanalysis.params import AUTO_SHARDS, AnalysisParams, ParamsError, parse_params, task_params
 from videoanalysis.tables import Task, TaskOrigin, User
 from videoanalysis.uploadkeys import is_upload_key
 from videoanalysis.video_fetch import UnsafeURL, VideoUrlPolicy, check_video_url, is_url
@@ -117,6 +117,10 @@ async def find_or_create(
     if task is not None:
         return task
     params = spec_params(spec, default_model)
+    if params.shards == AUTO_SHARDS:  # the Job's completions must be known before the video is read
+        raise SpecError(
+            "spec.shards: auto is resolved by the API for an uploaded video; a resource gives a number of shards"
+        )
     uri = check_video_uri(str(spec.get("videoUri", "")), mount_path, policy)
     owner = await _owner(spec)
     try:

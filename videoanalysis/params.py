@@ -14,7 +14,15 @@ import math
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+)
 from pydantic.alias_generators import to_camel
 
 from videoanalysis.catalogue import UnknownModelError, entry
@@ -29,6 +37,10 @@ class ParamsError(ValueError):
 # only; the default is the one `make bench-tracking` picks (README, Tracks).
 TRACKERS = ("ocsort", "bytetrack", "sort", "none")
 Tracker = Literal["ocsort", "bytetrack", "sort", "none"]
+
+#: The most shards the contract takes; each component's VA_MAX_SHARDS may allow fewer.
+MAX_SHARDS = 64
+AUTO_SHARDS = "auto"
 
 Label = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(printable)]
 
@@ -50,6 +62,13 @@ class AnalysisParams(BaseModel):
     tracker: Tracker = Field(
         "ocsort", description="Follows each object across the analysed frames (track ids); none: no tracks."
     )
+    shards: Annotated[int, Field(ge=1, le=MAX_SHARDS)] | Literal["auto"] = Field(
+        1,
+        description=(
+            "Cut the video into this many ranges analysed side by side (one GPU Job Pod, or one local"
+            " process, each); auto: one per VA_SHARD_MIN_FRAMES analysed frames, at most VA_MAX_SHARDS."
+        ),
+    )
 
     @field_validator("model")
     @classmethod
@@ -57,6 +76,14 @@ class AnalysisParams(BaseModel):
         if value is not None:
             entry(value)  # UnknownModelError (a ValueError) lists the known models
         return value
+
+    @field_validator("shards", mode="wrap")
+    @classmethod
+    def _shards(cls, value: Any, handler: ValidatorFunctionWrapHandler) -> int | str:
+        try:
+            return handler(value)
+        except ValidationError:  # one message for both arms of the union
+            raise ValueError(f"must be an integer from 1 to {MAX_SHARDS}, or {AUTO_SHARDS}") from None
 
     def with_model(self, default: str) -> AnalysisParams:
         """The same parameters with `model` set (the creator's default when unset)."""
@@ -107,16 +134,24 @@ def task_params(model: str, params: Mapping[str, Any] | None) -> AnalysisParams:
     return parse_params({**(params or {}), "model": model})
 
 
+def auto_shards(analysed_frames: int, min_frames: int, max_shards: int) -> int:
+    """`shards: auto`: one shard per `min_frames` analysed frames, between 1 and `max_shards`."""
+    return max(1, min(max_shards, analysed_frames // max(min_frames, 1)))
+
+
 def frames_to_analyse(frames: int, stride: int) -> int:
     """What `Task.frames_total` means everywhere: the frames the stride keeps."""
     return math.ceil(max(frames, 0) / max(stride, 1))
 
 
 __all__ = [
+    "AUTO_SHARDS",
+    "MAX_SHARDS",
     "TRACKERS",
     "AnalysisParams",
     "ParamsError",
     "UnknownModelError",
+    "auto_shards",
     "frames_to_analyse",
     "parse_params",
     "task_params",

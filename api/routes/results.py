@@ -14,9 +14,9 @@ from fastapi import APIRouter, Query
 from pydantic import Json, TypeAdapter
 
 from api.reads import Prepared, json_text
-from api.schemas import DetectedObject, FrameOut, TaskOut, TaskResult
+from api.schemas import DetectedObject, FrameOut, ShardOut, TaskOut, TaskResult, asked_shards
 from api.viewer.access import ViewerTask
-from videoanalysis.tables import FrameDetections
+from videoanalysis.tables import FrameDetections, Task, TaskShard
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])
 
@@ -41,12 +41,23 @@ async def read_result(
     frames = STORED_FRAMES.validate_python([_frame(r) for r in rows[:limit]])
     # A dict of ready models: the response model takes them as they are and serializes the page
     # in one pass of pydantic's core, where building it in Python cost more than the query.
+    parts = await shard_parts(task) if asked_shards(task) > 1 else None
     return {
-        **TaskOut.of(task).model_dump(),
+        **TaskOut.of(task, parts).model_dump(),
         "detections": frames,
         "result": [_best_scores(f) for f in frames],
         "next_cursor": frames[-1].frame if more else None,
     }
+
+
+async def shard_parts(task: Task) -> list[ShardOut]:
+    """Each planned shard's state and progress (none before the plan)."""
+    rows = (
+        await TaskShard.filter(task_id=task.id)
+        .order_by("index")
+        .values("index", "status", "frames_done", "frames_total")
+    )
+    return [ShardOut.model_validate(r) for r in rows]
 
 
 class _StoredFrame(FrameOut):

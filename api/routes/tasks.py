@@ -18,7 +18,7 @@ from api.dispatchers.base import DispatchError
 from api.erase import erase_task
 from api.reads import Prepared, json_text, json_value
 from api.routes.tasks_openapi import ERASED
-from api.schemas import TaskOut, TaskPage
+from api.schemas import TaskOut, TaskPage, task_shards
 from videoanalysis.summary import TaskSummary
 from videoanalysis.tables import Task
 from videoanalysis.task_status import TaskStatus
@@ -84,6 +84,7 @@ def _task_fields(row: Mapping[str, Any]) -> dict[str, Any]:
         "ready": status.is_final,
         "success": status is TaskStatus.SUCCEEDED,
         "summary": TaskSummary.of(json_value(detections), json_value(objects)),
+        "shards": task_shards(json_value(row["params"]), row["shards"], json_value(row["shard_plan"]), None),
     }
 
 

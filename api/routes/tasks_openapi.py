@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from videoanalysis.params import TRACKERS
+from videoanalysis.params import MAX_SHARDS, TRACKERS
 
 UPLOAD_DOC: dict[str, Any] = {
     "parameters": [
@@ -41,6 +41,12 @@ UPLOAD_DOC: dict[str, Any] = {
                         "frame_stride": {"type": "integer", "minimum": 1, "default": 1},
                         "batch_size": {"type": "integer", "minimum": 1, "maximum": 256},
                         "tracker": {"type": "string", "enum": list(TRACKERS), "default": "ocsort"},
+                        "shards": {
+                            "type": "string",
+                            "default": "1",
+                            "description": f"1 to {MAX_SHARDS} (at most VA_MAX_SHARDS) ranges analysed side by side, "
+                            "or `auto` (uploaded files only: one per VA_SHARD_MIN_FRAMES analysed frames)",
+                        },
                         "labels": {"type": "string", "description": "comma-separated labels to keep (all if empty)"},
                         "callback_url": {
                             "type": "string",

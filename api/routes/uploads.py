@@ -30,7 +30,7 @@ from api.video_url import UrlProber, probe_video_url
 from videoanalysis.catalogue import ModelNotInstalledError, UnknownModelError, check_installed
 from videoanalysis.clock import db_now
 from videoanalysis.newtask import create_task
-from videoanalysis.params import AnalysisParams, ParamsError, frames_to_analyse, parse_params
+from videoanalysis.params import AUTO_SHARDS, AnalysisParams, ParamsError, auto_shards, frames_to_analyse, parse_params
 from videoanalysis.storage import NotAVideo, UploadTooLarge, check_upload, new_key, video_uri
 from videoanalysis.tables import Task, TaskOrigin, User
 from videoanalysis.task_status import TaskStatus
@@ -44,7 +44,7 @@ STREAMED_PATHS = frozenset({UPLOAD_PATH})  # bodies capped by VA_MAX_UPLOAD_BYTE
 # The name these log lines have always carried (log queries and alerts match on it).
 log = logging.getLogger("api.routes.tasks")
 #: Form fields of the parameter contract besides `labels` (comma-separated in the form).
-FORM_PARAMS = ("model", "score_threshold", "frame_stride", "batch_size", "tracker")
+FORM_PARAMS = ("model", "score_threshold", "frame_stride", "batch_size", "tracker", "shards")
 #: Every text field the upload takes (the video is `videofile` or `file`); any other is a 422.
 UPLOAD_FIELDS = ("video_url", *FORM_PARAMS, "labels", "callback_url", idempotency.FIELD)
 
@@ -62,7 +62,21 @@ def _task_params(fields: dict[str, str], settings: ApiSettings) -> AnalysisParam
             check_installed(str(params.model))
     except (ParamsError, UnknownModelError, ModelNotInstalledError) as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(exc)) from None
+    if isinstance(params.shards, int) and params.shards > settings.max_shards:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            detail=f"shards: {params.shards} is more than this server allows ({settings.max_shards}, VA_MAX_SHARDS)",
+        )
     return params
+
+
+def _resolved_shards(params: AnalysisParams, analysed: int, settings: ApiSettings) -> AnalysisParams:
+    """`shards: auto` made a number from the frames the stride keeps, so the row, the resource
+    and the Job all carry the count."""
+    if params.shards != AUTO_SHARDS:
+        return params
+    count = auto_shards(analysed, settings.shard_min_frames, settings.max_shards)
+    return params.model_copy(update={"shards": count})
 
 
 def _callback_url(fields: dict[str, str], policy: WebhookPolicy) -> str | None:
@@ -158,16 +172,17 @@ async def _accept_upload(
         final = videos_dir / key
         stored.rename(final)
         stored = final
+        # a frame decoded: at least one, whatever the container announces
+        analysed = frames_to_analyse(max(meta.frames, 1), params.frame_stride)
         task = await _create_task(
             user,
             settings,
             keyed,
-            params,
+            _resolved_shards(params, analysed, settings),
             callback,
             video_uri=video_uri(key),
             video_name=Path(upload.filename).name[:255],
-            # a frame decoded: at least one, whatever the container announces
-            frames_total=frames_to_analyse(max(meta.frames, 1), params.frame_stride),
+            frames_total=analysed,
         )
     except BaseException:
         stored.unlink(missing_ok=True)
@@ -181,6 +196,11 @@ async def _accept_url(
     """A task whose video the job reads from `video_url`; frames_total stays unknown (null)
     until the job has the video and counts the frames it will analyse."""
     params = _task_params(fields, settings)
+    if params.shards == AUTO_SHARDS:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            detail="shards: auto needs the video's frame count, known only for an uploaded file; give a number",
+        )
     callback = await run_in_threadpool(_callback_url, fields, settings.webhook_policy)
     url = fields["video_url"].strip()
     name = await probe_video_url(url, settings.video_url_policy, prober)

@@ -35,7 +35,9 @@ async def test_upload_real_video_is_stored_and_analysed(api_client, signup_user,
         "labels": ["face"],
         "batch_size": None,
         "tracker": "ocsort",
+        "shards": 1,
     }
+    assert body["shards"] is None  # one shard: no plan to show
     task = await Task.get(id=body["task_id"])
     # frames_total means "frames that will be analysed" from the upload on: 10 frames, stride 2.
     assert body["frames_total"] == task.frames_total == 5 and task.video_name == "noise.mp4"
@@ -67,6 +69,7 @@ async def test_upload_accepts_the_file_field_and_defaults(api_client, signup_use
         "labels": None,
         "batch_size": None,
         "tracker": "ocsort",
+        "shards": 1,
     }
 
 
@@ -95,6 +98,8 @@ async def test_rejected_uploads_leave_no_row_and_no_file(api_client, signup_user
         (422, "frame_stride", {"files": video, "data": {"frame_stride": "0"}}),
         (422, "frame_stride", {"files": video, "data": {"frame_stride": "1.5"}}),
         (422, "batch_size", {"files": video, "data": {"batch_size": "0"}}),
+        (422, "shards: must be an integer from 1 to 64, or auto", {"files": video, "data": {"shards": "0"}}),
+        (422, "more than this server allows (16, VA_MAX_SHARDS)", {"files": video, "data": {"shards": "17"}}),
         (422, "videofile", {"files": {"other": ("clip.mp4", clip, "video/mp4")}}),
         (415, "multipart", {"json": {"videofile": "clip.mp4"}}),
     ]
@@ -127,12 +132,28 @@ async def test_an_unknown_field_is_refused_naming_it_and_the_closest_known(api_c
         "frame_stride": "3",
         "batch_size": "4",
         "tracker": "none",
+        "shards": "2",
         "labels": "face",
         "client_request_token": "every-field",
     }
     resp = await api_client.post(UPLOAD, headers=headers, files=video, data=every)
     assert resp.status_code == 202, resp.text
-    assert resp.json()["params"]["score_threshold"] == 0.9
+    assert resp.json()["params"]["score_threshold"] == 0.9 and resp.json()["params"]["shards"] == 2
+    assert resp.json()["shards"] == {"asked": 2, "planned": None, "reason": None, "parts": []}
+
+
+@pytest.mark.parametrize("api_client", [{"shard_min_frames": 4, "max_shards": 2}], indirect=True)
+async def test_auto_shards_are_resolved_from_the_frames_to_analyse(api_client, signup_user, clip):
+    """`auto`: one shard per VA_SHARD_MIN_FRAMES frames the stride keeps, within VA_MAX_SHARDS;
+    the row, the answer and a resource carry the number."""
+    _, headers = await signup_user(api_client)
+    video = {"videofile": ("clip.mp4", clip, "video/mp4")}
+    cases = [({"shards": "auto"}, 2), ({"shards": "auto", "frame_stride": "3"}, 1)]  # 10 frames: 10 // 4, 4 // 4
+    for data, expected in cases:
+        resp = await api_client.post(UPLOAD, headers=headers, files=video, data=data)
+        assert resp.status_code == 202, resp.text
+        assert resp.json()["params"]["shards"] == expected
+        assert (await Task.get(id=resp.json()["task_id"])).params["shards"] == expected
 
 
 def multipart(boundary: str, headers: bytes, clip: bytes) -> bytes:

@@ -73,6 +73,11 @@ async def test_a_video_by_url_is_analysed_and_never_stored(client: Any, signup_u
         ({"video_url": "https://localhost:{port}/notes.txt"}, 415, "does not point to a video"),
         ({"video_url": "file:///etc/passwd"}, 422, "video_url must be an absolute http(s) URL"),
         ({"video_url": "https://u:p@localhost:{port}/pan.mp4"}, 422, "must not carry credentials"),
+        (
+            {"video_url": "https://localhost:{port}/pan.mp4", "shards": "auto"},
+            422,
+            "auto needs the video's frame count",
+        ),
     ],
 )
 async def test_refused_urls_say_why_and_leave_nothing(

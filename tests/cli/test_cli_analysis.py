@@ -154,6 +154,8 @@ def test_parameters_reach_the_job_and_an_empty_result_says_so(cli_user, tmp_path
         "face",
         "--score-threshold",
         "0.7",
+        "--shards",
+        "2",
         "--wait",
         "--poll",
         "0.1",
@@ -163,7 +165,8 @@ def test_parameters_reach_the_job_and_an_empty_result_says_so(cli_user, tmp_path
     assert "noise.mp4: 5 frames analysed" in summary and "no objects detected" in summary
     status = cli_user("status", task_id).stdout
     assert "5/5" in status and "frame_stride=2" in status and "labels=['face']" in status
-    assert "score_threshold=0.7" in status and "tracker=ocsort" in status
+    assert "score_threshold=0.7" in status and "tracker=ocsort" in status and "shards=2" in status
+    assert "2 asked, " in status  # the plan, or that it is not made yet, follows
     csv_out = cli_user("results", task_id, "--format", "csv")
     assert csv_out.stdout == "frame,timestamp,label,score,x1,y1,x2,y2,track_id\n"
 

@@ -321,3 +321,41 @@ async def test_a_merge_that_cannot_complete_fails_the_task_with_the_reason(harne
     assert failed.status == TaskStatus.FAILED and (failed.error or "").startswith("merging the shards failed: "), (
         failed.error
     )
+
+
+@pytest.mark.detectron2
+async def test_detectron2_in_shards_gives_the_boxes_of_one_run(harness: JobHarness, runs: Runs, tmp_path: Path) -> None:
+    """A batched model: its batches fall differently in shards, so the same labels, boxes of IoU
+    >= 0.99 and scores within 1e-4 frame by frame, and equal counts per label."""
+    import torch
+
+    from inference_job.models import create_model
+
+    torch.manual_seed(0)
+    model = create_model("detectron2", random_weights=True, device="cpu", input_size=192, min_score=0.0)
+    weights = tmp_path / "weights.pth"
+    torch.save({"model": model.model.state_dict()}, weights)
+    env = {"VA_MODEL_WEIGHTS": str(weights), "VA_INPUT_SIZE": "192"}
+    params = {"frame_stride": 10, "score_threshold": 0.02, "batch_size": 4, "tracker": "none"}
+    whole = await harness.task("long.mp4", model="detectron2", **params)
+    code, err = await ended(await runs.start(whole, **env))
+    assert code == JobExit.OK, err
+    task = await harness.task("long.mp4", model="detectron2", **params)
+    results = await runs.shards(task, 2, **env)
+    assert [c for c, _ in results] == [0, 0], results
+    one, sharded = await Task.get(id=whole.id), await Task.get(id=task.id)
+    assert sharded.status == TaskStatus.SUCCEEDED and sharded.shards == 2, sharded.error
+    assert sharded.detections == one.detections and sum(one.detections.values()) > 0
+    a, b = await frames_of(one), await frames_of(sharded)
+    assert [r.frame_index for r in a] == [r.frame_index for r in b]
+    for x, y in zip(a, b, strict=True):
+        assert [o["label"] for o in x.objects] == [o["label"] for o in y.objects], x.frame_index
+        for p, q in zip(x.objects, y.objects, strict=True):
+            assert box_iou(p["box"], q["box"]) >= 0.99 and abs(p["score"] - q["score"]) <= 1e-4, (p, q)
+
+
+def box_iou(a: list[float], b: list[float]) -> float:
+    w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - w * h
+    return w * h / union if union > 0 else 1.0

@@ -258,11 +258,58 @@ def test_ca_bundle_config_map_is_mounted_as_the_file_the_job_reads() -> None:
     "spec, message",
     [
         ({"gpus": 9}, "exceeds the operator's limit of 8"),
+        (
+            {"gpus": 4, "shards": 4},
+            r"spec\.shards=4 × spec\.gpus=4 = 16 GPUs exceeds the operator's limit of 8 \(VA_MAX_GPUS_PER_JOB\)",
+        ),
+        ({"gpus": 0, "shards": 17}, r"spec\.shards=17 exceeds the operator's limit of 16 \(VA_MAX_SHARDS\)"),
+        ({"shards": "auto"}, "spec.shards: auto is resolved by the API for an uploaded video; give a number"),
     ],
 )
 def test_specs_that_can_never_run_are_refused(spec: dict, message: str) -> None:
     with pytest.raises(SpecError, match=message):
         build_job(va_body(**spec), settings())
+
+
+def test_sharded_job_is_indexed_one_pod_per_shard() -> None:
+    job = build_job(va_body(gpus=2, shards=4, backoffLimit=3), settings())
+    spec = job["spec"]
+    assert spec["completionMode"] == "Indexed"
+    assert (spec["completions"], spec["parallelism"]) == (4, 4)
+    # A shard's crash retries that shard; one out of retries fails the Job (the merge needs all).
+    assert (spec["backoffLimitPerIndex"], spec["maxFailedIndexes"]) == (3, 0)
+    assert "backoffLimit" not in spec
+    assert spec["podFailurePolicy"] == build_job(va_body(), settings())["spec"]["podFailurePolicy"]
+    assert container(job)["command"][-4:] == ["--task-id", TASK_ID, "--shards", "4"]
+    assert container(job)["resources"]["limits"] == {"nvidia.com/gpu": "2"}  # per Pod
+    assert "annotations" not in job["metadata"]  # no Kueue
+
+
+def test_one_shard_is_the_plain_job() -> None:
+    assert build_job(va_body(shards=1), settings()) == build_job(va_body(), settings())
+    assert "completionMode" not in build_job(va_body(shards=1), settings())["spec"]
+
+
+def test_sharded_job_under_kueue_may_be_admitted_in_waves() -> None:
+    kueue = settings(kueue_queue="gpu-queue")
+    job = build_job(va_body(shards=4), kueue)
+    assert job["metadata"]["annotations"] == {"kueue.x-k8s.io/job-min-parallelism": "1"}
+    assert "annotations" not in build_job(va_body(), kueue)["metadata"]
+
+
+def test_shard_limit_is_a_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VA_MAX_SHARDS", "2")
+    with pytest.raises(SpecError, match=r"spec\.shards=3 exceeds the operator's limit of 2"):
+        build_job(va_body(gpus=1, shards=3), OperatorSettings())
+    monkeypatch.setenv("VA_MAX_SHARDS", "65")
+    with pytest.raises(ValueError, match="max_shards"):
+        OperatorSettings()
+
+
+@pytest.mark.parametrize("version", ["1.34.0", "1.37.0"])
+def test_sharded_job_validates_strictly(version: str) -> None:
+    job = build_job(va_body(gpus=1, shards=3), settings(kueue_queue="gpu-queue"))
+    kubernetes_validate.validate(job, version, strict=True)
 
 
 @pytest.mark.parametrize("version", ["1.34.0", "1.37.0"])

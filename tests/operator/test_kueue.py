@@ -12,6 +12,7 @@ resources carry finalizers only they remove.
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -25,12 +26,15 @@ from kubernetes.client.exceptions import ApiException
 from tests.support.cluster import create_namespace
 from tests.support.kueue import GROUP, VERSION, Kueue
 from tests.support.operator_process import OperatorProcess, running_operator
-from tests.support.pods import KwokPods
+from tests.support.pods import KwokPods, PodRunner
 from tests.support.resources import create_va, get_va, jobs, phase_is
+from tests.support.tasks import api_task
+from tests.support.videos import pan_video, reencoded
 from tests.support.waits import wait_for
 from va_operator.builders import build_job
 from va_operator.config import OperatorSettings
 from videoanalysis.k8s import names
+from videoanalysis.storage import video_uri
 from videoanalysis.tables import Task
 from videoanalysis.task_status import TaskStatus
 from videoanalysis.transitions import transition
@@ -319,3 +323,66 @@ async def test_deleting_a_queued_resource_removes_its_workload(
     task = await Task.get(id=task_id)
     assert task.status == TaskStatus.CANCELLED
     assert await wait_for(admission(kube_api, queue_ns, 2, 0), what="the others still admitted") == (running, [])
+
+
+@pytest.fixture(scope="module")
+def four_shard_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The astronaut pan, 160 frames at 10 fps with an IDR picture every 10: four shards of 40."""
+    d = tmp_path_factory.mktemp("kueue-shards")
+    (d / "videos").mkdir()
+    pan = pan_video(d / "pan.avi", frames=160, fps=10.0)
+    return reencoded([pan.path], d / "videos" / "pan.mp4", fps=10, gop=10)
+
+
+def placed_unstarted(core: client.CoreV1Api, ns: str, job: str) -> list[Any]:
+    """The Job's Pods the scheduler placed and nothing started yet."""
+    pods: list[Any] = core.list_namespaced_pod(ns, label_selector=f"job-name={job}").items
+    return [p for p in pods if p.status.phase == "Pending" and p.spec.node_name]
+
+
+async def run_shard_pod(runner: PodRunner, pod: Any, videos: Path, data: Path) -> int:
+    """The Pod's own command as its index's shard (JOB_COMPLETION_INDEX comes by fieldRef,
+    which the runner does not copy), reported running and then exited."""
+    pod = await asyncio.to_thread(runner.start, pod)
+    index = pod.metadata.annotations["batch.kubernetes.io/job-completion-index"]
+    env = {"JOB_COMPLETION_INDEX": index, "VA_VIDEOS_DIR": str(videos), "VA_DEVICE": "cpu"}
+    code, out = await runner.execute(pod, timeout=180, VA_DATA_DIR=str(data / index), **env)
+    await asyncio.to_thread(runner.exited, pod, code)
+    assert code == 0, out[-2000:]
+    return int(index)
+
+
+async def test_a_sharded_job_is_admitted_in_part_and_runs_its_shards_in_waves(
+    queue_operator: OperatorProcess, queue_ns: str, kube_api: client.ApiClient, four_shard_video: Path, tmp_path: Path
+) -> None:
+    """Four shards of one GPU on a quota of two: Kueue's partial admission (the Job's
+    job-min-parallelism annotation) starts the Job at parallelism 2, and the job controller
+    runs the four indexes two at a time."""
+    started = time.monotonic()
+    fields = {"video_uri": video_uri("pan.mp4"), "video_name": "pan.mp4", "model": "opencv-face"}
+    task = await api_task(queue_ns, params={"shards": 4}, **fields)
+    name = create_va(kube_api, task, queue_ns, gpus=1)
+    [job_name] = (await wait_for(admission(kube_api, queue_ns, 1, 0), what="the Job admitted"))[0]
+    job: Any = client.BatchV1Api(kube_api).read_namespaced_job(job_name, queue_ns)
+    assert (job.spec.completions, job.spec.parallelism) == (4, 2)
+    [workload] = workloads(kube_api, queue_ns)
+    assert [a["count"] for a in workload["status"]["admission"]["podSetAssignments"]] == [2]
+
+    runner, batch, done, waves = PodRunner(kube_api), client.BatchV1Api(kube_api), set[int](), 0
+    core = client.CoreV1Api(kube_api)
+    while len(done) < GPU_QUOTA * 2:
+        pods = await wait_for(lambda: placed_unstarted(core, queue_ns, job_name), what="the next wave's Pods placed")
+        job = batch.read_namespaced_job(job_name, queue_ns)
+        active = job.status.active or 0
+        assert len(pods) <= GPU_QUOTA and active <= GPU_QUOTA, (len(pods), active)
+        indexes = await asyncio.gather(*(run_shard_pod(runner, p, four_shard_video.parent, tmp_path) for p in pods))
+        assert not done & set(indexes)
+        done |= set(indexes)
+        waves += 1
+    assert done == {0, 1, 2, 3} and waves >= 2
+
+    va = await wait_for(phase_is(kube_api, queue_ns, name, "Succeeded"), timeout=60, what="Succeeded")
+    assert [(s["index"], s["phase"]) for s in va["status"]["shards"]] == [(i, "Succeeded") for i in range(4)]
+    await task.refresh_from_db()
+    assert task.status == TaskStatus.SUCCEEDED and task.shards == 4 and task.merge_state
+    print(f"four shards in {waves} waves under Kueue: {time.monotonic() - started:.1f} s")

@@ -114,6 +114,8 @@ async def test_row_from_the_spec_is_found_again_and_reports_edits(db: str) -> No
         ({}, "spec.owner is missing"),
         ({"owner": "x@example.com", "model": "yolo"}, "unknown model 'yolo'"),
         ({"owner": "x@example.com", "videoUri": "file:///etc/passwd"}, "outside the videos volume"),
+        ({"owner": "x@example.com", "shards": "auto"}, "spec.shards: auto is resolved by the API"),
+        ({"owner": "x@example.com", "shards": "2"}, "spec.shards: must be an integer from 1 to 64, or auto"),
     ],
 )
 async def test_bad_specs_make_no_row(db: str, spec: dict[str, Any], message: str) -> None:

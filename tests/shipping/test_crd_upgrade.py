@@ -236,7 +236,7 @@ def test_upgrade_from_a_crds_folder_install_updates_the_crd_and_keeps_resources(
     new_task = str(uuid.UUID(int=8))
     assert create(kube_api, namespace, new_task, {"videoUri": "videos://new.mp4", "tracker": "bytetrack"})
     assert read(kube_api, namespace, new_task)["spec"]["tracker"] == "bytetrack"
-    assert read(kube_api, namespace, TASK_ID)["spec"] == {**OLD_SPEC, "tracker": "ocsort"}
+    assert read(kube_api, namespace, TASK_ID)["spec"] == {**OLD_SPEC, "tracker": "ocsort", "shards": 1}
 
     # crds.keep (the default): uninstalling leaves the CRD and so every resource.
     uninstall = helm("uninstall", RELEASE)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import os
+import re
 import sys
 import time
 from collections.abc import Callable
@@ -164,13 +165,21 @@ class PodRunner:
         self._set(pod, "Succeeded" if exit_code == 0 else "Failed", {"terminated": term})
 
     def env_of(self, pod: client.V1Pod) -> dict[str, str]:
-        """The container's environment, secretKeyRef values read from the Secret."""
+        """The container's environment as the kubelet gives it: secretKeyRef values read from the
+        Secret, a fieldRef to one of the Pod's labels or annotations (an Indexed Job's
+        JOB_COMPLETION_INDEX) read from the Pod."""
         env: dict[str, str] = {}
         for var in pod.spec.containers[0].env or []:
             if var.value_from is not None and var.value_from.secret_key_ref is not None:
                 ref = var.value_from.secret_key_ref
                 secret = self.core.read_namespaced_secret(ref.name, pod.metadata.namespace)
                 env[var.name] = base64.b64decode(secret.data[ref.key]).decode()
+            elif var.value_from is not None and var.value_from.field_ref is not None:
+                path = var.value_from.field_ref.field_path
+                match = re.fullmatch(r"metadata\.(annotations|labels)\['(.+)'\]", path)
+                if match is None:
+                    raise NotImplementedError(f"the pod runner resolves labels and annotations only, not {path}")
+                env[var.name] = (getattr(pod.metadata, match[1]) or {})[match[2]]
             else:
                 env[var.name] = var.value or ""
         return env

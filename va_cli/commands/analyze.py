@@ -24,6 +24,10 @@ LabelsOpt = Annotated[str | None, typer.Option(help="Only these labels, comma-se
 TrackerOpt = Annotated[
     str | None, typer.Option(help="Follow objects across frames: ocsort (default), bytetrack, sort or none.")
 ]
+ShardsOpt = Annotated[
+    str | None,
+    typer.Option(help="Cut the video into this many ranges analysed side by side, or auto (the server decides)."),
+]
 WaitOpt = Annotated[bool, typer.Option("--wait/--no-wait", help="Follow the task to its end.")]
 PollOpt = Annotated[float, typer.Option(min=0.05, help="Seconds between progress checks.")]
 
@@ -37,6 +41,7 @@ def analyze(
     frame_stride: StrideOpt = None,
     labels: LabelsOpt = None,
     tracker: TrackerOpt = None,
+    shards: ShardsOpt = None,
     wait: WaitOpt = False,
     poll: PollOpt = 1.0,
 ) -> None:
@@ -49,6 +54,7 @@ def analyze(
             "frame_stride": frame_stride,
             "labels": labels,
             "tracker": tracker,
+            "shards": shards,
         }.items()
         if v is not None
     }

@@ -14,11 +14,33 @@ from videoanalysis.params import AnalysisParams
 _DROPPED = ("title",)
 
 
+def _int_or_word(variants: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """`anyOf: [integer in [a, b], "word"]` (`shards`: a count or `auto`) as the API server
+    takes it: int-or-string, the bounds and the word checked by a CEL rule."""
+    kinds = sorted(variants, key=lambda v: str(v.get("type")))
+    if [v.get("type") for v in kinds] != ["integer", "string"] or "const" not in kinds[1]:
+        return None
+    low, high, word = kinds[0]["minimum"], kinds[0]["maximum"], kinds[1]["const"]
+    return {
+        "x-kubernetes-int-or-string": True,
+        "x-kubernetes-validations": [
+            {
+                "rule": f"type(self) == int ? (self >= {low} && self <= {high}) : self == '{word}'",
+                "message": f"must be an integer from {low} to {high}, or {word}",
+            }
+        ],
+    }
+
+
 def _structural(schema: dict[str, Any]) -> dict[str, Any]:
-    """`anyOf: [X, null]` (pydantic's optional) becomes X with `nullable: true`."""
+    """`anyOf: [X, null]` (pydantic's optional) becomes X with `nullable: true`; an integer
+    or one word becomes int-or-string (`_int_or_word`)."""
     out = {k: v for k, v in schema.items() if k not in _DROPPED}
     variants = out.pop("anyOf", None)
-    if variants:
+    either = _int_or_word(variants) if variants else None
+    if either:
+        out = {**either, **out}
+    elif variants:
         kinds = [v for v in variants if v.get("type") != "null"]
         if len(kinds) != 1:
             raise ValueError(f"cannot express {variants} in a structural schema")

@@ -128,3 +128,18 @@ def test_parameters_and_status_stay_editable(kube_api: client.ApiClient, namespa
     assert stored["spec"] == {**created["spec"], **edit["spec"]}
     assert stored["metadata"]["generation"] == created["metadata"]["generation"] + 1
     assert stored["status"] == {"phase": "Pending", "taskId": TASK}
+
+
+@pytest.mark.parametrize(("value", "kept"), [(3, 3), ("auto", "auto"), (ABSENT, 1)])
+def test_shards_take_a_count_or_auto(kube_api: client.ApiClient, namespace: str, value: Any, kept: Any) -> None:
+    """`spec.shards` is int-or-string under a CEL rule: a count, the word auto, or the default 1."""
+    name = f"shards-{str(value).lower()}"
+    stored = create(kube_api, manifest(namespace, name, videoUri="videos://a.mp4", shards=value))
+    assert stored["spec"]["shards"] == kept
+
+
+@pytest.mark.parametrize("value", [0, 65, "many", "3"])
+def test_shards_refuse_anything_else(kube_api: client.ApiClient, namespace: str, value: Any) -> None:
+    with pytest.raises(ApiException) as exc:
+        create(kube_api, manifest(namespace, "shards-bad", videoUri="videos://a.mp4", shards=value))
+    assert "spec.shards: Invalid value" in refusal(exc) and "must be an integer from 1 to 64, or auto" in refusal(exc)

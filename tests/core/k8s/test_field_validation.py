@@ -76,8 +76,10 @@ def refused(exc: ApiException, field: str) -> bool:
 
 
 async def test_job_creation_refuses_a_misspelt_field(
-    namespace: str, kube_api: client.ApiClient, monkeypatch: pytest.MonkeyPatch
+    namespace: str, kube_api: client.ApiClient, monkeypatch: pytest.MonkeyPatch, db: str
 ) -> None:
+    """(`db`: the Job takes its shard count from the task's row, absent here.)"""
+
     def misspelt_job(body: Any, settings: OperatorSettings) -> dict[str, Any]:
         job = build_job(body, settings)
         job["spec"]["backofLimit"] = job["spec"].pop("backoffLimit")

@@ -32,7 +32,8 @@ def test_videoanalysis_from_task() -> None:
         "scoreThreshold": 0.7,
         "frameStride": 3,
         "labels": ["face"],
-        "tracker": "ocsort",  # the contract's default, spelled out
+        "tracker": "ocsort",  # the contract's defaults, spelled out
+        "shards": 1,
     }
 
 
