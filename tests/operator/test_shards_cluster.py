@@ -25,6 +25,7 @@ from tests.support.videos import pan_video, reencoded
 from tests.support.waits import wait_for
 from va_operator.phases import shards_of
 from va_operator.reconcile import with_row_shards
+from videoanalysis.exitcodes import JobExit
 from videoanalysis.k8s.resource import build_videoanalysis
 from videoanalysis.storage import video_uri
 from videoanalysis.tables import FrameDetections, Task
@@ -165,3 +166,36 @@ async def test_more_gpus_over_all_shards_than_the_limit_is_refused(
     assert not jobs(kube_api, namespace)
     await task.refresh_from_db()
     assert task.status == TaskStatus.FAILED and "VA_MAX_GPUS_PER_JOB" in (task.error or "")
+
+
+@pytest.mark.kubernetes
+async def test_four_shards_are_placed_at_once_and_a_permanent_exit_of_one_fails_the_job(
+    operator: OperatorProcess, namespace: str, kube_api: client.ApiClient, kwok: KwokPods, make_task: Any
+) -> None:
+    """Four one-GPU shards fit the two GPU nodes at once; one shard's permanent exit code (a frame
+    that does not match the plan) fails the whole Job by its pod failure policy: the other Pods are
+    stopped by the job controller and the task ends FAILED with that reason."""
+    task = await make_task(shards=4)
+    name = create_va(kube_api, task, namespace, gpus=1)
+    [job] = await wait_for(lambda: jobs(kube_api, namespace), what="the Job")
+    pods: list[Any] = await asyncio.to_thread(kwok.wait_for_pods, namespace, job.metadata.name, 4)
+    assert sorted(p.metadata.annotations[INDEX_ANNOTATION] for p in pods) == ["0", "1", "2", "3"]
+    assert sorted(p.spec.node_name for p in pods) == ["kwok-gpu-0"] * 2 + ["kwok-gpu-1"] * 2
+    runner = PodRunner(kube_api)
+    for pod in pods:
+        await asyncio.to_thread(runner.start, pod)
+    await asyncio.to_thread(runner.exited, pods[2], int(JobExit.FRAME_MISMATCH), "frame 120 decoded at 4.9 s")
+    va = await wait_for(phase_is(kube_api, namespace, name, "Failed"), timeout=60, what="Failed")
+    assert va["status"]["reason"] == "PermanentFailure", va["status"]
+    assert "exit code 5" in va["status"]["message"], va["status"]["message"]
+    batch = client.BatchV1Api(kube_api)
+
+    def others_stopped() -> bool:
+        left = kwok.core.list_namespaced_pod(namespace, label_selector=f"job-name={job.metadata.name}").items
+        return not batch.read_namespaced_job(job.metadata.name, namespace).status.active and all(
+            p.metadata.deletion_timestamp or p.status.phase in ("Failed", "Succeeded") for p in left
+        )
+
+    await wait_for(lambda: others_stopped() or None, timeout=60, what="the other shards' Pods stopped")
+    await task.refresh_from_db()
+    assert task.status == TaskStatus.FAILED and "5" in (task.error or ""), task.error
