@@ -1,4 +1,4 @@
-"""A five-minute database outage under a Job: every Pod waits with its capped back-off before it
+"""A database outage of two and a half minutes under a Job: every Pod waits with its capped back-off before it
 exits INTERRUPTED (75), the Job's pod failure policy ignores those exits (no back-off limit
 spent), so the Job neither hot-loops nor fails, and the run resumes and finishes once the
 database is back. Each Pod, once scheduled, runs its own command (tests/support/pods.py PodRunner)."""
@@ -25,8 +25,8 @@ from tests.support.waits import wait_for
 from videoanalysis.exitcodes import JobExit
 
 pytestmark = pytest.mark.kubernetes
-#: How long the database refuses connections (`VA_OUTAGE_S` shortens it when exploring).
-OUTAGE_S = float(os.environ.get("VA_OUTAGE_S", "300"))
+#: How long the database refuses connections (`VA_OUTAGE_S` changes it when exploring).
+OUTAGE_S = float(os.environ.get("VA_OUTAGE_S", "150"))  # two waits of a Pod, at least
 #: A Pod facing a database that is down waits at least this long before it exits 75 (the job's
 #: default back-off: 1 + 2 + 4 + 8 + 16 + 32 s).
 MIN_POD_WAIT_S = 60
