@@ -11,9 +11,9 @@ from pathlib import Path
 from tests.support.paths import ROOT
 
 INSTALL = ROOT / "scripts" / "install.sh"
-#: Dependency wheels kept between runs on one machine (gitignored); filled from the registry
-#: the first time, then used offline.
-WHEEL_CACHE = Path(os.environ.get("VA_WHEEL_CACHE", ROOT / ".cache" / "wheels"))
+#: Dependency wheels kept between runs on one machine, outside the checkout so that a fresh
+#: clone (CI's) finds them too; filled from the registry the first time, then used offline.
+WHEEL_CACHE = Path(os.environ.get("VA_WHEEL_CACHE", Path.home() / ".cache" / "videoanalysis" / "install-wheels"))
 EXTRAS = "api,operator,job"
 #: The tracker's wheel, which install.sh adds --no-deps (its pin, read from the recipe).
 TRACKERS = re.search(r'^TRACKERS="(.+)"$', INSTALL.read_text(), re.M).group(1)  # type: ignore[union-attr]
