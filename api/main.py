@@ -26,7 +26,7 @@ from api.metrics import MetricsMiddleware, MetricsPortSplit
 from api.metrics import router as metrics_router
 from api.openapi import install_openapi
 from api.retention import retention_loop
-from api.routes import auth, health, me, results, tasks, tracks, uploads
+from api.routes import auth, events, health, me, results, tasks, tracks, uploads
 from api.video_url import UrlProber
 from api.viewer import routes as viewer
 from api.viewer.access import install_log_redaction
@@ -105,6 +105,7 @@ def create_app(settings: ApiSettings | None = None, *, dispatcher: Dispatcher | 
         results.router,
         tasks.router,
         tracks.router,
+        events.router,
         viewer.router,
         health.router,
         metrics_router,

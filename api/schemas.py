@@ -163,7 +163,7 @@ class TaskOut(BaseModel):
             callback_url=task.callback_url,
             frames_done=task.frames_done,
             frames_total=task.frames_total,
-            summary=TaskSummary.of(task.detections, task.objects),
+            summary=TaskSummary.of(task.detections, task.objects, task.params, task.zone_totals),
             shards=task_shards(task.params, task.shards, task.shard_plan, parts),
             created_at=task.created_at,
             started_at=task.started_at,

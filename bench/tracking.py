@@ -84,6 +84,8 @@ async def run(scene: Scene, video: Path, tracker: str) -> tuple[list[dict[int, l
     async def sink(results: list[FrameResult]) -> None:
         for r in results:
             found[r.frame_index] = {o["track_id"]: o["box"] for o in r.objects if o["track_id"] is not None}
+            for c in r.confirmed:  # a track's first detection, confirmed in a later batch
+                found[c["frame"]][c["track_id"]] = c["object"]["box"]
 
     stats = RunStats()
     started = time.perf_counter()

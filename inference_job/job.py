@@ -39,9 +39,10 @@ from inference_job.nvdec_reader import DecoderError, open_reader
 from inference_job.pipeline import AnalysisParams, FrameResult, ParamsError, analyse, check_labels
 from inference_job.reader import FrameMismatch, FrameReader
 from inference_job.source import local_video
-from inference_job.tracker import TrackerStage
+from inference_job.tracker import LOST_TRACK_S, TrackerStage
 from inference_job.watchdog import Pace, Watchdog
 from inference_job.writer import ResultWriter
+from inference_job.zone_events import Geometry, ZoneEvents
 from videoanalysis.db import is_transient_db_error
 from videoanalysis.exitcodes import JobExit
 from videoanalysis.lease import Lease, LeaseHeld, LeaseLost, TaskStopped, acquire, release, why_fenced
@@ -52,6 +53,7 @@ from videoanalysis.task_status import TaskStatus
 from videoanalysis.transitions import transition
 from videoanalysis.video_fetch import RemoteVideoError
 from videoanalysis.video_probe import VideoReadError
+from videoanalysis.zones import ZoneLimits
 
 log = logging.getLogger("inference_job")
 
@@ -247,6 +249,22 @@ async def analyse_file(
     return done
 
 
+def zone_stage(
+    params: AnalysisParams, lease: Lease, width: int, height: int, limits: ZoneLimits | None = None
+) -> ZoneEvents | None:
+    """The task's zone and line events, resumed from the state committed with the last batch.
+    None for a shard: the merge makes a sharded task's events once the tracks are joined."""
+    rules = params.rules
+    if not rules or params.tracker == "none" or lease.shard is not None:
+        return None
+    saved = (lease.stage_state or {}).get("zones") if isinstance(lease.stage_state, dict) else None
+    try:
+        geometry = Geometry(rules, width, height, limits)
+    except ValueError as exc:  # pixels past this video's frame, or over the limits: it can never run
+        raise ParamsError(str(exc)) from None
+    return ZoneEvents(rules, geometry, lost_after_s=LOST_TRACK_S, state=saved)
+
+
 def tracker_stage(params: AnalysisParams, lease: Lease, fps: float) -> TrackerStage | None:
     """The task's tracker, resumed from the state committed with the last batch (if any)."""
     if params.tracker == "none":
@@ -292,10 +310,12 @@ async def run_pipeline(
 
     stats, started = RunStats(), time.perf_counter()
     try:
-        await analyse(
-            reader, model, params, sink, batch_size=batch, stats=stats, tracker=tracker_stage(params, lease, fps)
-        )
+        zones = zone_stage(params, lease, reader.meta.width, reader.meta.height, settings.zone_limits)
+        tracker = tracker_stage(params, lease, fps)
+        await analyse(reader, model, params, sink, batch_size=batch, stats=stats, tracker=tracker, zones=zones)
         await writer.finish()
+        if zones is not None:  # the end of the video: who is still in a zone leaves it
+            await writer.final_events(zones.finish())
     except BaseException:
         await writer.abort()
         raise

@@ -11,7 +11,10 @@ done and takes the task's own lease:
    records the id mapping in `tasks.merge_state`;
 2. rewrites the frame rows' track ids with the mapping, a batch of frames a transaction, its
    cursor the task's `next_frame` (unused otherwise by a sharded task) moved in the same
-   transaction and fenced on where the batch starts;
+   transaction and fenced on where the batch starts; a task with zones or lines has its events
+   made here, from the rewritten rows in frame order (the shards make none: their ids are not
+   yet the whole video's), the zone state carried from batch to batch in `merge_state` within
+   the same transaction, so one object dwelling across a seam enters and leaves once;
 3. deletes the seam frames and moves the task to SUCCEEDED.
 
 A crash anywhere resumes at the step and batch the database holds; a COMMIT whose
@@ -29,13 +32,18 @@ from typing import Any
 from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
+from inference_job.event_rows import write_events
 from inference_job.pipeline import FrameResult
 from inference_job.seams import link_seam, number_tracks, relabel, window
+from inference_job.track_rows import mean_area, stored_units
+from inference_job.tracker import LOST_TRACK_S
+from inference_job.zone_events import Geometry, ZoneEvents
 from videoanalysis.lease import Lease, why_fenced
 from videoanalysis.params import task_params
 from videoanalysis.tables import FrameDetections, SeamFrame, Task, Track
 from videoanalysis.task_status import TaskStatus
 from videoanalysis.transitions import transition
+from videoanalysis.zones import Rules, ZoneLimits
 
 log = logging.getLogger(__name__)
 
@@ -57,14 +65,15 @@ def shard_tracks(result: FrameResult, shard: int) -> FrameResult:
     """A frame's result from a shard's run with its track ids (and thumbnails' keys) qualified."""
     objects = [{**o, "track_id": qualified(shard, o.get("track_id"))} for o in result.objects]
     crops = {qualified(shard, tid) or 0: jpeg for tid, jpeg in result.crops.items()}
-    return FrameResult(result.frame_index, result.timestamp_s, objects, crops)
+    confirmed = [{**c, "track_id": qualified(shard, c["track_id"])} for c in result.confirmed]
+    return FrameResult(result.frame_index, result.timestamp_s, objects, crops, result.events, confirmed)
 
 
 class MergeFenced(Exception):
     """A merge write matched nothing: the task ended or another run took the merge over."""
 
 
-async def merge_shards(task: Task, lease: Lease) -> None:
+async def merge_shards(task: Task, lease: Lease, limits: ZoneLimits | None = None) -> None:
     """Run (or resume) the merge of `task`, holding the task's `lease`, up to SUCCEEDED."""
     plan = task.shard_plan or {}
     ranges = plan.get("shards", [])
@@ -78,10 +87,11 @@ async def merge_shards(task: Task, lease: Lease) -> None:
     mapping = {int(k): int(v) for k, v in state["mapping"].items()}
     by_shard = {(k // SHARD_TRACK_SPAN, k): v for k, v in mapping.items()}  # as `seams.relabel` reads it
     starts = [int(r["start"]) for r in ranges]
+    zones = zone_replay(task, plan, limits)
     position = await _cursor(lease)
     while position < frames:
         end = min(frames, position + MERGE_BATCH_FRAMES)
-        await _relabel_frames(lease, by_shard, starts, position, end)
+        await _relabel_frames(lease, by_shard, starts, position, end, zones, last=end == frames)
         position = end
     await SeamFrame.filter(task_id=task.id).delete()
     if await transition(task.id, TaskStatus.SUCCEEDED, fence=lease) is None:
@@ -159,7 +169,7 @@ def combined(parts: list[Track]) -> dict[str, Any]:
         "last_frame": parts[-1].last_frame,
         "last_timestamp": parts[-1].last_timestamp,
         "frames_seen": seen,
-        "mean_box_area": sum(p.mean_box_area * p.frames_seen for p in parts) / max(seen, 1),
+        "mean_box_area": mean_area(sum(stored_units(p.mean_box_area, p.frames_seen) for p in parts), seen),
         "best_score": best.best_score,
         "best_frame": best.best_frame,
         "best_box": best.best_box,
@@ -174,19 +184,40 @@ async def _cursor(lease: Lease) -> int:
     return int(row.next_frame)
 
 
+def zone_replay(task: Task, plan: dict[str, Any], limits: ZoneLimits | None = None) -> tuple[Rules, Geometry] | None:
+    """The task's zones and lines over the plan's frame size, or None without them. Pixels
+    outside the frame are a ValueError: the merge cannot complete, and says why."""
+    params = task_params(task.model, task.params)
+    rules = params.rules
+    if not rules or params.tracker == "none":
+        return None
+    return rules, Geometry(rules, int(plan["width"]), int(plan["height"]), limits)
+
+
 async def _relabel_frames(
-    lease: Lease, mapping: dict[tuple[int, int], int], starts: list[int], start: int, end: int
+    lease: Lease,
+    mapping: dict[tuple[int, int], int],
+    starts: list[int],
+    start: int,
+    end: int,
+    zones: tuple[Rules, Geometry] | None = None,
+    *,
+    last: bool = False,
 ) -> None:
     """Step 2 for frames [start, end), one transaction fenced on the cursor at `start`; a frame
-    belongs to the shard whose range holds it (`starts`: each shard's first frame)."""
+    belongs to the shard whose range holds it (`starts`: each shard's first frame). With
+    `zones`, the batch's events too, from the zone state the previous batch committed (the
+    last batch closes the zones still occupied)."""
     async with in_transaction() as conn:
         if not await lease.fenced(conn).filter(next_frame=start).update(next_frame=end):
             if await lease.fenced(conn).filter(next_frame=end).exists():
                 return  # committed by an earlier attempt whose acknowledgement was lost
             raise MergeFenced(f"the merge's cursor is not at frame {start}")
-        rows = await FrameDetections.filter(
-            task_id=lease.task_id, frame_index__gte=start, frame_index__lt=end
-        ).using_db(conn)
+        rows = (
+            await FrameDetections.filter(task_id=lease.task_id, frame_index__gte=start, frame_index__lt=end)
+            .using_db(conn)
+            .order_by("frame_index")
+        )
         changed = []
         for row in rows:
             if any(o.get("track_id") is not None for o in row.objects):
@@ -194,6 +225,24 @@ async def _relabel_frames(
                 changed.append(row)
         if changed:
             await FrameDetections.bulk_update(changed, fields=["objects"], using_db=conn)
+        if zones is not None:
+            await _replay_zones(conn, lease, zones, rows, last=last)
+
+
+async def _replay_zones(
+    conn: Any, lease: Lease, zones: tuple[Rules, Geometry], rows: list[FrameDetections], *, last: bool
+) -> None:
+    """A batch's zone and line events from its rows (global ids), in the batch's transaction:
+    the state it starts from and the one it leaves are in `merge_state`."""
+    task = await Task.filter(id=lease.task_id).using_db(conn).first()
+    state = dict(task.merge_state or {}) if task is not None else {}
+    rules, geometry = zones
+    replay = ZoneEvents(rules, geometry, lost_after_s=LOST_TRACK_S, state=state.get("zones"))
+    events = [e for row in rows for e in replay.update(row.frame_index, row.timestamp, row.objects)]
+    if last:
+        events += replay.finish()
+    await Task.filter(id=lease.task_id).using_db(conn).update(merge_state={**state, "zones": replay.state()})
+    await write_events(conn, lease.task_id, events)
 
 
 __all__ = [

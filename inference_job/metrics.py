@@ -26,6 +26,7 @@ class RunStats:
     batch_size: int = 0
     model_seconds: float = 0.0
     tracker_seconds: float = 0.0
+    zones_seconds: float = 0.0  # within tracker_seconds: the zone and line events
     decode_seconds: float = 0.0
     wall_seconds: float = 0.0
 
@@ -37,7 +38,7 @@ class RunStats:
         return (
             f"{self.frames} frames in {self.wall_seconds:.2f}s ({self.frames_per_second:.1f} frames/s), "
             f"batch size {self.batch_size}, model {self.model_seconds:.2f}s, "
-            f"tracker {self.tracker_seconds:.2f}s, decode {self.decode_seconds:.2f}s"
+            f"tracker {self.tracker_seconds:.2f}s (zones {self.zones_seconds:.2f}s), decode {self.decode_seconds:.2f}s"
         )
 
 

@@ -21,6 +21,7 @@ from inference_job.metrics import RunStats
 from inference_job.models.base import AbstractImageAnalysisMLModel, Detection
 from inference_job.reader import Frame
 from inference_job.tracker import TrackerStage
+from inference_job.zone_events import ZoneEvents
 from videoanalysis.params import AnalysisParams, ParamsError
 
 __all__ = ["AnalysisParams", "Batch", "FrameResult", "ParamsError", "analyse", "check_labels", "keep"]
@@ -53,6 +54,11 @@ class FrameResult:
     objects: list[dict]
     # track_id -> JPEG thumbnail, for tracks whose best detection so far is in this frame
     crops: dict[int, bytes] = field(default_factory=dict)
+    # zone and line events this frame confirmed (`inference_job.zone_events`)
+    events: list[dict] = field(default_factory=list)
+    # first detections of tracks this frame confirmed, in earlier batches (`tracker.Confirmed`):
+    # the writer gives them the track's id, in its buffer or in the rows already committed
+    confirmed: list[dict] = field(default_factory=list)
 
 
 class Batch(list[FrameResult]):
@@ -77,6 +83,7 @@ def _run_batch(
     params: AnalysisParams,
     stats: RunStats,
     tracker: TrackerStage | None = None,
+    zones: ZoneEvents | None = None,
 ) -> Batch:
     started = time.perf_counter()
     detections = model.predict([f.image for f in batch])
@@ -87,14 +94,48 @@ def _run_batch(
     out = Batch(FrameResult(f.index, f.timestamp_s, keep(params, d)) for f, d in zip(batch, detections, strict=True))
     if tracker is not None:
         started = time.perf_counter()
-        tracked = Batch()
-        for f, r in zip(batch, out, strict=True):
-            objects = tracker.update(r.timestamp_s, r.objects)
-            tracked.append(FrameResult(r.frame_index, r.timestamp_s, objects, tracker.crops(f.image, objects)))
-        out = tracked
+        out = _track(batch, out, tracker, zones, stats)
         out.stage_state = {"tracker": tracker.state()}
+        if zones is not None:
+            out.stage_state["zones"] = zones.state()
         stats.tracker_seconds += time.perf_counter() - started
     return out
+
+
+def _track(batch: list[Frame], out: Batch, tracker: TrackerStage, zones: ZoneEvents | None, stats: RunStats) -> Batch:
+    """The batch's results with track ids (a track's first detection too, once confirmed: in
+    place when it is in this batch, else handed to the writer) and zone and line events."""
+    tracked = Batch()
+    at: dict[int, int] = {}  # frame index -> position in `tracked`, for this batch's frames
+    for f, r in zip(batch, out, strict=True):
+        objects = tracker.update(r.timestamp_s, r.objects, frame_index=r.frame_index)
+        later: list[dict] = []
+        for c in tracker.confirmed:
+            if c["frame"] in at:
+                earlier = tracked[at[c["frame"]]]
+                earlier.objects[c["index"]]["track_id"] = c["track_id"]
+                earlier.crops.update(tracker.crops(batch[at[c["frame"]]].image, [earlier.objects[c["index"]]]))
+            else:
+                later.append(c)
+        events = _zone_events(zones, r, objects, tracker.confirmed, stats) if zones is not None else []
+        at[r.frame_index] = len(tracked)
+        crops = tracker.crops(f.image, objects)
+        tracked.append(FrameResult(r.frame_index, r.timestamp_s, objects, crops, events, later))
+    return tracked
+
+
+def _zone_events(
+    zones: ZoneEvents, r: FrameResult, objects: list[dict], confirmed: list[dict], stats: RunStats
+) -> list[dict]:
+    """The frame's zone and line events; the first sightings of the tracks it confirmed are
+    stepped first, at their own frames."""
+    started = time.perf_counter()
+    events = [
+        e for c in confirmed for e in zones.seed(c["frame"], c["timestamp"], {**c["object"], "track_id": c["track_id"]})
+    ]
+    events = zones.ordered(events + zones.update(r.frame_index, r.timestamp_s, objects))
+    stats.zones_seconds += time.perf_counter() - started
+    return events
 
 
 _DONE = object()
@@ -141,6 +182,7 @@ async def analyse(
     stats: RunStats | None = None,
     ahead: int = 2,
     tracker: TrackerStage | None = None,
+    zones: ZoneEvents | None = None,
 ) -> int:
     """Run `model` over `frames` in batches of `batch_size`; returns the frames analysed.
 
@@ -153,7 +195,7 @@ async def analyse(
     stats = stats if stats is not None else RunStats()
     stats.batch_size = max(1, batch_size)
     worker = _BatchLoop(
-        batched(frames, stats.batch_size), lambda batch: _run_batch(batch, model, params, stats, tracker), ahead
+        batched(frames, stats.batch_size), lambda batch: _run_batch(batch, model, params, stats, tracker, zones), ahead
     )
     running = model_thread.submit(worker)
     done = 0

@@ -141,6 +141,7 @@ def _make_plan(path: Path, asked: int, stride: int) -> dict[str, Any]:
         whole = {"index": 0, "start": 0, "end": meta.frames, "prerollStart": 0, "startSeconds": 0.0}
         made = {"frames": meta.frames, "asked": asked, "library": library(), "reason": str(exc), "shards": [whole]}
     made["analysed"] = frames_to_analyse(made["frames"], stride)
+    made["width"], made["height"] = meta.width, meta.height  # the zones' pixels, for the merge
     return made
 
 
@@ -179,7 +180,7 @@ async def merge_when_done(task_id: uuid.UUID, settings: JobSettings) -> int:
     task = await Task.get(id=task_id)
     try:
         async with Heartbeat(lease):
-            await merge_shards(task, lease)
+            await merge_shards(task, lease, settings.zone_limits)
     except TaskStopped:
         return JobExit.OK
     except (LeaseLost, MergeFenced) as exc:

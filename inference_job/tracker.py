@@ -5,6 +5,11 @@ detections that passed the score and label filters. Frames are fed with their ti
 with a frame stride the Kalman filters step over the skipped time. The tracker's whole state
 (its tracklets, Kalman filters and id counter) is a JSON value (`state()`), committed with
 each batch, so a resumed run continues the same ids (`TrackerStage(..., state=...)`).
+
+The trackers give a track its id on its second detection: the first, which spawned the
+tracklet, comes out untracked. The stage tags each new tracklet with the detection that spawned
+it (frame, position in that frame's objects; part of the saved state), and when the tracklet is
+confirmed reports that detection in `confirmed`, so the writer gives it the track's id too.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["TRACKER_CLASSES", "TrackerStage", "decode", "encode", "thumbnail"]
+__all__ = ["TRACKER_CLASSES", "Confirmed", "TrackerStage", "decode", "encode", "thumbnail"]
 
 #: tracker name -> class in the `trackers` package.
 TRACKER_CLASSES = {"bytetrack": "ByteTrackTracker", "ocsort": "OCSORTTracker", "sort": "SORTTracker"}
@@ -24,6 +29,13 @@ TRACKER_CLASSES = {"bytetrack": "ByteTrackTracker", "ocsort": "OCSORTTracker", "
 LOST_TRACK_S = 2.0
 #: Only classes from these packages are rebuilt from a saved state (it comes from a database).
 _TRUSTED = ("trackers.", "numpy")
+#: The attribute a new tracklet carries until it is confirmed: the detection that spawned it.
+_SPAWNED_BY = "va_spawned_by"
+#: A fresh tracklet's box is its spawning detection's, up to the Kalman filter's round trip.
+_SAME_BOX_PX = 0.5
+
+#: A track's first detection, confirmed later: {"frame", "index", "timestamp", "track_id", "object"}.
+Confirmed = dict[str, Any]
 
 
 class TrackerStage:
@@ -34,6 +46,7 @@ class TrackerStage:
             raise ValueError(f"unknown tracker {name!r} (known: {', '.join(TRACKER_CLASSES)})")
         self.name = name
         self.best: dict[int, float] = {}  # best score cropped so far per track, in this run
+        self.confirmed: list[Confirmed] = []  # first detections the last update gave an id
         if state is not None and state.get("name") == name:
             self.tracker = decode(state["tracker"])
         else:
@@ -42,11 +55,13 @@ class TrackerStage:
             buffer = round(LOST_TRACK_S * 30)  # the package counts the buffer in 30 fps frames
             self.tracker = cls(frame_rate=max(fps, 1.0), minimum_consecutive_frames=1, lost_track_buffer=buffer)
 
-    def update(self, timestamp_s: float, objects: Sequence[dict]) -> list[dict]:
+    def update(self, timestamp_s: float, objects: Sequence[dict], frame_index: int | None = None) -> list[dict]:
         """`objects` (the stored JSON of one frame) with `track_id` set: an int, or None for a
-        detection the tracker did not take (ByteTrack's unmatched low-score boxes)."""
+        detection the tracker did not take (ByteTrack's unmatched low-score boxes) or one that
+        starts a track (given its id later, through `confirmed`, when `frame_index` is given)."""
         import supervision as sv
 
+        before = {id(t) for t in self.tracker.tracks}
         boxes = np.array([o["box"] for o in objects], dtype=np.float64).reshape(-1, 4)
         detections = sv.Detections(
             xyxy=boxes,
@@ -61,7 +76,35 @@ class TrackerStage:
         for i, obj in enumerate(objects):
             tid = ids.get(i, -1)
             out.append({**obj, "track_id": tid + 1 if tid >= 0 else None})  # ids from 1, as MOT files count
+        self.confirmed = []
+        if frame_index is not None:
+            self.confirmed = self._confirm()
+            self._tag_spawned(before, frame_index, timestamp_s, out)
         return out
+
+    def _confirm(self) -> list[Confirmed]:
+        """The spawning detections of the tracklets this update confirmed (tags removed)."""
+        found = []
+        for t in self.tracker.tracks:
+            spawned = getattr(t, _SPAWNED_BY, None)
+            if spawned is not None and t.tracker_id >= 0:
+                found.append({**spawned, "track_id": int(t.tracker_id) + 1})
+                delattr(t, _SPAWNED_BY)
+        return sorted(found, key=lambda c: (c["frame"], c["index"]))
+
+    def _tag_spawned(self, before: set[int], frame: int, timestamp_s: float, out: list[dict]) -> None:
+        """Tag each tracklet this update spawned with the untracked detection it was made from."""
+        free = [i for i, o in enumerate(out) if o["track_id"] is None]
+        for t in self.tracker.tracks:
+            if id(t) in before or t.tracker_id >= 0 or not free:
+                continue
+            state = np.asarray(t.get_state_bbox(), dtype=np.float64).reshape(4)
+            gaps = [float(np.abs(state - np.asarray(out[i]["box"], dtype=np.float64)).max()) for i in free]
+            best = int(np.argmin(gaps))
+            if gaps[best] <= _SAME_BOX_PX:
+                i = free.pop(best)
+                obj = {k: v for k, v in out[i].items() if k != "track_id"}
+                setattr(t, _SPAWNED_BY, {"frame": frame, "index": i, "timestamp": float(timestamp_s), "object": obj})
 
     def crops(self, image: Any, objects: Sequence[dict]) -> dict[int, bytes]:
         """Thumbnails of the tracks whose best detection so far (in this run) is in this frame."""

@@ -37,9 +37,10 @@ from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from inference_job.counts import add_counts, label_counts
+from inference_job.event_rows import write_events
 from inference_job.frame_rows import upsert_frame_rows
 from inference_job.pipeline import FrameResult
-from inference_job.track_rows import upsert_tracks
+from inference_job.track_rows import confirm_committed, upsert_tracks
 from videoanalysis.clock import db_now
 from videoanalysis.db import expire_pooled_connections, is_transient_db_error
 from videoanalysis.lease import Lease, LeaseLost, TaskStopped, why_fenced
@@ -112,6 +113,7 @@ class ResultWriter:
         With no write in flight, write when a batch is full or the interval has passed; with
         one in flight, keep buffering until `BUFFERED_BATCHES` batches wait, then wait for it."""
         self._buffer.extend(results)
+        _confirm_in_buffer(self._buffer, results)
         if stage_state is not None:
             self._state = json.loads(json.dumps(stage_state))
         if self._inflight is not None and self._inflight.done():
@@ -210,6 +212,41 @@ class ResultWriter:
             await add_counts(conn, self.lease.task_id, label_counts(r.objects for r in owned), reset=False)
             if self.tracking:
                 await upsert_tracks(conn, self.lease.task_id, owned)
+                late = [c for r in owned for c in r.confirmed if c["frame"] >= self.owned_from]
+                await confirm_committed(conn, self.lease.task_id, late)
+            await write_events(conn, self.lease.task_id, [e for r in owned for e in r.events])
+
+    async def final_events(self, events: list[dict]) -> None:
+        """Events dated at frames already committed (the end of the video closes the zones still
+        occupied), in a transaction of their own under the lease, with the zone state emptied
+        in the same update: a resumed run finds nobody inside and writes nothing twice."""
+        if not events:
+            return
+        state = self._state if self._state is not None else self.lease.stage_state
+        closed = {**(state if isinstance(state, dict) else {}), "zones": {"tracks": {}}}
+        async with in_transaction() as conn:
+            now = await db_now(conn)
+            if not await self.lease.fenced(conn).update(heartbeat_at=now, stage_state=closed):
+                raise await why_fenced(self.lease)
+            await write_events(conn, self.lease.task_id, events)
+
+
+def _confirm_in_buffer(buffer: list[FrameResult], added: list[FrameResult]) -> None:
+    """First detections confirmed by the `added` frames whose own frame is still buffered:
+    given their id there (and dropped from `confirmed`); the rest are in committed rows, or in
+    the write in flight, and are given theirs in the transaction of the frame that confirmed them."""
+    if not any(r.confirmed for r in added):
+        return
+    by_frame = {r.frame_index: r for r in buffer}
+    for r in added:
+        kept = []
+        for c in r.confirmed:
+            row = by_frame.get(c["frame"])
+            if row is not None and row.objects[c["index"]].get("track_id") is None:
+                row.objects[c["index"]]["track_id"] = c["track_id"]
+            else:
+                kept.append(c)
+        r.confirmed[:] = kept
 
 
 async def _lock_running_task(conn: Any, task_id: Any) -> bool:

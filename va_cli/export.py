@@ -1,5 +1,5 @@
 """Detections written out as JSON, CSV, a COCO dataset or MOTChallenge rows, one page of
-frames at a time; tracks as CSV.
+frames at a time; tracks, and zone and line events, as CSV.
 
 Frames are `{"frame", "timestamp", "objects": [{"label", "score", "box": [x1, y1, x2, y2],
 "track_id"}]}` as the API returns them; no writer holds more than one page of a video's
@@ -22,7 +22,8 @@ from typing import IO, Any
 from va_cli.errors import CliError
 from videoanalysis.track_fields import TRACK_FIELDS
 
-FORMATS = ("json", "csv", "coco", "mot", "tracks-csv")
+FORMATS = ("json", "csv", "coco", "mot", "tracks-csv", "events-csv")
+EVENT_COLUMNS = ("frame_index", "timestamp", "rule", "kind", "track_id", "label", "dwell_s")
 CSV_COLUMNS = ("frame", "timestamp", "label", "score", "x1", "y1", "x2", "y2", "track_id")
 
 
@@ -68,6 +69,15 @@ def write_tracks_csv(out: IO[str], tracks: Iterable[dict]) -> None:
     for track in tracks:
         row = {**track, "best_box": " ".join(str(v) for v in track["best_box"])}
         writer.writerow([row[k] for k in TRACK_FIELDS])
+
+
+def write_events_csv(out: IO[str], events: Iterable[dict]) -> None:
+    """One row per zone or line event (`GET /tasks/{id}/events/`), in frame order; `dwell_s`
+    is empty but for `left`."""
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(EVENT_COLUMNS)
+    for event in events:
+        writer.writerow(["" if event.get(k) is None else event[k] for k in EVENT_COLUMNS])
 
 
 def write_coco(out: IO[str], meta: dict[str, Any], frames: Iterable[dict]) -> None:

@@ -177,6 +177,49 @@ def tracks_table(tracks: Iterable[dict[str, Any]]) -> Table:
     return table
 
 
+def zone_tables(summary: dict[str, Any]) -> list[Table]:
+    """The summary's zone and line totals, a table each (none for a task without them)."""
+    tables = []
+    if summary.get("zones"):
+        table = Table(title="zones", box=box.SIMPLE_HEAD, pad_edge=False)
+        for name in ("zone", "label", "entered", "left", "most inside", "mean dwell s"):
+            table.add_column(name, justify="left" if name in ("zone", "label") else "right", no_wrap=True)
+        for zone, labels in summary["zones"].items():
+            for label, c in labels.items() or [("-", None)]:
+                dwell = c and c["mean_dwell_seconds"]
+                cells = [str(c[k]) for k in ("entered", "left", "max_inside")] if c else ["0", "0", "0"]
+                table.add_row(zone, label, *cells, f"{dwell:.2f}" if dwell is not None else "-")
+        tables.append(table)
+    if summary.get("lines"):
+        table = Table(title="lines", box=box.SIMPLE_HEAD, pad_edge=False)
+        for name in ("line", "label", "in", "out"):
+            table.add_column(name, justify="left" if name in ("line", "label") else "right", no_wrap=True)
+        for line, labels in summary["lines"].items():
+            for label, c in labels.items() or [("-", {"in": 0, "out": 0})]:
+                table.add_row(line, label, str(c["in"]), str(c["out"]))
+        tables.append(table)
+    return tables
+
+
+def events_table(events: Iterable[dict[str, Any]]) -> Table:
+    """One row per zone or line event, in frame order."""
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    for name in ("time", "frame", "zone/line", "event", "track", "label", "dwell s"):
+        table.add_column(name, justify="left" if name in ("zone/line", "event", "label") else "right", no_wrap=True)
+    for e in events:
+        dwell = e.get("dwell_s")
+        table.add_row(
+            f"{e['timestamp']:.2f}s",
+            str(e["frame_index"]),
+            e["rule"],
+            e["kind"],
+            str(e["track_id"]),
+            e["label"],
+            f"{dwell:.2f}" if dwell is not None else "",
+        )
+    return table
+
+
 def print_wide(renderable: Any) -> None:
     """Print on stdout; when it is not a terminal, wide enough that no row wraps."""
     console = out if out.is_terminal else Console(width=max(out.width, 200))

@@ -88,6 +88,20 @@ def iter_tracks(client: ApiClient, task_id: str, page_size: int = 1000) -> Itera
         params["cursor"] = page["next_cursor"]
 
 
+def iter_events(
+    client: ApiClient, task_id: str, filters: dict[str, Any] | None = None, page_size: int = 1000
+) -> Iterator[dict[str, Any]]:
+    """The task's zone and line events in frame order (`filters`: rule, kind, label, since_s,
+    until_s), fetched page by page."""
+    params: dict[str, Any] = {"limit": page_size, **{k: v for k, v in (filters or {}).items() if v is not None}}
+    while True:
+        page = client.send("GET", f"/tasks/{task_id}/events/", params=params, not_found=_not_found(task_id)).json()
+        yield from page["events"]
+        if not page.get("next_cursor"):
+            return
+        params["cursor"] = page["next_cursor"]
+
+
 def erase(client: ApiClient, task_id: str) -> None:
     client.send("DELETE", f"/tasks/{task_id}/", params={"erase": "true"}, not_found=_not_found(task_id))
 

@@ -120,7 +120,7 @@ def _container(spec: Mapping[str, Any], task_id: str, settings: OperatorSettings
         {"name": "VA_VIDEOS_DIR", "value": settings.videos_mount_path},
         {"name": "VA_DATA_DIR", "value": "/tmp/videoanalysis"},
     ]
-    env += [{"name": k, "value": v} for k, v in settings.video_url_env().items()]
+    env += [{"name": k, "value": v} for k, v in {**settings.video_url_env(), **settings.zone_limits_env()}.items()]
     reserved = {item["name"] for item in env}
     env += [{"name": k, "value": v} for k, v in sorted(settings.job_env.items()) if k not in reserved]
     return {

@@ -172,9 +172,15 @@ def set_condition(
     return [*(dict(c) for c in current if c.get("type") != kind), new]
 
 
-def summary_of(counts: Mapping[str, int] | None, objects: Mapping[str, int] | None = None) -> dict[str, Any]:
-    """status.summary from the task row's per-label counts and unique tracks (None: no tracker)."""
-    return TaskSummary.of(counts, objects).as_status()
+def summary_of(
+    counts: Mapping[str, int] | None,
+    objects: Mapping[str, int] | None = None,
+    params: Mapping[str, Any] | None = None,
+    zone_totals: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """status.summary from the task row's per-label counts and unique tracks (None: no tracker),
+    with the zone and line totals of a task that has them."""
+    return TaskSummary.of(counts, objects, params, zone_totals).as_status()
 
 
 def shards_of(rows: Iterable[Mapping[str, Any]], stride: int) -> list[dict[str, Any]]:

@@ -57,7 +57,7 @@ async def ensure_task(body: Mapping[str, Any], settings: OperatorSettings) -> di
     if any(status.get(k) != v for k, v in wanted.items()):
         await kube_io.patch_status(body, wanted, settings)
     try:  # after status.taskId: a failure here is mirrored to the row
-        taskrow.checked_params(task)
+        taskrow.checked_params(task, settings.zone_limits)
     except SpecError as exc:
         raise await fail_spec(body, exc, settings) from exc
     return {**body, "status": {**status, **wanted}}

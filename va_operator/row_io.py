@@ -61,7 +61,7 @@ async def row_counters(task_id: str) -> dict[str, Any] | None:
     row = await (
         Task.filter(id=task_id)
         .first()
-        .values("frames_done", "frames_total", "detections", "objects", "shards", "params")
+        .values("frames_done", "frames_total", "detections", "objects", "shards", "params", "zone_totals")
     )
     if not row:
         return None
@@ -69,7 +69,7 @@ async def row_counters(task_id: str) -> dict[str, Any] | None:
         "progress": percent_done(row["frames_done"] or 0, row["frames_total"]),
         "framesDone": row["frames_done"] or 0,
         "framesTotal": row["frames_total"],
-        "summary": summary_of(row["detections"], row["objects"]),
+        "summary": summary_of(row["detections"], row["objects"], row["params"], row["zone_totals"]),
     }
     if (row["shards"] or 1) > 1:
         shards = await TaskShard.filter(task_id=task_id).values(

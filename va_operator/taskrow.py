@@ -32,6 +32,7 @@ from videoanalysis.params import AUTO_SHARDS, AnalysisParams, ParamsError, parse
 from videoanalysis.tables import Task, TaskOrigin, User
 from videoanalysis.uploadkeys import is_upload_key
 from videoanalysis.video_fetch import UnsafeURL, VideoUrlPolicy, check_video_url, is_url
+from videoanalysis.zones import ZoneLimits
 
 #: videoanalysis.storage.SCHEME (that module needs OpenCV, which the operator does not install).
 SCHEME = "videos://"
@@ -153,12 +154,18 @@ async def api_task(task_id: str, namespace: str, name: str) -> Task:
     return task
 
 
-def checked_params(task: Task) -> AnalysisParams:
-    """The row's snapshot under the contract; SpecError when it can never run."""
+def checked_params(task: Task, limits: ZoneLimits | None = None) -> AnalysisParams:
+    """The row's snapshot under the contract, its zones and lines within the deployment's
+    `limits`; SpecError when it can never run."""
     try:
-        return task_params(task.model, task.params)
+        params = task_params(task.model, task.params)
+        if limits is not None:
+            params.rules.check_limits(limits)
+        return params
     except (ParamsError, UnknownModelError) as exc:
         raise SpecError(str(exc)) from None
+    except ValueError as exc:  # over the zone limits
+        raise SpecError(f"spec: {exc}") from None
 
 
 def spec_changes(spec: Mapping[str, Any], task: Task, default_model: str) -> list[str]:

@@ -22,11 +22,13 @@ from pydantic import (
     ValidationError,
     ValidatorFunctionWrapHandler,
     field_validator,
+    model_validator,
 )
 from pydantic.alias_generators import to_camel
 
 from videoanalysis.catalogue import UnknownModelError, entry
 from videoanalysis.text import printable
+from videoanalysis.zones import MAX_RULES, Line, Rules, Zone
 
 
 class ParamsError(ValueError):
@@ -76,6 +78,26 @@ class AnalysisParams(BaseModel):
         if value is not None:
             entry(value)  # UnknownModelError (a ValueError) lists the known models
         return value
+
+    zones: list[Zone] | None = Field(
+        None, max_length=MAX_RULES, description="Named polygons: entries, exits and dwell per track (needs a tracker)."
+    )
+    lines: list[Line] | None = Field(
+        None,
+        max_length=MAX_RULES,
+        description="Named directed segments: crossings in and out per track (needs a tracker).",
+    )
+
+    @model_validator(mode="after")
+    def _rules_need_tracks(self) -> AnalysisParams:
+        if (self.zones or self.lines) and self.tracker == "none":
+            raise ValueError("zones and lines count tracks: they need a tracker, not tracker none")
+        Rules(zones=list(self.zones or []), lines=list(self.lines or []))  # names unique across both
+        return self
+
+    @property
+    def rules(self) -> Rules:
+        return Rules(zones=list(self.zones or []), lines=list(self.lines or []))
 
     @field_validator("shards", mode="wrap")
     @classmethod

@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from videoanalysis.netguard import AllowList
 from videoanalysis.pacing import size_text
 from videoanalysis.video_fetch import FASTEST_RATE, VideoUrlPolicy
+from videoanalysis.zones import MAX_RULES, MAX_VERTICES, ZoneLimits
 
 DEFAULT_DB_TIMEOUT_S = 60.0
 
@@ -100,6 +101,34 @@ class CoreSettings(BaseSettings):
                 f"{size_text(needed)}/s, more than one connection delivers ({size_text(FASTEST_RATE)}/s)"
             )
         return self
+
+    max_zones: int = Field(
+        16,
+        ge=1,
+        le=MAX_RULES,
+        description="Most zones, and most lines, one task may have (each; the contract's cap is 32).",
+    )
+    max_zone_vertices: int = Field(
+        32, ge=3, le=MAX_VERTICES, description="Most vertices of one zone's polygon (the contract's cap is 64)."
+    )
+    max_zone_pixels: int = Field(
+        7680 * 4320,
+        ge=1,
+        description="Most pixels of all of a task's zones' masks together (each zone's is its bounding box from the "
+        "frame's corner, one byte a pixel): the default holds one zone over an 8K frame.",
+    )
+
+    @property
+    def zone_limits(self) -> ZoneLimits:
+        return ZoneLimits(self.max_zones, self.max_zone_vertices, self.max_zone_pixels)
+
+    def zone_limits_env(self) -> dict[str, str]:
+        """The zone limits as the job's environment, handed on as the video-URL settings are."""
+        return {
+            "VA_MAX_ZONES": str(self.max_zones),
+            "VA_MAX_ZONE_VERTICES": str(self.max_zone_vertices),
+            "VA_MAX_ZONE_PIXELS": str(self.max_zone_pixels),
+        }
 
     @property
     def video_url_policy(self) -> VideoUrlPolicy:

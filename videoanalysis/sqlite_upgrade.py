@@ -33,6 +33,7 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("tasks", "shards", "INT NOT NULL DEFAULT 1"),  # task_shards, seam_frames: generate_schemas
     ("tasks", "shard_plan", "JSON"),
     ("tasks", "merge_state", "JSON"),
+    ("tasks", "zone_totals", "JSON"),  # zone_events: generate_schemas
 )
 INDEXES = (
     'CREATE INDEX IF NOT EXISTS "idx_tasks_queue_5f277a" ON "tasks" ("queue", "status", "created_at")',

@@ -54,6 +54,8 @@ class Task(Model):
     detections: dict = fields.JSONField(default=dict)
     # {label: unique tracks} so far, kept with the tracks by the job; null without a tracker.
     objects: dict | None = fields.JSONField(null=True)
+    # Zone and line totals so far (`videoanalysis.zone_totals`), kept with the events by the job.
+    zone_totals: dict | None = fields.JSONField(null=True)
     # Who made the task: the API, or the operator from a manifest applied by hand.
     origin = fields.CharEnumField(TaskOrigin, max_length=16, default=TaskOrigin.API)
     # The VideoAnalysis resource this task runs: the manifest the operator made the row from,
@@ -178,6 +180,29 @@ class FrameDetections(Model):
     class Meta:
         table = "frame_detections"
         unique_together = (("task", "frame_index"),)
+
+
+class ZoneEvent(Model):
+    """One event of a track in a task's zones and lines: `entered`/`left` a zone (`left` with
+    the dwell), `in`/`out` across a line. Unique on what it is, so a batch written again after a
+    lost acknowledgement, or a resumed run, adds nothing twice."""
+
+    id = fields.BigIntField(primary_key=True)
+    task: fields.ForeignKeyRelation[Task] = fields.ForeignKeyField(
+        "models.Task", related_name="zone_events", on_delete=fields.CASCADE
+    )
+    rule = fields.CharField(max_length=63)
+    kind = fields.CharField(max_length=8)
+    track_id = fields.IntField()
+    label = fields.CharField(max_length=100)
+    frame_index = fields.IntField()
+    timestamp = fields.FloatField()
+    dwell_s = fields.FloatField(null=True)
+
+    class Meta:
+        table = "zone_events"
+        unique_together = (("task", "rule", "track_id", "kind", "frame_index"),)
+        indexes = (("task", "frame_index"),)
 
 
 class Track(Model):

@@ -30,6 +30,7 @@ from videoanalysis.netguard import (
     parse_url,
 )
 from videoanalysis.periodic import every
+from videoanalysis.summary import TaskSummary
 from videoanalysis.tables import Task, User, WebhookDelivery
 
 log = logging.getLogger(__name__)
@@ -138,7 +139,9 @@ def result_url(public_url: str, task_id: object) -> str:
 
 
 def payload_for(task: Task, results_base_url: str) -> dict:
-    """The JSON body a receiver gets (also what is signed)."""
+    """The JSON body a receiver gets (also what is signed); a task with zones or lines carries
+    their totals as its summary shows them (null without)."""
+    summary = TaskSummary.of(task.detections, task.objects, task.params, task.zone_totals)
     return {
         "event": "task.finished",
         "task_id": str(task.id),
@@ -148,6 +151,7 @@ def payload_for(task: Task, results_base_url: str) -> dict:
         "frames_total": task.frames_total,
         "finished_at": task.finished_at.isoformat() if task.finished_at else None,
         "result_url": result_url(results_base_url, task.id),
+        **summary.model_dump(mode="json", by_alias=True, include={"zones", "lines"}),
     }
 
 

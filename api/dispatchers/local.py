@@ -98,6 +98,7 @@ class LocalDispatcher:
         self._env = {
             **os.environ,
             **settings.video_url_env(),
+            **settings.zone_limits_env(),
             "VA_DATABASE_URL": settings.resolved_database_url,
             "VA_VIDEOS_DIR": str(settings.resolved_videos_dir),
             "VA_DATA_DIR": str(settings.data_dir.resolve()),

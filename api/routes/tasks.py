@@ -83,7 +83,9 @@ def _task_fields(row: Mapping[str, Any]) -> dict[str, Any]:
         "task_id": row["id"],
         "ready": status.is_final,
         "success": status is TaskStatus.SUCCEEDED,
-        "summary": TaskSummary.of(json_value(detections), json_value(objects)),
+        "summary": TaskSummary.of(
+            json_value(detections), json_value(objects), json_value(row["params"]), json_value(row["zone_totals"])
+        ),
         "shards": task_shards(json_value(row["params"]), row["shards"], json_value(row["shard_plan"]), None),
     }
 

@@ -48,6 +48,17 @@ UPLOAD_DOC: dict[str, Any] = {
                             "or `auto` (uploaded files only: one per VA_SHARD_MIN_FRAMES analysed frames)",
                         },
                         "labels": {"type": "string", "description": "comma-separated labels to keep (all if empty)"},
+                        "zones": {
+                            "type": "string",
+                            "description": "JSON list of named polygons counted per track (entries, exits, dwell), "
+                            'e.g. `[{"name": "door", "polygon": [[0.1, 0.5], [0.4, 0.5], [0.4, 1], [0.1, 1]]}]`; '
+                            "see the VideoAnalysis resource's `spec.zones` for every field",
+                        },
+                        "lines": {
+                            "type": "string",
+                            "description": "JSON list of named directed segments counted per track (crossings in and "
+                            'out), e.g. `[{"name": "gate", "start": [0, 0.6], "end": [1, 0.6]}]`',
+                        },
                         "callback_url": {
                             "type": "string",
                             "description": "POSTed a signed JSON body when the task ends",

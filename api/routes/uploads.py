@@ -8,6 +8,7 @@ reconciler. An Idempotency-Key (api.idempotency) makes a retry answer the same t
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from pathlib import Path
@@ -46,7 +47,9 @@ log = logging.getLogger("api.routes.tasks")
 #: Form fields of the parameter contract besides `labels` (comma-separated in the form).
 FORM_PARAMS = ("model", "score_threshold", "frame_stride", "batch_size", "tracker", "shards")
 #: Every text field the upload takes (the video is `videofile` or `file`); any other is a 422.
-UPLOAD_FIELDS = ("video_url", *FORM_PARAMS, "labels", "callback_url", idempotency.FIELD)
+#: Form fields holding JSON (zones and lines: lists of objects, as in a resource's spec).
+JSON_PARAMS = ("zones", "lines")
+UPLOAD_FIELDS = ("video_url", *FORM_PARAMS, "labels", *JSON_PARAMS, "callback_url", idempotency.FIELD)
 
 
 def _task_params(fields: dict[str, str], settings: ApiSettings) -> AnalysisParams:
@@ -56,6 +59,12 @@ def _task_params(fields: dict[str, str], settings: ApiSettings) -> AnalysisParam
     raw: dict = {k: fields[k].strip() for k in FORM_PARAMS if fields.get(k, "").strip()}
     labels = [x.strip() for x in fields.get("labels", "").split(",") if x.strip()]
     raw["labels"] = labels or None
+    for name in JSON_PARAMS:
+        if fields.get(name, "").strip():
+            try:
+                raw[name] = json.loads(fields[name])
+            except ValueError as exc:
+                raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=f"{name}: not JSON ({exc})") from None
     try:
         params = parse_params(raw, strict=False).with_model(settings.default_model)
         if settings.dispatcher == "local":
@@ -67,6 +76,10 @@ def _task_params(fields: dict[str, str], settings: ApiSettings) -> AnalysisParam
             status.HTTP_422_UNPROCESSABLE_CONTENT,
             detail=f"shards: {params.shards} is more than this server allows ({settings.max_shards}, VA_MAX_SHARDS)",
         )
+    try:
+        params.rules.check_limits(settings.zone_limits)
+    except ValueError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(exc)) from None
     return params
 
 
@@ -172,6 +185,11 @@ async def _accept_upload(
         final = videos_dir / key
         stored.rename(final)
         stored = final
+        try:  # zones and lines in pixels must lie in the frame, their masks within the limit
+            params.rules.check_in_frame(meta.width, meta.height)
+            params.rules.check_pixels(meta.width, meta.height, settings.zone_limits)
+        except ValueError as exc:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(exc)) from None
         # a frame decoded: at least one, whatever the container announces
         analysed = frames_to_analyse(max(meta.frames, 1), params.frame_stride)
         task = await _create_task(

@@ -129,6 +129,7 @@ async def view_task(
         "video_url": f"/tasks/{task.id}/video",
         "frames_url": f"/tasks/{task.id}/frames/",
         "tracks_url": f"/tasks/{task.id}/tracks/",
+        "events_url": f"/tasks/{task.id}/events/",
     }
     # `<` escaped so that no value (the video's name comes from the user) can close the tag.
     data = json.dumps(config).replace("<", "\\u003c")

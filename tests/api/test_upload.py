@@ -36,6 +36,8 @@ async def test_upload_real_video_is_stored_and_analysed(api_client, signup_user,
         "batch_size": None,
         "tracker": "ocsort",
         "shards": 1,
+        "zones": None,
+        "lines": None,
     }
     assert body["shards"] is None  # one shard: no plan to show
     task = await Task.get(id=body["task_id"])
@@ -55,6 +57,8 @@ async def test_upload_real_video_is_stored_and_analysed(api_client, signup_user,
         "detections_total": len(stored),
         "objects": {},  # tracked (the default tracker), nothing to follow
         "objects_total": 0,
+        "zones": None,  # none asked
+        "lines": None,
     }
     assert result["result"] == [{} for _ in range(5)]  # noise: no faces
 
@@ -70,6 +74,8 @@ async def test_upload_accepts_the_file_field_and_defaults(api_client, signup_use
         "batch_size": None,
         "tracker": "ocsort",
         "shards": 1,
+        "zones": None,
+        "lines": None,
     }
 
 

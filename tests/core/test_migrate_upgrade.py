@@ -12,8 +12,10 @@ import uuid
 from pathlib import Path
 
 import asyncpg
+import pytest
 from tortoise import Tortoise
 from tortoise.context import TortoiseContext
+from tortoise.exceptions import IntegrityError
 
 from api.schemas import TaskOut, TaskWaiting
 from tests.support.paths import ROOT
@@ -21,7 +23,7 @@ from tests.support.schema_history import OLD_USER, at_schema_before, columns, in
 from videoanalysis.db import tortoise_config
 from videoanalysis.migrate import MIGRATIONS_DIR, migrate
 from videoanalysis.sqlite_upgrade import COLUMNS
-from videoanalysis.tables import SeamFrame, Task, TaskOrigin, TaskShard
+from videoanalysis.tables import SeamFrame, Task, TaskOrigin, TaskShard, ZoneEvent
 
 NEW_COLUMNS = [c for _, c, _ in COLUMNS[2:]]
 
@@ -140,6 +142,29 @@ async def test_shards_migration_keeps_tasks_whole_and_adds_the_shard_tables(db, 
         await SeamFrame.create(task_id=running, shard=1, frame_index=3, objects=[])
         await Task.filter(id=running).delete()
         assert not await TaskShard.exists() and not await SeamFrame.exists()
+        await Tortoise.close_connections()
+
+
+async def test_zone_events_migration_adds_the_table_and_its_rows_go_with_their_task(
+    db, empty_databases, tmp_path: Path
+):
+    url = empty_databases[0]
+    files = await at_schema_before(url, 11, tmp_path)
+    conn = await asyncpg.connect(url)
+    try:
+        owner = await conn.fetchval(OLD_USER + " RETURNING id")
+        task = await insert_old_task(conn, owner, "RUNNING", detections="{}", origin="api")
+        assert [f for f in await migrate(url) if f.startswith("11_")] == [f for f in files if f.startswith("11_")]
+    finally:
+        await conn.close()
+    with TortoiseContext():
+        await Tortoise.init(config=tortoise_config(url))
+        event = {"rule": "door", "kind": "entered", "track_id": 1, "label": "person", "frame_index": 4}
+        await ZoneEvent.create(task_id=task, timestamp=0.4, **event)
+        with pytest.raises(IntegrityError):  # the same event twice is refused
+            await ZoneEvent.create(task_id=task, timestamp=0.4, **event)
+        await Task.filter(id=task).delete()
+        assert not await ZoneEvent.exists()
         await Tortoise.close_connections()
 
 

@@ -12,12 +12,16 @@ def test_the_api_and_the_status_show_the_same_summary_in_their_own_spelling() ->
         "detections_total": 3,
         "objects": {"face": 1},
         "objects_total": 1,
+        "zones": None,  # a task without zones or lines
+        "lines": None,
     }
     assert summary.as_status() == {
         "detections": {"cat": 1, "face": 2},
         "detectionsTotal": 3,
         "objects": {"face": 1},
         "objectsTotal": 1,
+        "zones": None,
+        "lines": None,
     }
 
 
@@ -27,4 +31,6 @@ def test_a_run_without_a_tracker_has_no_track_counts() -> None:
         "detectionsTotal": 0,
         "objects": None,
         "objectsTotal": None,
+        "zones": None,
+        "lines": None,
     }

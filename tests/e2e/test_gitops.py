@@ -74,6 +74,8 @@ async def test_applied_by_hand_runs_for_its_owner_and_ignores_later_edits(
         "detections_total": faces,
         "objects": objects,
         "objects_total": 1,
+        "zones": None,
+        "lines": None,
     }
     assert done["status"]["summary"] == {
         "detections": {"face": faces},
@@ -86,6 +88,40 @@ async def test_applied_by_hand_runs_for_its_owner_and_ignores_later_edits(
     await wait_for(lambda: "SpecChanged" in event_reasons(cluster.kube, ns, "pan"), what="the SpecChanged Event")
     # Ended: nothing left to cancel, so no finalizer (a namespace deletion never waits for the operator).
     await wait_for(lambda: not get_va(cluster.kube, ns, "pan")["metadata"].get("finalizers"), what="no finalizer")
+
+
+async def test_zones_and_lines_applied_by_hand_are_counted_in_the_status(
+    cluster: ClusterDriver, signup_user: Any, tmp_path: Path
+) -> None:
+    """`spec.zones` and `spec.lines` as a person writes them: the CRD takes them, the job counts
+    the panning face in a zone over the whole frame, and the status carries the totals (the
+    schema declares them: nothing is pruned)."""
+    cluster.videos_dir.mkdir(parents=True, exist_ok=True)  # type: ignore[attr-defined]
+    shutil.copy(pan_video(tmp_path / "pan.mp4", frames=FRAMES).path, cluster.videos_dir / "zones-pan.mp4")  # type: ignore[attr-defined]
+    ns = cluster.namespace
+    everywhere = {"name": "everywhere", "polygon": [[0, 0], [1, 0], [1, 1], [0, 1]], "minFrames": 2}
+    gate = {"name": "gate", "start": [0.5, 0], "end": [0.5, 1], "labels": ["face"]}
+    async with cluster.api() as api:
+        owner, headers = await signup_user(api)
+        body = manifest(
+            ns,
+            "zoned",
+            owner=owner["user"]["email"],
+            videoUri="videos://zones-pan.mp4",
+            zones=[everywhere],
+            lines=[gate],
+        )
+        kubectl("apply", "-f", "-", input=body)
+        [job] = await wait_for(lambda: jobs(cluster.kube, ns), what="the Job")
+        await cluster.run_job(job)
+        done = await wait_for(phase_is(cluster.kube, ns, "zoned", "Succeeded"), what="Succeeded")
+        task_id = done["status"]["taskId"]
+        events = (await api.get(f"/tasks/{task_id}/events/", headers=headers)).json()["events"]
+    zone = done["status"]["summary"]["zones"]["everywhere"]["face"]
+    assert (zone["entered"], zone["left"], zone["maxInside"]) == (1, 1, 1) and zone["meanDwellSeconds"] > 0
+    assert "gate" in done["status"]["summary"]["lines"]
+    assert [e["kind"] for e in events if e["rule"] == "everywhere"] == ["entered", "left"]
+    assert done["status"]["summary"]["detectionsTotal"] >= FRAMES // 2
 
 
 async def test_applied_by_hand_with_an_https_uri_is_fetched_by_the_job(

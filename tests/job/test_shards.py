@@ -28,7 +28,7 @@ from tests.support.waits import until
 from videoanalysis.db import is_transient_db_error
 from videoanalysis.exitcodes import JobExit
 from videoanalysis.lease import Lease, TaskStopped, acquire, release
-from videoanalysis.tables import FrameDetections, SeamFrame, Task, TaskShard, Track
+from videoanalysis.tables import FrameDetections, SeamFrame, Task, TaskShard, Track, ZoneEvent
 from videoanalysis.task_status import TaskStatus
 from videoanalysis.transitions import transition
 
@@ -256,7 +256,13 @@ async def merged_state(task_id: object) -> dict:
     rows = await FrameDetections.filter(task_id=task_id).order_by("frame_index").values_list("frame_index", "objects")
     for t in tracks:
         t.pop("id"), t.pop("task_id")
-    return {"task": (task.status, task.detections, task.objects, task.frames_done), "tracks": tracks, "rows": rows}
+    events = (
+        await ZoneEvent.filter(task_id=task_id)
+        .order_by("frame_index", "rule", "kind", "track_id")
+        .values_list("frame_index", "rule", "kind", "track_id", "label", "timestamp", "dwell_s")
+    )
+    counters = (task.status, task.detections, task.objects, task.frames_done, task.zone_totals)
+    return {"task": counters, "tracks": tracks, "rows": rows, "events": events}
 
 
 async def test_a_merge_whose_commits_lose_their_acknowledgements_gives_the_same_answer(
@@ -265,9 +271,11 @@ async def test_a_merge_whose_commits_lose_their_acknowledgements_gives_the_same_
     """The shards of two tasks run while the test holds each task's lease (`shards_leaving_the_merge`),
     so their runs leave the merge to it; one merges cleanly, the other with COMMIT acknowledgements lost (its step 1,
     a batch of relabelled frames, its last batch and its ending), each loss followed by the
-    merge run again as a rerun would: both end with the same rows, tracks and counters."""
+    merge run again as a rerun would: both end with the same rows, tracks, zone events and
+    counters, and the zone events replayed batch by batch are those of one run."""
     monkeypatch.setattr("inference_job.merge.MERGE_BATCH_FRAMES", 50)  # 295 frames: 6 batches
-    clean, lossy = await harness.task("long.mp4", frame_stride=2), await harness.task("long.mp4", frame_stride=2)
+    params = {"frame_stride": 2, **ZONE_RULES}
+    clean, lossy = await harness.task("long.mp4", **params), await harness.task("long.mp4", **params)
     held = {t.id: await shards_leaving_the_merge(runs, t, 2) for t in (clean, lossy)}
     await merge_shards(await Task.get(id=clean.id), held[clean.id])
     with lost_acks({1, 3, 7, 8}) as acks:
@@ -283,6 +291,10 @@ async def test_a_merge_whose_commits_lose_their_acknowledgements_gives_the_same_
     expected = await merged_state(clean.id)
     assert expected["task"][0] == TaskStatus.SUCCEEDED and len(expected["tracks"]) >= 3
     assert await merged_state(lossy.id) == expected
+    one = await harness.task("long.mp4", **params)
+    code, err = await ended(await runs.start(one))
+    assert code == JobExit.OK, err
+    assert await zone_event_rows(one) == await zone_event_rows(clean) != []
 
 
 async def test_a_plan_of_one_shard_gives_the_very_answer_of_one_run(
@@ -359,3 +371,36 @@ def box_iou(a: list[float], b: list[float]) -> float:
     h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
     union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - w * h
     return w * h / union if union > 0 else 1.0
+
+
+ZONE_RULES = {
+    "lines": [{"name": "middle", "start": [0.5, 0.0], "end": [0.5, 1.0]}],
+    "zones": [
+        {"name": "everywhere", "polygon": [[0, 0], [1, 0], [1, 1], [0, 1]]},
+        {"name": "right", "polygon": [[0.5, 0.0], [1.0, 0.0], [1.0, 1.0], [0.5, 1.0]]},
+    ],
+}
+
+
+async def zone_event_rows(task: Task) -> list[tuple]:
+    """The task's events without their track ids (the same objects may be numbered apart)."""
+    rows = await ZoneEvent.filter(task_id=task.id).order_by("frame_index", "rule", "kind", "track_id")
+    return [(e.frame_index, e.rule, e.kind, e.label, e.timestamp, e.dwell_s) for e in rows]
+
+
+async def test_zones_in_shards_give_the_events_of_one_run(harness: JobHarness, runs: Runs) -> None:
+    """The merge replays the zones over the joined tracks: an object inside `everywhere` across
+    both seams enters once and leaves once, and the totals equal one run's."""
+    one = await harness.task("long.mp4", **ZONE_RULES)
+    code, err = await ended(await runs.start(one))
+    assert code == JobExit.OK, err
+    task = await harness.task("long.mp4", **ZONE_RULES)
+    assert [code for code, _ in await runs.shards(task, 3)] == [0, 0, 0]
+    one, sharded = await Task.get(id=one.id), await Task.get(id=task.id)
+    assert sharded.status == TaskStatus.SUCCEEDED and sharded.shards == 3, sharded.error
+    expected = await zone_event_rows(one)
+    assert await zone_event_rows(sharded) == expected
+    spanning = [e for e in expected if e[1] == "everywhere" and e[2] == "left" and e[5] > 4.0]
+    assert spanning, "no object stays across a seam (100 frames at 25 fps)"
+    assert sharded.zone_totals == one.zone_totals and sharded.zone_totals["zones"]["everywhere"]
+    assert not await ZoneEvent.filter(task_id=task.id, track_id__gte=SHARD_TRACK_SPAN).exists()  # global ids

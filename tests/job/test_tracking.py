@@ -64,3 +64,33 @@ def test_a_saved_state_cannot_name_classes_outside_the_tracker() -> None:
     assert decode(encode({"a": (1, 2.5)})) == {"a": (1, 2.5)}
     with pytest.raises(ValueError, match="outside the tracker's packages"):
         decode({"__obj__": "os:system", "attrs": {}})
+
+
+def with_first_ids(stage: TrackerStage, frames: list[list[dict]], start: int = 0) -> list[list[int | None]]:
+    """The ids per frame, each track's first detection given its id when it is confirmed."""
+    out: list[list[int | None]] = []
+    confirmed = []
+    for i, objs in enumerate(frames):
+        out.append([o["track_id"] for o in stage.update((start + i) / FPS, objs, frame_index=start + i)])
+        confirmed += stage.confirmed
+    for c in confirmed:
+        assert out[c["frame"] - start][c["index"]] is None  # only untracked detections are given one
+        out[c["frame"] - start][c["index"]] = c["track_id"]
+        assert c["object"] == frames[c["frame"] - start][c["index"]]
+    return out
+
+
+@pytest.mark.parametrize("name", ["bytetrack", "ocsort", "sort"])
+def test_a_track_s_first_detection_gets_its_id_when_the_track_is_confirmed(name: str) -> None:
+    frames = crossing()
+    assert with_first_ids(TrackerStage(name, FPS), frames) == [[1, 2]] * len(frames)
+    # a late object: its first frame is confirmed on the next, after a save and a resume
+    late = [objs + ([{"label": "cat", "score": 0.9, "box": [200.0, 300.0, 260.0, 360.0]}] if i >= 5 else [])
+            for i, objs in enumerate(frames[:10])]  # fmt: skip
+    first = TrackerStage(name, FPS)
+    head = with_first_ids(first, late[:6])
+    assert head[5] == [1, 2, None]  # its confirmation is still to come
+    state = json.loads(json.dumps(first.state()))
+    resumed = TrackerStage(name, FPS, state=state)
+    resumed.update(6 / FPS, late[6], frame_index=6)
+    assert [(c["frame"], c["index"], c["track_id"]) for c in resumed.confirmed] == [(5, 2, 3)]

@@ -17,7 +17,7 @@ from tests.support.database import PG_SERVER
 from tests.support.job_harness import JobHarness, frames_of
 from videoanalysis.clock import local_now
 from videoanalysis.lease import Lease, acquire
-from videoanalysis.tables import Task
+from videoanalysis.tables import Task, Track
 from videoanalysis.task_status import TaskStatus
 
 
@@ -187,3 +187,46 @@ async def test_label_counters_move_with_the_committed_frames(harness: JobHarness
     await second.add(results(4, 3))
     await second.finish()
     assert (await Task.get(id=task.id)).detections == {"cat": 2, "face": 6}
+
+
+async def test_a_first_detection_confirmed_after_its_commit_gets_its_id_in_the_confirming_batch(
+    harness: JobHarness,
+) -> None:
+    """Frame 0 holds a new object's first detection (no id yet) and is committed; frame 1
+    confirms the track: its batch gives frame 0's detection the id and the track row its first
+    sighting, counters unchanged. The same confirmation applied again changes nothing; one
+    confirmed while frame 0 is still buffered is given in the buffer."""
+    task, lease = await leased(harness)
+    box, later = [10.0, 10.0, 50.0, 50.0], [12.0, 10.0, 52.0, 50.0]
+    first = {"label": "face", "score": 0.9, "box": box, "track_id": None}
+    confirmed = {
+        "frame": 0,
+        "index": 0,
+        "timestamp": 0.0,
+        "track_id": 1,
+        "object": {k: first[k] for k in ("label", "score", "box")},
+    }
+    writer = ResultWriter(lease, batch_frames=1, progress_interval_s=60, tracking=True)
+    await writer.add([FrameResult(0, 0.0, [first])])
+    await writer._wait_inflight()
+    assert [r.objects[0]["track_id"] for r in await frames_of(task)] == [None]
+    second = {"label": "face", "score": 0.8, "box": later, "track_id": 1}
+    await writer.add([FrameResult(1, 0.1, [second], confirmed=[confirmed])])
+    await writer.add([FrameResult(2, 0.2, [{**second, "box": [14.0, 10.0, 54.0, 50.0]}], confirmed=[confirmed])])
+    await writer.finish()
+    assert [r.objects[0]["track_id"] for r in await frames_of(task)] == [1, 1, 1]
+    row = await Task.get(id=task.id)
+    assert row.detections == {"face": 3} and row.objects == {"face": 1}
+    track = await Track.get(task_id=task.id, track_id=1)
+    assert (track.first_frame, track.last_frame, track.frames_seen, track.labels) == (0, 2, 3, {"face": 3})
+    assert track.best_score == 0.8  # a first detection confirmed in a later batch: counted, not a candidate
+
+    buffered, lease2 = await leased(harness, "run-b")
+    writer = ResultWriter(lease2, batch_frames=8, progress_interval_s=60, tracking=True)
+    await writer.add([FrameResult(0, 0.0, [dict(first)])])
+    await writer.add([FrameResult(1, 0.1, [second], crops={1: b"\xff\xd8jpeg"}, confirmed=[dict(confirmed)])])
+    await writer.finish()
+    assert [r.objects[0]["track_id"] for r in await frames_of(buffered)] == [1, 1]
+    track = await Track.get(task_id=buffered.id, track_id=1)
+    assert (track.first_frame, track.frames_seen, track.best_score) == (0, 2, 0.9)
+    assert track.thumbnail == b"\xff\xd8jpeg"  # the best has no image of its own: a thumbnail still

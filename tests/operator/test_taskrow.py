@@ -12,10 +12,19 @@ import pytest
 from tests.support.tasks import api_task
 from va_operator.builders import SpecError
 from va_operator.phases import set_condition, summary_of
-from va_operator.taskrow import SCHEME, check_video_uri, find_or_create, spec_changes, spec_params, task_id_for
+from va_operator.taskrow import (
+    SCHEME,
+    check_video_uri,
+    checked_params,
+    find_or_create,
+    spec_changes,
+    spec_params,
+    task_id_for,
+)
 from videoanalysis import storage
 from videoanalysis.k8s.resource import build_videoanalysis
 from videoanalysis.tables import Task, TaskOrigin, User
+from videoanalysis.zones import ZoneLimits
 
 MOUNT = "/data/videos"
 
@@ -184,6 +193,25 @@ def test_conditions_and_summary() -> None:
         "detectionsTotal": 3,
         "objects": None,  # no tracker
         "objectsTotal": None,
+        "zones": None,  # no zones or lines
+        "lines": None,
     }
+    params = {"zones": [{"name": "door"}], "lines": [{"name": "gate"}, {"name": "exit"}]}
+    totals = {
+        "zones": {"door": {"person": {"entered": 2, "left": 1, "inside": 1, "max_inside": 2, "dwell_s": 3.0}}},
+        "lines": {"gate": {"person": {"in": 3, "out": 1}}},
+    }
+    zoned = summary_of({"person": 9}, {"person": 2}, params, totals)
+    assert zoned["zones"] == {"door": {"person": {"entered": 2, "left": 1, "maxInside": 2, "meanDwellSeconds": 3.0}}}
+    assert zoned["lines"] == {"gate": {"person": {"in": 3, "out": 1}}, "exit": {}}
     assert summary_of({"face": 9}, {"face": 2})["objects"] == {"face": 2}
     assert summary_of({"face": 9}, {"face": 2, "cat": 1})["objectsTotal"] == 3
+
+
+def test_zones_over_the_operator_s_limits_are_an_invalid_spec() -> None:
+    triangle = [[0.1, 0.1], [0.2, 0.1], [0.2, 0.2]]
+    params = {"zones": [{"name": f"z{i}", "polygon": triangle} for i in range(3)]}
+    task = Task(model="opencv-face", params=params)
+    assert checked_params(task, ZoneLimits(max_zones=3)).zones is not None
+    with pytest.raises(SpecError, match=r"3 zones: at most 2 \(VA_MAX_ZONES\)"):
+        checked_params(task, ZoneLimits(max_zones=2))

@@ -12,7 +12,8 @@ from va_cli import task_endpoints
 from va_cli.client import ApiClient
 from va_cli.commands.shared import client
 from va_cli.errors import CliError
-from va_cli.render import LabelCounts, err, frames_progress, out, upload_progress
+from va_cli.render import LabelCounts, err, frames_progress, out, upload_progress, zone_tables
+from va_cli.zones_file import zone_fields
 
 commands = typer.Typer()
 
@@ -28,6 +29,16 @@ ShardsOpt = Annotated[
     str | None,
     typer.Option(help="Cut the video into this many ranges analysed side by side, or auto (the server decides)."),
 ]
+ZonesOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--zones",
+        exists=True,
+        dir_okay=False,
+        readable=True,
+        help="A YAML or JSON file of `zones:` and `lines:` to count tracks in (needs a tracker).",
+    ),
+]
 WaitOpt = Annotated[bool, typer.Option("--wait/--no-wait", help="Follow the task to its end.")]
 PollOpt = Annotated[float, typer.Option(min=0.05, help="Seconds between progress checks.")]
 
@@ -42,6 +53,7 @@ def analyze(
     labels: LabelsOpt = None,
     tracker: TrackerOpt = None,
     shards: ShardsOpt = None,
+    zones: ZonesOpt = None,
     wait: WaitOpt = False,
     poll: PollOpt = 1.0,
 ) -> None:
@@ -58,6 +70,8 @@ def analyze(
         }.items()
         if v is not None
     }
+    if zones is not None:
+        fields.update(zone_fields(zones))
     with client(ctx) as api:
         size = video.stat().st_size
         with upload_progress() as bar:
@@ -100,3 +114,5 @@ def summarise(api: ApiClient, task: dict[str, Any]) -> None:
     out.print(counts.table(f"{task.get('video_name') or task_id}: {counts.frames_seen} frames analysed"))
     if not counts.detections:
         out.print("no objects detected")
+    for table in zone_tables(task.get("summary") or {}):
+        out.print(table)

@@ -1,5 +1,5 @@
-"""Reading one task: `view` (a viewer link), `status`, `results` (its detections exported) and
-`tracks`."""
+"""Reading one task: `view` (a viewer link), `status`, `results` (its detections exported),
+`tracks` and `events`."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import typer
 
 from va_cli import task_endpoints
 from va_cli.commands.shared import TaskArg, client
-from va_cli.export import export, open_output, write_tracks_csv
-from va_cli.render import err, out, print_wide, task_table, tracks_table
+from va_cli.export import export, open_output, write_events_csv, write_tracks_csv
+from va_cli.render import err, events_table, out, print_wide, task_table, tracks_table, zone_tables
 
 commands = typer.Typer()
 
@@ -25,6 +25,7 @@ class Format(StrEnum):
     coco = "coco"
     mot = "mot"
     tracks_csv = "tracks-csv"
+    events_csv = "events-csv"
 
 
 @commands.command()
@@ -41,7 +42,10 @@ def view(ctx: typer.Context, task_id: TaskArg) -> None:
 def status(ctx: typer.Context, task_id: TaskArg) -> None:
     """Show a task's status and progress."""
     with client(ctx) as api:
-        out.print(task_table(task_endpoints.task_status(api, task_endpoints.task_id_arg(task_id))))
+        task = task_endpoints.task_status(api, task_endpoints.task_id_arg(task_id))
+    out.print(task_table(task))
+    for table in zone_tables(task.get("summary") or {}):
+        out.print(table)
 
 
 @commands.command()
@@ -55,7 +59,7 @@ def results(
     page_size: Annotated[int, typer.Option(min=1, max=1000, help="Frames per request.")] = task_endpoints.PAGE_SIZE,
 ) -> None:
     """Write all detections of a task as JSON, CSV, a COCO dataset or MOTChallenge rows (mot),
-    or its tracks as CSV (tracks-csv)."""
+    its tracks as CSV (tracks-csv), or its zone and line events as CSV (events-csv)."""
     task_id = task_endpoints.task_id_arg(task_id)
     with client(ctx) as api:
         first = task_endpoints.result_page(api, task_id, page_size)
@@ -63,6 +67,8 @@ def results(
         with open_output(output) as fh:
             if fmt is Format.tracks_csv:
                 write_tracks_csv(fh, task_endpoints.iter_tracks(api, task_id))
+            elif fmt is Format.events_csv:
+                write_events_csv(fh, task_endpoints.iter_events(api, task_id))
             else:
                 export(fmt.value, fh, meta, task_endpoints.iter_frames(api, task_id, first, page_size))
     if not meta.get("ready"):
@@ -78,3 +84,27 @@ def tracks(ctx: typer.Context, task_id: TaskArg) -> None:
     with client(ctx) as api:
         found = list(task_endpoints.iter_tracks(api, task_id))
     print_wide(tracks_table(found) if found else f"no tracks in task {task_id} (yet, or tracker=none)")
+
+
+class EventKind(StrEnum):
+    entered = "entered"
+    left = "left"
+    in_ = "in"
+    out = "out"
+
+
+@commands.command()
+def events(
+    ctx: typer.Context,
+    task_id: TaskArg,
+    rule: Annotated[str | None, typer.Option("--zone", "--line", help="Only this zone or line.")] = None,
+    kind: Annotated[EventKind | None, typer.Option(help="Only this kind of event.")] = None,
+    label: Annotated[str | None, typer.Option(help="Only tracks of this label.")] = None,
+) -> None:
+    """List a task's zone and line events: who entered or left each zone (and how long they
+    stayed), who crossed each line in or out."""
+    task_id = task_endpoints.task_id_arg(task_id)
+    filters = {"rule": rule, "kind": kind.value if kind else None, "label": label}
+    with client(ctx) as api:
+        found = list(task_endpoints.iter_events(api, task_id, filters))
+    print_wide(events_table(found) if found else f"no events in task {task_id} (yet, or no zones or lines)")

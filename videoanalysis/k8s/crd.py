@@ -32,9 +32,14 @@ def _int_or_word(variants: list[dict[str, Any]]) -> dict[str, Any] | None:
     }
 
 
-def _structural(schema: dict[str, Any]) -> dict[str, Any]:
+def _structural(schema: dict[str, Any], defs: dict[str, Any] | None = None) -> dict[str, Any]:
     """`anyOf: [X, null]` (pydantic's optional) becomes X with `nullable: true`; an integer
-    or one word becomes int-or-string (`_int_or_word`)."""
+    or one word becomes int-or-string (`_int_or_word`); a nested model's `$ref` is written out
+    (the API server takes no references), without `additionalProperties: false` (unknown
+    fields are pruned anyway), its properties and items made structural in turn."""
+    defs = defs or {}
+    if "$ref" in schema:
+        schema = {**defs[schema["$ref"].rsplit("/", 1)[-1]], **{k: v for k, v in schema.items() if k != "$ref"}}
     out = {k: v for k, v in schema.items() if k not in _DROPPED}
     variants = out.pop("anyOf", None)
     either = _int_or_word(variants) if variants else None
@@ -44,9 +49,14 @@ def _structural(schema: dict[str, Any]) -> dict[str, Any]:
         kinds = [v for v in variants if v.get("type") != "null"]
         if len(kinds) != 1:
             raise ValueError(f"cannot express {variants} in a structural schema")
-        out = {**kinds[0], **out, "nullable": True}
+        out = {**_structural(kinds[0], defs), **out, "nullable": True}
     if out.get("default", 0) is None:
         del out["default"]  # "unset" is the absence of the field
+    if "properties" in out:
+        out.pop("additionalProperties", None)
+        out["properties"] = {k: _structural(v, defs) for k, v in out["properties"].items()}
+    if isinstance(out.get("items"), dict):
+        out["items"] = _structural(out["items"], defs)
     return out
 
 
@@ -55,7 +65,8 @@ def crd_properties() -> dict[str, dict[str, Any]]:
     `model` carries no default and no enum: the operator checks it against the catalogue
     and fills in VA_DEFAULT_MODEL, so the image decides what exists."""
     schema = AnalysisParams.model_json_schema(by_alias=True, mode="validation")
-    return {name: _structural(prop) for name, prop in schema["properties"].items()}
+    defs = schema.get("$defs", {})
+    return {name: _structural(prop, defs) for name, prop in schema["properties"].items()}
 
 
 #: The fields that say which task a resource is: set when it is created, never edited after

@@ -1,5 +1,7 @@
 // The results viewer: the task's video with its detections drawn on a canvas in sync, a timeline
-// of objects per second, a score filter and analysed-frame steps. Plain script, no build step.
+// of objects per second, a score filter and analysed-frame steps; a task's zones and lines drawn
+// over the picture with their counters at the time shown, and their events on the timeline.
+// Plain script, no build step.
 "use strict";
 (() => {
   const cfg = JSON.parse(document.getElementById("va-config").textContent);
@@ -8,8 +10,10 @@
   const video = $("video"), still = $("still"), overlay = $("overlay"), timeline = $("timeline");
   const LINE_PX = 3; // box outline width in CSS pixels
   const TRAIL_FRAMES = 12; // analysed frames of a track's path drawn behind its box
+  const ZONE_COLOUR = "#4f8cff", LINE_COLOUR = "#ffd24f"; // not in the labels' palette
+  const EVENT_COLOURS = { entered: "#3ddc84", in: "#3ddc84", left: "#ff9f43", out: "#ff9f43" };
   const state = {
-    frames: [], times: [], task: null, minScore: 0, shown: -1, tracks: [],
+    frames: [], times: [], task: null, minScore: 0, shown: -1, tracks: [], events: [],
     mode: "video", stillTime: 0, timer: null,
   };
 
@@ -48,7 +52,7 @@
     const sw = (state.mode === "video" ? video.videoWidth : still.naturalWidth) || w;
     const sh = (state.mode === "video" ? video.videoHeight : still.naturalHeight) || h;
     const scale = Math.min(w / sw, h / sh);
-    return { x: (w - sw * scale) / 2, y: (h - sh * scale) / 2, scale, width: sw * scale, height: sh * scale };
+    return { x: (w - sw * scale) / 2, y: (h - sh * scale) / 2, scale, width: sw * scale, height: sh * scale, sw, sh };
   }
 
   function drawOverlay(t = now()) {
@@ -81,6 +85,9 @@
       ctx.fillText(text, x1 + 4 - LINE_PX / 2, top + 3);
     }
     drawTrails(ctx, r, index, objects);
+    const counts = countsAt(t);
+    drawRules(ctx, r, counts);
+    renderRules(counts);
     renderFrameInfo(frame, objects, t);
     drawTimeline();
   }
@@ -102,6 +109,108 @@
       ctx.stroke();
     }
     overlay.dataset.trails = String(objects.filter((o) => o.track_id != null).length);
+  }
+
+  const rules = () => ({ zones: state.task?.params?.zones || [], lines: state.task?.params?.lines || [] });
+
+  /** Per zone and line, what its events up to time t add up to: inside now, entered, left, in, out. */
+  function countsAt(t) {
+    const counts = new Map();
+    for (const rule of [...rules().zones, ...rules().lines]) counts.set(rule.name, { inside: 0, entered: 0, left: 0, in: 0, out: 0 });
+    for (const e of state.events) {
+      if (e.timestamp > t + 1e-3) break;
+      const c = counts.get(e.rule);
+      if (!c) continue;
+      c[e.kind] += 1;
+      if (e.kind === "entered") c.inside += 1;
+      if (e.kind === "left") c.inside = Math.max(0, c.inside - 1);
+    }
+    return counts;
+  }
+
+  /** A rule's point in CSS pixels: fractions of the frame or the video's own pixels. */
+  function place(rule, [x, y], r) {
+    const fx = rule.units === "pixels" ? 1 : r.sw, fy = rule.units === "pixels" ? 1 : r.sh;
+    return [r.x + x * fx * r.scale, r.y + y * fy * r.scale];
+  }
+
+  function tag(ctx, text, x, y, colour) {
+    ctx.font = "bold 13px system-ui, sans-serif";
+    const tw = ctx.measureText(text).width + 8;
+    ctx.fillStyle = "rgba(0, 0, 0, 0.7)";
+    ctx.fillRect(x, y, tw, 19);
+    ctx.fillStyle = colour;
+    ctx.fillText(text, x + 4, y + 3);
+  }
+
+  /** The zones (outlined, lightly filled) and lines (with an arrow to their `in` side). */
+  function drawRules(ctx, r, counts) {
+    const { zones, lines } = rules();
+    for (const zone of zones) {
+      const points = zone.polygon.map((p) => place(zone, p, r));
+      ctx.beginPath();
+      points.forEach(([x, y], k) => (k ? ctx.lineTo(x, y) : ctx.moveTo(x, y)));
+      ctx.closePath();
+      ctx.fillStyle = "rgba(79, 140, 255, 0.12)";
+      ctx.fill();
+      ctx.strokeStyle = ZONE_COLOUR; ctx.lineWidth = 2;
+      ctx.stroke();
+      const c = counts.get(zone.name);
+      const [x, y] = points.reduce((a, p) => (p[1] < a[1] || (p[1] === a[1] && p[0] < a[0]) ? p : a));
+      tag(ctx, `${zone.name}: ${c.inside} inside`, x + 4, y + 4, ZONE_COLOUR);
+    }
+    for (const line of lines) {
+      const [x1, y1] = place(line, line.start, r), [x2, y2] = place(line, line.end, r);
+      ctx.strokeStyle = LINE_COLOUR; ctx.lineWidth = 3;
+      ctx.beginPath(); ctx.moveTo(x1, y1); ctx.lineTo(x2, y2); ctx.stroke();
+      const len = Math.hypot(x2 - x1, y2 - y1) || 1, nx = (y2 - y1) / len, ny = -(x2 - x1) / len; // the `in` side
+      const mx = (x1 + x2) / 2, my = (y1 + y2) / 2, tip = [mx + nx * 18, my + ny * 18];
+      ctx.beginPath(); ctx.moveTo(mx, my); ctx.lineTo(...tip); ctx.stroke();
+      ctx.beginPath();
+      ctx.moveTo(...tip);
+      ctx.lineTo(tip[0] - nx * 7 + ny * 5, tip[1] - ny * 7 - nx * 5);
+      ctx.lineTo(tip[0] - nx * 7 - ny * 5, tip[1] - ny * 7 + nx * 5);
+      ctx.closePath(); ctx.fillStyle = LINE_COLOUR; ctx.fill();
+      const c = counts.get(line.name);
+      tag(ctx, `${line.name}: in ${c.in} · out ${c.out}`, mx + 6, my + 6, LINE_COLOUR);
+    }
+    overlay.dataset.rules = String(zones.length + lines.length);
+  }
+
+  function renderRules(counts) {
+    const { zones, lines } = rules();
+    $("rules-panel").hidden = !(zones.length || lines.length);
+    const items = [
+      ...zones.map((z) => [z.name, `${counts.get(z.name).inside} inside · ${counts.get(z.name).entered} entered · ${counts.get(z.name).left} left`]),
+      ...lines.map((l) => [l.name, `in ${counts.get(l.name).in} · out ${counts.get(l.name).out}`]),
+    ];
+    const list = $("rules");
+    if (list.childElementCount !== items.length) {
+      list.replaceChildren(...items.map(([name]) => {
+        const li = document.createElement("li");
+        li.dataset.rule = name;
+        li.append(Object.assign(document.createElement("b"), { textContent: name }), document.createElement("span"));
+        return li;
+      }));
+    }
+    items.forEach(([, text], k) => { list.children[k].lastChild.textContent = `: ${text}`; });
+  }
+
+  /** Every zone and line event of the task, in frame order (cursor pages). */
+  async function loadEvents() {
+    if (!(rules().zones.length || rules().lines.length)) return;
+    const events = [];
+    let cursor = null;
+    for (;;) {
+      const url = `${cfg.events_url}?limit=1000${cursor === null ? "" : `&cursor=${encodeURIComponent(cursor)}`}`;
+      const resp = await fetch(withToken(url), { referrerPolicy: "no-referrer" });
+      const body = await resp.json().catch(() => ({}));
+      if (!resp.ok) throw new Error(`${resp.status}: ${body.detail || resp.statusText}`);
+      events.push(...body.events);
+      if (body.next_cursor === null) break;
+      cursor = body.next_cursor;
+    }
+    state.events = events.sort((a, b) => a.timestamp - b.timestamp);
   }
 
   /** The task's tracks with their thumbnails; a click seeks to the track's first appearance. */
@@ -189,6 +298,12 @@
     const every = Math.max(1, Math.ceil(bins.length / Math.max(1, Math.floor(w / 40))));
     for (let s = 0; s < bins.length; s += every) ctx.fillText(`${s}s`, s * bw + 2, plotH + 3);
     ctx.fillText(`max ${peak}`, w - 44, 2);
+    for (const e of state.events) { // a small mark at the top for each zone or line event
+      const ex = Math.min(w - 4, Math.max(4, (e.timestamp / duration()) * w));
+      ctx.fillStyle = EVENT_COLOURS[e.kind];
+      ctx.beginPath(); ctx.moveTo(ex - 4, 0); ctx.lineTo(ex + 4, 0); ctx.lineTo(ex, 7); ctx.closePath(); ctx.fill();
+    }
+    timeline.dataset.events = String(state.events.length);
     const x = (now() / duration()) * w;
     ctx.fillStyle = "#fff"; ctx.fillRect(x - 1, 0, 2, plotH);
   }
@@ -232,6 +347,7 @@
       cursor = body.next_cursor;
     }
     state.times = state.frames.map((f) => f.timestamp);
+    await loadEvents().catch((e) => notice(`could not load zone and line events: ${e.message}`));
     renderStatus(); renderLegend(); drawOverlay();
     await loadTracks().catch((e) => notice(`could not load tracks: ${e.message}`));
     document.body.dataset.loaded = "true";
@@ -304,7 +420,7 @@
   });
   window.addEventListener("resize", () => drawOverlay());
 
-  window.viewer = { colour, contentRect, frameAt, state, showFrame, seekToFrame };
+  window.viewer = { colour, contentRect, countsAt, frameAt, state, showFrame, seekToFrame };
   followVideo();
   loadDetections().catch((e) => notice(`could not load detections: ${e.message}`));
 })();

@@ -58,7 +58,17 @@ def test_crd_parameters_are_the_contracts(copy: str) -> None:
     generated = crd_properties()
     assert {k: spec["properties"][k] for k in generated} == generated
     assert spec["required"] == ["videoUri"]
-    assert set(generated) == {"model", "scoreThreshold", "frameStride", "labels", "batchSize", "tracker", "shards"}
+    assert set(generated) == {
+        "model",
+        "scoreThreshold",
+        "frameStride",
+        "labels",
+        "batchSize",
+        "tracker",
+        "shards",
+        "zones",
+        "lines",
+    }
 
 
 @pytest.mark.parametrize("copy", sorted(CRD_COPIES))

@@ -53,6 +53,19 @@ async def test_ending_queues_exactly_one_delivery_in_the_same_transaction(db):
     assert not await WebhookDelivery.filter(task_id=silent.id).exists()
 
 
+async def test_delivery_carries_the_zone_and_line_totals(db, receiver):
+    task = await make_task(receiver.url)
+    rules = {"zones": [{"name": "door"}], "lines": [{"name": "gate"}]}
+    totals = {"zones": {"door": {"car": {"entered": 2, "left": 2, "inside": 0, "max_inside": 1, "dwell_s": 5.0}}}}
+    await Task.filter(id=task.id).update(params={**task.params, **rules}, zone_totals=totals)
+    await transition(task.id, TaskStatus.SUCCEEDED)
+    async with httpx.AsyncClient() as client:
+        assert await deliver_due(client, LOOPBACK_OK, "https://va.example.com/") >= 1
+    body = json.loads(receiver.requests[0].body)
+    assert body["zones"] == {"door": {"car": {"entered": 2, "left": 2, "max_inside": 1, "mean_dwell_seconds": 2.5}}}
+    assert body["lines"] == {"gate": {}}
+
+
 async def test_delivery_is_signed_with_the_owners_key(db, receiver):
     task = await make_task(receiver.url)
     await transition(task.id, TaskStatus.FAILED, error="video is truncated at frame 2")
@@ -63,6 +76,7 @@ async def test_delivery_is_signed_with_the_owners_key(db, receiver):
     assert body["task_id"] == str(task.id) and body["status"] == "FAILED"
     assert body["error"] == "video is truncated at frame 2"
     assert body["result_url"] == f"https://va.example.com/tasks/video-analysis-result/{task.id}/"
+    assert body["zones"] is None and body["lines"] is None  # a task without zones or lines
     owner = await User.get(id=task.owner_id)
     assert owner.webhook_secret
     assert verify(owner.webhook_secret, got.headers[TIMESTAMP_HEADER], got.body, got.headers[SIGNATURE_HEADER])
