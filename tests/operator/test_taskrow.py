@@ -208,6 +208,17 @@ def test_conditions_and_summary() -> None:
     assert summary_of({"face": 9}, {"face": 2, "cat": 1})["objectsTotal"] == 3
 
 
+def test_bad_zone_geometry_in_a_spec_is_an_invalid_spec_naming_the_zone() -> None:
+    """What the CRD's schema cannot check (a polygon crossing itself, tracks needed)."""
+    bow = {"name": "bow", "polygon": [[0, 0], [1, 1], [1, 0], [0, 1]]}
+    with pytest.raises(SpecError, match="zone bow: the polygon crosses itself"):
+        spec_params({"zones": [bow]}, "opencv-face")
+    gate = {"name": "gate", "start": [0, 0.5], "end": [1, 0.5]}
+    with pytest.raises(SpecError, match="they need a tracker"):
+        spec_params({"lines": [gate], "tracker": "none"}, "opencv-face")
+    assert spec_params({"lines": [gate]}, "opencv-face").spec()["lines"][0]["minFrames"] == 3
+
+
 def test_zones_over_the_operator_s_limits_are_an_invalid_spec() -> None:
     triangle = [[0.1, 0.1], [0.2, 0.1], [0.2, 0.2]]
     params = {"zones": [{"name": f"z{i}", "polygon": triangle} for i in range(3)]}
