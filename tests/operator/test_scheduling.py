@@ -15,7 +15,7 @@ from typing import Any
 from kubernetes import client
 
 from api.schemas import TaskOut
-from tests.support.nodes import add_node
+from tests.support.nodes import add_node, remove_node
 from tests.support.operator_process import OperatorProcess
 from tests.support.pods import KwokPods
 from tests.support.resources import create_va, event_reasons, get_va, jobs, phase_is
@@ -88,13 +88,16 @@ async def test_a_pod_no_node_fits_waits_with_the_schedulers_reason_and_starts_wh
     assert answer.waiting.message == status["message"]
 
     add_node(kube_api, f"kwok-{pool}", gpus=2, **{"videoanalysis.test/pool": pool})  # capacity appears
-    pod = await placed_pod(kube_api, kwok, namespace)
-    assert pod.spec.node_name == f"kwok-{pool}"
-    kwok.run(pod)
-    va = await wait_for(phase_is(kube_api, namespace, name, "Running"), what="Running once a node fits")
-    assert condition(va, "Waiting")["status"] == "False"
-    await row_is(task, TaskStatus.RUNNING)
-    assert TaskOut.of(await Task.get(id=task.id)).waiting is None
+    try:
+        pod = await placed_pod(kube_api, kwok, namespace)
+        assert pod.spec.node_name == f"kwok-{pool}"
+        kwok.run(pod)
+        va = await wait_for(phase_is(kube_api, namespace, name, "Running"), what="Running once a node fits")
+        assert condition(va, "Waiting")["status"] == "False"
+        await row_is(task, TaskStatus.RUNNING)
+        assert TaskOut.of(await Task.get(id=task.id)).waiting is None
+    finally:  # the session's cluster keeps its two GPU nodes only: later tests count on where Pods go
+        remove_node(kube_api, f"kwok-{pool}")
 
 
 async def test_more_gpus_than_any_node_has_waits_and_its_deadline_says_it_never_got_a_node(
