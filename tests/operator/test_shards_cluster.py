@@ -29,7 +29,7 @@ from va_operator.reconcile import with_row_shards
 from videoanalysis.exitcodes import JobExit
 from videoanalysis.k8s.resource import build_videoanalysis
 from videoanalysis.storage import video_uri
-from videoanalysis.tables import FrameDetections, Task
+from videoanalysis.tables import FrameDetections, Task, TaskShard
 from videoanalysis.task_status import TaskStatus
 
 #: Where the job controller numbers an Indexed Job's Pod (also its JOB_COMPLETION_INDEX).
@@ -97,7 +97,7 @@ def fits_the_gpus(kube_api: client.ApiClient, pods: list[Any], per_pod: int) -> 
 
 
 @pytest.mark.kubernetes
-async def test_two_shards_run_side_by_side_on_two_gpu_nodes_and_merge(
+async def test_two_shards_run_side_by_side_on_two_gpu_nodes_through_an_operator_restart_and_merge(
     operator: OperatorProcess,
     namespace: str,
     kube_api: client.ApiClient,
@@ -120,9 +120,15 @@ async def test_two_shards_run_side_by_side_on_two_gpu_nodes_and_merge(
     assert sorted(p.metadata.annotations[INDEX_ANNOTATION] for p in pods) == ["0", "1"]
 
     runner = PodRunner(kube_api)
-    ran = await asyncio.gather(*(run_pod(runner, p, two_shard_video, tmp_path) for p in pods))
+    running = asyncio.gather(*(run_pod(runner, p, two_shard_video, tmp_path) for p in pods))
+    # The operator restarted while the shards run changes nothing: one Job, its two Pods, one answer.
+    await wait_for(lambda: TaskShard.filter(task_id=task.id, started_at__isnull=False).exists(), what="a shard started")
+    operator.stop()
+    operator.start()
+    ran = await running
     assert [code for code, _ in ran] == [0, 0], [out[-2000:] for _, out in ran]
     va = await wait_for(phase_is(kube_api, namespace, name, "Succeeded"), timeout=60, what="Succeeded")
+    assert [j.metadata.name for j in jobs(kube_api, namespace)] == [job.metadata.name]
     status = va["status"]
     assert status["progress"] == "100%"
     assert [(s["index"], s["phase"]) for s in status["shards"]] == [(0, "Succeeded"), (1, "Succeeded")]
