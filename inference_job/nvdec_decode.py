@@ -49,7 +49,7 @@ class NvdecFrameReader(FrameReader):
             for image in images:
                 if index % self.stride == 0:
                     ts = index / fps if fps > 0 else 0.0
-                    if not self._put(Frame(index, round(ts, 6), image)):  # type: ignore[arg-type]
+                    if not self._put(Frame(index, round(ts, 6), image)):  # type: ignore[arg-type, unused-ignore]  # a Tensor with torch installed; Any without
                         return
                 index += 1
         self._check_complete(index)
