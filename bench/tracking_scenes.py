@@ -110,3 +110,9 @@ def render(scene: Scene, path: Path) -> Scene:
         writer.write(canvas)
     writer.release()
     return scene
+
+
+def scene_video(name: str, path: Path) -> Path:
+    """The scene called `name` rendered at `path` (for what needs its video, not its truth)."""
+    render(next(s for s in scenes() if s.name == name), path)
+    return path

@@ -21,7 +21,7 @@ from inference_job.metrics import RunStats
 from inference_job.models.base import AbstractImageAnalysisMLModel, Detection
 from inference_job.reader import Frame
 from inference_job.tracker import TrackerStage
-from inference_job.zone_events import ZoneEvents
+from inference_job.zone_events import ZoneEvents, ordered
 from videoanalysis.params import AnalysisParams, ParamsError
 
 __all__ = ["AnalysisParams", "Batch", "FrameResult", "ParamsError", "analyse", "check_labels", "keep"]
@@ -133,7 +133,7 @@ def _zone_events(
     events = [
         e for c in confirmed for e in zones.seed(c["frame"], c["timestamp"], {**c["object"], "track_id": c["track_id"]})
     ]
-    events = zones.ordered(events + zones.update(r.frame_index, r.timestamp_s, objects))
+    events = ordered(events + zones.update(r.frame_index, r.timestamp_s, objects))
     stats.zones_seconds += time.perf_counter() - started
     return events
 

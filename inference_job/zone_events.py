@@ -25,7 +25,7 @@ import numpy as np
 
 from videoanalysis.zones import Line, Rules, Zone, ZoneLimits
 
-__all__ = ["Geometry", "ZoneEvents"]
+__all__ = ["Geometry", "ZoneEvents", "ordered"]
 
 
 class Geometry:
@@ -101,7 +101,7 @@ class ZoneEvents:
                 track = self._track(obj)
                 track["last"], track["label"] = [frame, timestamp], obj["label"]
         events += self._drop_lost(timestamp, {str(o["track_id"]) for o in seen})
-        return _ordered(events)
+        return ordered(events)
 
     def seed(self, frame: int, timestamp: float, obj: dict) -> list[dict]:
         """A track's first detection, given its id only when a later frame confirmed the track:
@@ -120,15 +120,11 @@ class ZoneEvents:
             track["last"], track["label"] = [frame, timestamp], obj["label"]
         return events
 
-    @staticmethod
-    def ordered(events: Iterable[dict]) -> list[dict]:
-        return _ordered(events)
-
     def finish(self) -> list[dict]:
         """The end of the video: every track still in a zone leaves it at its last sighting."""
         events = [e for key in sorted(self.tracks, key=int) for e in self._close(key)]
         self.tracks = {}
-        return _ordered(events)
+        return ordered(events)
 
     def _track(self, obj: dict) -> dict[str, Any]:
         return self.tracks.setdefault(str(obj["track_id"]), {"zones": {}, "lines": {}})
@@ -209,5 +205,6 @@ def _event(kind: str, rule: str, obj: dict, at: list, **extra: Any) -> dict:
     }
 
 
-def _ordered(events: Iterable[dict]) -> list[dict]:
+def ordered(events: Iterable[dict]) -> list[dict]:
+    """Events in frame order (then rule, track, kind: the same order whatever produced them)."""
     return sorted(events, key=lambda e: (e["frame"], e["rule"], e["track_id"], e["kind"]))

@@ -77,15 +77,20 @@ def iter_tasks(client: ApiClient, page_size: int = 100) -> Iterator[dict[str, An
             return
 
 
-def iter_tracks(client: ApiClient, task_id: str, page_size: int = 1000) -> Iterator[dict[str, Any]]:
-    """The task's tracks by track id, fetched page by page."""
-    params: dict[str, Any] = {"limit": page_size}
+def _paged(client: ApiClient, task_id: str, what: str, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """The items of `/tasks/{task_id}/{what}/`, following its `next_cursor` page by page."""
+    params = dict(params)
     while True:
-        page = client.send("GET", f"/tasks/{task_id}/tracks/", params=params, not_found=_not_found(task_id)).json()
-        yield from page["tracks"]
+        page = client.send("GET", f"/tasks/{task_id}/{what}/", params=params, not_found=_not_found(task_id)).json()
+        yield from page[what]
         if not page.get("next_cursor"):
             return
         params["cursor"] = page["next_cursor"]
+
+
+def iter_tracks(client: ApiClient, task_id: str, page_size: int = 1000) -> Iterator[dict[str, Any]]:
+    """The task's tracks by track id, fetched page by page."""
+    return _paged(client, task_id, "tracks", {"limit": page_size})
 
 
 def iter_events(
@@ -93,13 +98,8 @@ def iter_events(
 ) -> Iterator[dict[str, Any]]:
     """The task's zone and line events in frame order (`filters`: rule, kind, label, since_s,
     until_s), fetched page by page."""
-    params: dict[str, Any] = {"limit": page_size, **{k: v for k, v in (filters or {}).items() if v is not None}}
-    while True:
-        page = client.send("GET", f"/tasks/{task_id}/events/", params=params, not_found=_not_found(task_id)).json()
-        yield from page["events"]
-        if not page.get("next_cursor"):
-            return
-        params["cursor"] = page["next_cursor"]
+    chosen = {k: v for k, v in (filters or {}).items() if v is not None}
+    return _paged(client, task_id, "events", {"limit": page_size, **chosen})
 
 
 def erase(client: ApiClient, task_id: str) -> None:

@@ -5,11 +5,10 @@ naming it."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
-from bench.tracking_scenes import render, scenes
+from bench.tracking_scenes import scene_video
 from tests.support.uploads import UPLOAD, wait_final
 
 LINES = [{"name": "middle", "start": [0.5, 0.0], "end": [0.5, 1.0]}]
@@ -18,10 +17,7 @@ ZONES = [{"name": "right", "polygon": [[0.5, 0.0], [1.0, 0.0], [1.0, 1.0], [0.5,
 
 @pytest.fixture(scope="module")
 def crossing(tmp_path_factory: pytest.TempPathFactory) -> bytes:
-    scene = next(s for s in scenes() if s.name == "crossing")
-    path = tmp_path_factory.mktemp("events") / "crossing.avi"
-    render(scene, path)
-    return Path(path).read_bytes()
+    return scene_video("crossing", tmp_path_factory.mktemp("events") / "crossing.avi").read_bytes()
 
 
 async def test_events_are_read_in_frame_order_with_filters_and_pages(api_client, signup_user, crossing):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.tracking_scenes import render, scenes
+from bench.tracking_scenes import scene_video
 from va_cli.errors import EXIT_ERROR
 
 ZONES_YAML = """\
@@ -24,10 +24,7 @@ zones:
 
 @pytest.fixture(scope="module")
 def crossing(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    scene = next(s for s in scenes() if s.name == "crossing")
-    path = tmp_path_factory.mktemp("cli-zones") / "crossing.avi"
-    render(scene, path)
-    return path
+    return scene_video("crossing", tmp_path_factory.mktemp("cli-zones") / "crossing.avi")
 
 
 def test_zones_from_a_file_give_totals_events_and_a_csv(cli_user, crossing: Path, tmp_path: Path) -> None:

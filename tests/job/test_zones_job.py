@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.tracking_scenes import render, scenes
+from bench.tracking_scenes import scene_video
 from tests.support.job_harness import JobHarness, frames_of
 from tests.support.paths import ROOT
 from videoanalysis.clock import local_now
@@ -29,10 +29,7 @@ RULES = {
 
 @pytest.fixture(scope="module")
 def crossing(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    scene = next(s for s in scenes() if s.name == "crossing")
-    path = tmp_path_factory.mktemp("zones") / "crossing.avi"
-    render(scene, path)
-    return path
+    return scene_video("crossing", tmp_path_factory.mktemp("zones") / "crossing.avi")
 
 
 async def test_two_faces_crossing_give_one_in_one_out_and_the_zone_s_visits(

@@ -199,33 +199,27 @@
   /** Every zone and line event of the task, in frame order (cursor pages). */
   async function loadEvents() {
     if (!(rules().zones.length || rules().lines.length)) return;
-    const events = [];
+    state.events = (await allPages(cfg.events_url, "events")).sort((a, b) => a.timestamp - b.timestamp);
+  }
+
+  /** Every item (`body[key]`) of a cursor-paged list, page by page. */
+  async function allPages(base, key) {
+    const items = [];
     let cursor = null;
     for (;;) {
-      const url = `${cfg.events_url}?limit=1000${cursor === null ? "" : `&cursor=${encodeURIComponent(cursor)}`}`;
+      const url = `${base}?limit=1000${cursor === null ? "" : `&cursor=${encodeURIComponent(cursor)}`}`;
       const resp = await fetch(withToken(url), { referrerPolicy: "no-referrer" });
       const body = await resp.json().catch(() => ({}));
       if (!resp.ok) throw new Error(`${resp.status}: ${body.detail || resp.statusText}`);
-      events.push(...body.events);
-      if (body.next_cursor === null) break;
+      items.push(...body[key]);
+      if (body.next_cursor === null) return items;
       cursor = body.next_cursor;
     }
-    state.events = events.sort((a, b) => a.timestamp - b.timestamp);
   }
 
   /** The task's tracks with their thumbnails; a click seeks to the track's first appearance. */
   async function loadTracks() {
-    const tracks = [];
-    let cursor = null;
-    for (;;) {
-      const url = `${cfg.tracks_url}?limit=1000${cursor === null ? "" : `&cursor=${cursor}`}`;
-      const resp = await fetch(withToken(url), { referrerPolicy: "no-referrer" });
-      const body = await resp.json().catch(() => ({}));
-      if (!resp.ok) throw new Error(`${resp.status}: ${body.detail || resp.statusText}`);
-      tracks.push(...body.tracks);
-      if (body.next_cursor === null) break;
-      cursor = body.next_cursor;
-    }
+    const tracks = await allPages(cfg.tracks_url, "tracks");
     state.tracks = tracks;
     const list = $("tracks");
     if (!tracks.length) { list.replaceChildren(Object.assign(document.createElement("li"), { className: "muted", textContent: "no tracks" })); return; }

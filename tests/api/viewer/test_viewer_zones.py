@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from selenium.webdriver.support.ui import WebDriverWait
 
-from bench.tracking_scenes import render, scenes
+from bench.tracking_scenes import scene_video
 from tests.api.viewer.test_viewer_browser import SETTLE_JS, SHOTS, _open, _shot, _step_to
 from tests.support.accounts import sign_up_sync
 from tests.support.uploads import upload_sync, wait_succeeded_sync
@@ -43,8 +43,7 @@ def _webm(scene_path: Path, out: Path) -> None:
 @pytest.fixture(scope="module")
 def zoned(api_server: str, tmp_path_factory: pytest.TempPathFactory) -> dict:
     tmp = tmp_path_factory.mktemp("viewer-zones")
-    render(next(s for s in scenes() if s.name == "crossing"), tmp / "crossing.avi")
-    _webm(tmp / "crossing.avi", tmp / "crossing.webm")
+    _webm(scene_video("crossing", tmp / "crossing.avi"), tmp / "crossing.webm")
     token = sign_up_sync(api_server)[0]["access_token"]
     task_id = upload_sync(api_server, token, tmp / "crossing.webm", zones=json.dumps(ZONES), lines=json.dumps(LINES))
     body = wait_succeeded_sync(api_server, token, task_id)
